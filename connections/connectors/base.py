@@ -1,0 +1,188 @@
+"""The connector interface.
+
+A connector is a class that declares what it is once, as class attributes, and implements
+test / list_entities / describe_entity / read / write over a plain `ConnectionInfo`
+(decrypted, never an ORM object). This module imports nothing from Django so that the engine,
+benchmarks and connector tests can use connectors without a database.
+
+Batches are `pyarrow.Table`s. A source yields `SourceBatch`es; a destination consumes an
+iterator of tables and commits what it received when the iterator ends normally (including
+when the engine stops early because the run was cancelled). If the iterator raises, the
+destination discards everything it wrote for this execution and re-raises: a failed run never
+leaves a half-written destination.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+import pyarrow as pa
+
+
+class ConnectorError(Exception):
+    """A failure a person can act on. `permanent` means the connection itself is broken
+    (wrong credentials, missing folder); otherwise retrying later may work."""
+
+    def __init__(self, message: str, *, permanent: bool = True):
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class ConfigField:
+    """One field of a connection. The single source for the connection form, input
+    validation, the split between plain properties and secrets, and log redaction."""
+
+    name: str
+    kind: str = "string"  # string | secret | url | path | choice | boolean | integer
+    label: str = ""
+    required: bool = True
+    secret: bool = False
+    help: str = ""
+    choices: tuple[str, ...] = ()
+    default: Any = None
+
+
+@dataclass(frozen=True)
+class ConnectionInfo:
+    """A connection as the engine and connectors see it: plain values, secrets decrypted."""
+
+    name: str
+    connector_type: str
+    label: str = ""
+    properties: Mapping[str, Any] = field(default_factory=dict)
+    credentials: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    label: str = ""
+    has_children: bool = False
+
+
+@dataclass(frozen=True)
+class EntityField:
+    name: str
+    data_type: str = "string"  # string | integer | double | boolean | date | datetime | ...
+    nullable: bool = True
+    primary_key: bool = False
+    filter_operators: tuple[str, ...] = ()
+    timestamp_for_incremental: bool = False
+
+
+@dataclass(frozen=True)
+class Window:
+    """The incremental data pull window; None ends are open."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RecordFailure:
+    """One record that could not be read or written: where it was and why."""
+
+    where: str  # e.g. "accounts.csv line 42" or "record 17"
+    reason: str
+
+
+@dataclass
+class SourceBatch:
+    table: pa.Table
+    bytes_read: int = 0  # bytes of source data consumed to produce this batch
+    failures: list[RecordFailure] = field(default_factory=list)
+    # things a person should know that are not record failures (e.g. "b.csv has extra columns
+    # x, y; they were dropped"); the engine writes them to the execution log as warnings
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class WriteResult:
+    records_written: int = 0
+    bytes_written: int = 0
+    failures: list[RecordFailure] = field(default_factory=list)
+    location: str = ""  # where the output landed, for the execution log
+
+
+class Connector:
+    """Base class. Subclasses set the class attributes and override what they support."""
+
+    connector_type: ClassVar[str] = ""  # AppFlow connectorType, e.g. "Salesforce", "CustomConnector"
+    connector_label: ClassVar[str] = ""  # for CustomConnector: the connectorLabel, e.g. "LocalFiles"
+    display_name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    can_be_source: ClassVar[bool] = False
+    can_be_destination: ClassVar[bool] = False
+    auth_kind: ClassVar[str] = "none"  # oauth2 | basic | api_key | none
+    config_fields: ClassVar[tuple[ConfigField, ...]] = ()
+    trigger_types: ClassVar[tuple[str, ...]] = ("OnDemand",)
+    fastest_schedule_minutes: ClassVar[int] = 1
+    filter_operators: ClassVar[tuple[str, ...]] = ()
+    write_operations: ClassVar[tuple[str, ...]] = ()
+    # The key of this connector in sourceConnectorProperties / destinationConnectorProperties.
+    properties_key: ClassVar[str] = ""
+
+    @classmethod
+    def key(cls) -> str:
+        """Registry key: the connectorType, or the connectorLabel for custom connectors."""
+        return cls.connector_label or cls.connector_type
+
+    @classmethod
+    def secret_field_names(cls) -> frozenset[str]:
+        return frozenset(f.name for f in cls.config_fields if f.secret)
+
+    @classmethod
+    def entity_name(cls, props: Mapping[str, Any]) -> str:
+        """The entity named by this connector's block of source/destinationConnectorProperties."""
+        return str(props.get("object") or props.get("entityName") or "")
+
+    @classmethod
+    def check_source_properties(cls, props: Any) -> list[tuple[str, str]]:
+        """Problems with this connector's sourceConnectorProperties block, as
+        (sub-path, message) pairs, e.g. ("entityName", "is required")."""
+        return []
+
+    @classmethod
+    def check_destination_properties(cls, props: Any) -> list[tuple[str, str]]:
+        """As check_source_properties, for destinationConnectorProperties."""
+        return []
+
+    def test(self, conn: ConnectionInfo) -> None:
+        raise NotImplementedError
+
+    def list_entities(self, conn: ConnectionInfo, parent: str | None = None) -> list[Entity]:
+        raise NotImplementedError
+
+    def describe_entity(self, conn: ConnectionInfo, entity: str) -> list[EntityField]:
+        raise NotImplementedError
+
+    def read(
+        self,
+        conn: ConnectionInfo,
+        entity: str,
+        fields: list[str] | None,
+        filters: list[Mapping[str, Any]],
+        window: Window,
+        options: Mapping[str, Any],
+    ) -> Iterator[SourceBatch]:
+        """Yield batches of `entity`. `fields` None means every field. `filters` are the
+        document's Filter tasks this connector said it can push down (may be ignored: the
+        engine re-applies every filter)."""
+        raise NotImplementedError
+
+    def write(
+        self,
+        conn: ConnectionInfo,
+        entity: str,
+        batches: Iterable[pa.Table],
+        options: Mapping[str, Any],
+    ) -> WriteResult:
+        """Consume `batches` and commit atomically when they end; discard and re-raise if
+        iterating them raises. `options` holds the destination properties plus
+        `executionId`."""
+        raise NotImplementedError

@@ -1,0 +1,44 @@
+"""The one explicit list of connectors: registry key -> dotted path, imported lazily.
+
+The key is AppFlow's connectorType, or the connectorLabel for connectors that AppFlow models as
+`CustomConnector`. Adding a connector means adding a line here; nothing is discovered by scanning.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import import_module
+
+from .base import Connector, ConnectorError
+
+CONNECTORS: dict[str, str] = {
+    "LocalFiles": "connections.connectors.localfiles.LocalFilesConnector",
+}
+
+
+def connector_keys() -> list[str]:
+    return list(CONNECTORS)
+
+
+@cache
+def get_connector_class(key: str) -> type[Connector]:
+    try:
+        dotted = CONNECTORS[key]
+    except KeyError:
+        known = ", ".join(sorted(CONNECTORS))
+        raise ConnectorError(f'Unknown connector "{key}". Known connectors: {known}.') from None
+    module_name, _, class_name = dotted.rpartition(".")
+    return getattr(import_module(module_name), class_name)
+
+
+def get_connector(key: str) -> Connector:
+    return get_connector_class(key)()
+
+
+def resolve_key(connector_type: str, connector_label: str | None = None) -> str:
+    """The registry key for a document's connectorType (+ connectorLabel for CustomConnector)."""
+    if connector_type == "CustomConnector":
+        if not connector_label:
+            raise ConnectorError("A CustomConnector needs a connectorLabel (for example LocalFiles).")
+        return connector_label
+    return connector_type
