@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from console import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("health/", views.health, name="health"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("connections/", include("connections.urls")),
+    path("flows/", include("flows.urls")),
+]

@@ -1,0 +1,60 @@
+from django.contrib import admin
+
+from flows.models import Execution, ExecutionLog, Flow, FlowVersion
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """History is a record: admins read it, they do not edit it."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ExecutionLogInline(admin.TabularInline):
+    model = ExecutionLog
+    fields = ("at", "level", "message")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Execution)
+class ExecutionAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id", "flow", "status", "trigger", "created_at", "finished_at",
+        "records_processed", "record_failures", "bytes_written",
+    )
+    list_filter = ("status", "trigger", ("flow", admin.RelatedOnlyFieldListFilter), "created_at")
+    search_fields = ("flow__name", "=id")
+    date_hierarchy = "created_at"
+    list_select_related = ("flow",)
+    inlines = [ExecutionLogInline]
+
+
+class FlowVersionInline(admin.TabularInline):
+    model = FlowVersion
+    fields = ("number", "created_at", "created_by")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Flow)
+class FlowAdmin(ReadOnlyAdmin):
+    list_display = ("name", "status", "trigger_type", "updated_at")
+    list_filter = ("status", "trigger_type")
+    search_fields = ("name",)
+    exclude = ("connections",)
+    inlines = [FlowVersionInline]
