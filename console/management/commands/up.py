@@ -1,0 +1,95 @@
+"""`./sluice up`: migrate, make sure an admin exists, seed the demo, then run the web server, a
+Celery worker and the Celery beat scheduler together until Ctrl-C (which stops all three)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from console.demo import seed_demo
+
+
+class Command(BaseCommand):
+    help = "Start Sluice: web server, Celery worker and Celery beat, on the configured database and broker."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--bind", default=os.environ.get("SLUICE_BIND", "127.0.0.1:8000"))
+        parser.add_argument("--no-demo", action="store_true", help="do not create the demo flow")
+        parser.add_argument("--concurrency", type=int, default=int(os.environ.get("SLUICE_WORKERS", 2)))
+
+    def handle(self, *args, bind: str, no_demo: bool, concurrency: int, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        self.ensure_admin()
+        if not no_demo and not os.environ.get("SLUICE_NO_DEMO"):
+            demo = seed_demo()
+            self.stdout.write(f"Demo flow \"{demo['flow'].name}\" reads {demo['csv']}")
+        self.run_processes(bind, concurrency)
+
+    def ensure_admin(self) -> None:
+        User = get_user_model()
+        username = os.environ.get("SLUICE_ADMIN_USERNAME", "admin")
+        if User.objects.filter(username=username).exists():
+            return
+        password = os.environ.get("SLUICE_ADMIN_PASSWORD")
+        generated = not password
+        password = password or secrets.token_urlsafe(12)
+        User.objects.create_superuser(username, os.environ.get("SLUICE_ADMIN_EMAIL", ""), password)
+        if generated:
+            # Shown once, here only: it is not stored anywhere in clear.
+            self.stdout.write(self.style.WARNING(
+                f"Created the admin account: username {username!r}, password {password!r}. "
+                "Note it now; it is not shown again."
+            ))
+        else:
+            self.stdout.write(f"Created the admin account {username!r} from SLUICE_ADMIN_PASSWORD.")
+
+    def run_processes(self, bind: str, concurrency: int) -> None:
+        python = sys.executable
+        commands = {
+            "web": [python, "-m", "gunicorn", "console.wsgi", "--bind", bind, "--workers", "2",
+                    "--access-logfile", "-"],
+            "worker": [python, "-m", "celery", "-A", "console", "worker", "--loglevel", "INFO",
+                       "--concurrency", str(concurrency)],
+            "beat": [python, "-m", "celery", "-A", "console", "beat", "--loglevel", "INFO",
+                     "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
+        }
+        processes = {name: subprocess.Popen(cmd, cwd=settings.BASE_DIR) for name, cmd in commands.items()}
+        self.stdout.write(self.style.SUCCESS(f"Sluice is up at http://{bind}/  (Ctrl-C stops it)"))
+        stopping = False
+
+        def stop(*_):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            while not stopping:
+                exited = [name for name, p in processes.items() if p.poll() is not None]
+                if exited:
+                    self.stderr.write(f"{', '.join(exited)} stopped unexpectedly; stopping Sluice.")
+                    break
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        for process in processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for process in processes.values():
+            try:
+                process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.stdout.write("Sluice stopped.")
+        if not stopping and any(p.returncode for p in processes.values()):
+            sys.exit(1)

@@ -1,0 +1,150 @@
+"""State changes of flows and executions: each one function, in a transaction, recording who did it.
+
+Views, the CLI and the worker call these; nothing else turns requests into Flow/Execution rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from connections.models import Connection
+from console.errors import Conflict, NotFound, UserError
+from flows.document import DocumentInvalid, check_flow_document
+from flows.models import Execution, ExecutionLog, Flow, FlowVersion
+
+
+def _connection_names(document: dict) -> list[tuple[str, dict]]:
+    """(path, config) for the source and every destination of a document."""
+    pairs = [("sourceFlowConfig", document["sourceFlowConfig"])]
+    pairs += [
+        (f"destinationFlowConfigList[{i}]", config)
+        for i, config in enumerate(document["destinationFlowConfigList"])
+    ]
+    return pairs
+
+
+def resolve_connections(document: dict) -> list[Connection]:
+    """The connections a document names, checked against the connector types it declares."""
+    errors, found = [], []
+    for path, config in _connection_names(document):
+        name = config.get("connectorProfileName")
+        if not name:
+            continue
+        connection = Connection.objects.filter(name=name).first()
+        if connection is None:
+            errors.append(
+                f'{path}.connectorProfileName: no connection named "{name}". '
+                "Create it first (Connections, or `sluice create-connector-profile`)."
+            )
+            continue
+        declared = (config.get("connectorType"), config.get("connectorLabel") or "")
+        actual = (connection.connector_type, connection.connector_label)
+        if declared[0] != actual[0] or (declared[0] == "CustomConnector" and declared[1] != actual[1]):
+            errors.append(
+                f'{path}.connectorProfileName: the connection "{name}" is a '
+                f"{'/'.join(filter(None, actual))} connection, not {'/'.join(filter(None, declared))}"
+            )
+        found.append(connection)
+    if errors:
+        raise UserError(*errors)
+    return found
+
+
+def validate_document(document: Any) -> dict:
+    try:
+        document = check_flow_document(document)
+    except DocumentInvalid as exc:
+        raise UserError(*(str(error) for error in exc.errors)) from None
+    resolve_connections(document)
+    return document
+
+
+@transaction.atomic
+def create_flow(document: Any, *, user=None) -> Flow:
+    document = validate_document(document)
+    name = document["flowName"]
+    if Flow.objects.filter(name=name).exists():
+        raise Conflict(f'A flow named "{name}" already exists. Choose another flowName.')
+    trigger_type = document["triggerConfig"]["triggerType"]
+    flow = Flow.objects.create(
+        name=name,
+        description=document.get("description", ""),
+        trigger_type=trigger_type,
+        # As in AppFlow, scheduled and event flows wait in Draft until activated.
+        status=Flow.Status.ACTIVE if trigger_type == "OnDemand" else Flow.Status.DRAFT,
+        created_by=user,
+    )
+    _add_version(flow, document, user)
+    return flow
+
+
+def _add_version(flow: Flow, document: dict, user) -> FlowVersion:
+    last = flow.versions.order_by("-number").values_list("number", flat=True).first() or 0
+    version = FlowVersion.objects.create(flow=flow, number=last + 1, definition=document, created_by=user)
+    flow.current_version = version
+    flow.save(update_fields=["current_version", "updated_at"])
+    flow.connections.set(resolve_connections(document))
+    return version
+
+
+def get_flow(name: str) -> Flow:
+    try:
+        return Flow.objects.select_related("current_version").get(name=name)
+    except Flow.DoesNotExist:
+        raise NotFound(f'No flow named "{name}".') from None
+
+
+def log(execution: Execution, message: str, level: str = "INFO") -> None:
+    ExecutionLog.objects.create(execution=execution, level=level, message=message)
+
+
+@transaction.atomic
+def start_flow(flow: Flow, *, user=None, trigger: str = Execution.Trigger.ON_DEMAND) -> Execution:
+    """Record an InProgress execution and hand its id to a worker once the row is committed."""
+    if flow.current_version is None:
+        raise UserError(f'The flow "{flow.name}" has no saved definition to run.')
+    if flow.status == Flow.Status.SUSPENDED:
+        raise Conflict(f'The flow "{flow.name}" is suspended: {flow.status_message} Fix it, then run it.')
+    execution = Execution.objects.create(
+        flow=flow, version=flow.current_version, trigger=trigger, started_by=user
+    )
+    who = f" by {user.get_username()}" if user else ""
+    log(execution, f"Queued{who} ({trigger}), flow version {flow.current_version.number}.")
+
+    from flows.tasks import run_execution  # the task module imports this one
+
+    transaction.on_commit(lambda: run_execution.delay(str(execution.id)))
+    return execution
+
+
+@transaction.atomic
+def cancel_executions(flow: Flow, execution_ids: list[str] | None = None, *, user=None) -> list[str]:
+    """InProgress -> CancelStarted; the worker stops at the next batch and marks it Canceled."""
+    running = flow.executions.filter(status=Execution.Status.IN_PROGRESS)
+    if execution_ids:
+        known = {str(i) for i in flow.executions.filter(id__in=execution_ids).values_list("id", flat=True)}
+        missing = [i for i in execution_ids if i not in known]
+        if missing:
+            raise NotFound(f'No execution {", ".join(missing)} in the flow "{flow.name}".')
+        running = running.filter(id__in=execution_ids)
+    ids = [str(i) for i in running.values_list("id", flat=True)]
+    Execution.objects.filter(id__in=ids, status=Execution.Status.IN_PROGRESS).update(
+        status=Execution.Status.CANCEL_STARTED, updated_at=timezone.now()
+    )
+    who = f" by {user.get_username()}" if user else ""
+    for execution in Execution.objects.filter(id__in=ids):
+        log(execution, f"Cancel requested{who}.")
+    return ids
+
+
+@transaction.atomic
+def delete_flow(flow: Flow, *, force: bool = False) -> None:
+    running = flow.executions.exclude(status__in=Execution.FINISHED).count()
+    if running and not force:
+        raise Conflict(
+            f'The flow "{flow.name}" has {running} execution(s) in progress. '
+            "Cancel them first, or force the delete."
+        )
+    flow.delete()

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from flows import runner
+
+
+@shared_task(bind=True, name="flows.tasks.run_execution", acks_late=True, reject_on_worker_lost=True)
+def run_execution(self, execution_id: str) -> None:
+    runner.run_execution(execution_id, worker=self.request.hostname or "")
+
+
+@shared_task(name="flows.tasks.mark_lost_executions")
+def mark_lost_executions() -> int:
+    return runner.mark_lost_executions()
