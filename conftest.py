@@ -1,0 +1,77 @@
+"""Test-wide set-up: a private var/ and data/ folder per run, keys, a real Celery worker.
+
+Tests that need a service (PostgreSQL, Redis, Chromium) use it when it is there and skip when it
+is not, except with CI=true, where a missing service fails the run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Before Django loads settings: keep test state out of the developer's var/ and data/.
+_RUN_DIR = Path(tempfile.mkdtemp(prefix="sluice-test-"))
+os.environ["SLUICE_VAR_DIR"] = str(_RUN_DIR / "var")
+os.environ["SLUICE_DATA_DIR"] = str(_RUN_DIR / "data")
+os.environ.pop("SLUICE_LOCAL_FILES_BASE", None)
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 20)
+os.environ.setdefault("FIELD_ENCRYPTION_KEY", "0" * 43 + "=")
+# Playwright's sync API runs an event loop in the test thread; the ORM calls made there are ours.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def need(condition: bool, what: str) -> None:
+    """Skip when a service is missing, but fail under CI=true."""
+    if not condition:
+        if IN_CI:
+            pytest.fail(f"{what} is required when CI=true")
+        pytest.skip(f"{what} is not available here")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_RUN_DIR, ignore_errors=True)
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch) -> Path:
+    """A fresh allowed base folder for Local files connections."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    monkeypatch.setenv("SLUICE_LOCAL_FILES_BASE", str(folder))
+    return folder
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker (solo pool, in a thread of this process) on the configured broker:
+    the embedded filesystem broker by default, Redis when CELERY_BROKER_URL says so."""
+    from celery.contrib.testing.worker import start_worker
+
+    from console.celery import app
+
+    app.control.purge()
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as worker:
+        yield worker
+
+
+@pytest.fixture
+def owner(django_user_model):
+    return django_user_model.objects.create_user("owner", password="correct horse battery staple")
+
+
+@pytest.fixture
+def admin_user_(django_user_model):
+    return django_user_model.objects.create_superuser("root", password="correct horse battery staple")
+
+
+@pytest.fixture
+def demo(data_dir, owner):
+    """The demo a fresh install gets: accounts.csv, a Local files connection, and the demo flow."""
+    from console.demo import seed_demo
+
+    return seed_demo(user=owner, rows=500)
