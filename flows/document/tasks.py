@@ -1,0 +1,248 @@
+"""The tasks list: each task's shape, the per-type rules that are cheap and certain, and the rules
+across tasks (some task must select fields; two Map tasks cannot write one destination field)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from .appflow_model import (
+    CONNECTOR_OPERATORS,
+    DESTINATION_FIELD_MAX,
+    OPERATORS,
+    SOURCE_FIELD_MAX,
+    TASK_PROPERTY_KEYS,
+    TASK_PROPERTY_VALUE_MAX,
+    TASK_TYPES,
+)
+from .checks import check_keys, expect_enum, expect_list, expect_object, expect_string, unknown_value
+from .errors import Path, Problems
+
+TASK_KEYS = ("sourceFields", "connectorOperator", "destinationField", "taskType", "taskProperties")
+
+_COMPARISONS = frozenset({
+    "LESS_THAN", "GREATER_THAN", "CONTAINS", "LESS_THAN_OR_EQUAL_TO", "GREATER_THAN_OR_EQUAL_TO",
+    "EQUAL_TO", "NOT_EQUAL_TO",
+})
+
+
+def _in_model_order(names: set[str] | frozenset[str]) -> tuple[str, ...]:
+    return tuple(op for op in OPERATORS if op in names)
+
+
+# The task types whose behaviour is the operator itself; other types carry NO_OP or nothing.
+OPERATORS_BY_TASK_TYPE: dict[str, tuple[str, ...]] = {
+    "Filter": _in_model_order(_COMPARISONS | {"PROJECTION", "BETWEEN"}),
+    "Arithmetic": _in_model_order({"ADDITION", "MULTIPLICATION", "DIVISION", "SUBTRACTION"}),
+    "Mask": _in_model_order({"MASK_ALL", "MASK_FIRST_N", "MASK_LAST_N"}),
+    "Validate": _in_model_order({
+        "VALIDATE_NON_NULL", "VALIDATE_NON_ZERO", "VALIDATE_NON_NEGATIVE", "VALIDATE_NUMERIC"}),
+}
+VALIDATION_ACTIONS = ("DropRecord", "DropDataset")  # [UNCONFIRMED] in AWS docs; Sluice's choice
+FIELD_SELECTING_TASK_TYPES = ("Map_all", "Map", "Passthrough")
+NO_FIELD_SELECTED = (
+    "no field is selected: add a Map_all task, Map tasks, or a Filter task with the PROJECTION operator"
+)
+_POSITIVE_INTEGER = re.compile(r"[0-9]+")
+
+
+def check_tasks(problems: Problems, path: Path, value: Any, source_key: str | None) -> None:
+    tasks = expect_list(problems, path, value)
+    if tasks is None:
+        return
+    if not tasks:
+        problems.add(path, "must have at least one task")
+        return
+    for index, task in enumerate(tasks):
+        _check_task(problems, (*path, index), task, source_key)
+    objects = [task for task in tasks if isinstance(task, dict)]
+    if objects and not any(_selects_fields(task) for task in objects):
+        problems.add(path, NO_FIELD_SELECTED)
+    _check_duplicate_map_destinations(problems, path, tasks)
+
+
+def operator_of(task: dict) -> str | None:
+    """The operator of a task's connectorOperator ({"Salesforce": "PROJECTION"} -> "PROJECTION")."""
+    operator = task.get("connectorOperator")
+    if isinstance(operator, dict) and len(operator) == 1:
+        value = next(iter(operator.values()))
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _selects_fields(task: dict) -> bool:
+    task_type = task.get("taskType")
+    return task_type in FIELD_SELECTING_TASK_TYPES or (
+        task_type == "Filter" and operator_of(task) == "PROJECTION"
+    )
+
+
+def _check_duplicate_map_destinations(problems: Problems, path: Path, tasks: list) -> None:
+    first_index: dict[str, int] = {}
+    for index, task in enumerate(tasks):
+        if not isinstance(task, dict) or task.get("taskType") != "Map":
+            continue
+        field = task.get("destinationField")
+        if not isinstance(field, str) or not field:
+            continue
+        if field in first_index:
+            problems.add((*path, index, "destinationField"),
+                         f'"{field}" is also the destinationField of tasks[{first_index[field]}]')
+        else:
+            first_index[field] = index
+
+
+def _check_task(problems: Problems, path: Path, value: Any, source_key: str | None) -> None:
+    task = expect_object(problems, path, value)
+    if task is None:
+        return
+    check_keys(problems, path, task, required=("sourceFields", "taskType"), allowed=TASK_KEYS)
+    source_fields = None
+    if "sourceFields" in task:
+        source_fields = _check_source_fields(problems, (*path, "sourceFields"), task["sourceFields"])
+    task_type = None
+    if "taskType" in task:
+        task_type = expect_enum(problems, (*path, "taskType"), task["taskType"], TASK_TYPES)
+    operator = None
+    if "connectorOperator" in task:
+        operator = _check_connector_operator(problems, (*path, "connectorOperator"),
+                                             task["connectorOperator"], source_key)
+    if "destinationField" in task:
+        expect_string(problems, (*path, "destinationField"), task["destinationField"],
+                      max_length=DESTINATION_FIELD_MAX)
+    if "taskProperties" in task:
+        _check_task_properties(problems, (*path, "taskProperties"), task["taskProperties"])
+    if task_type is not None:
+        _check_task_type_rules(problems, path, task, task_type, operator, source_fields)
+
+
+def _check_source_fields(problems: Problems, path: Path, value: Any) -> list[str] | None:
+    fields = expect_list(problems, path, value)
+    if fields is None:
+        return None
+    ok = True
+    for index, field in enumerate(fields):
+        ok = expect_string(problems, (*path, index), field, max_length=SOURCE_FIELD_MAX) is not None and ok
+    return fields if ok else None
+
+
+def _check_connector_operator(problems: Problems, path: Path, value: Any,
+                              source_key: str | None) -> tuple[str, str] | None:
+    """{<source connector key>: <operator>}; returns (key, operator) when both are sound."""
+    operator = expect_object(problems, path, value)
+    if operator is None:
+        return None
+    if len(operator) != 1:
+        keyed_by = f' ("{source_key}")' if source_key else ""
+        problems.add(path, f"must have exactly one key, the source connector{keyed_by} "
+                           f"(it has {len(operator)})")
+        return None
+    key, name = next(iter(operator.items()))
+    if source_key and str(key).lower() != source_key.lower():
+        problems.add((*path, key), f'must be keyed by the source connector, "{source_key}"')
+    model_key = next((k for k in CONNECTOR_OPERATORS if k.lower() == str(key).lower()), None)
+    # A key AppFlow does not know gets the union of all operators.
+    allowed = CONNECTOR_OPERATORS[model_key] if model_key else OPERATORS
+    if expect_string(problems, (*path, key), name) is None:
+        return None
+    if name not in allowed:
+        message = (f"{name} is not available for {model_key} (expected one of {', '.join(allowed)})"
+                   if name in OPERATORS else unknown_value(name, allowed))
+        problems.add((*path, key), message)
+        return None
+    return key, name
+
+
+def _check_task_properties(problems: Problems, path: Path, value: Any) -> None:
+    properties = expect_object(problems, path, value)
+    if properties is None:
+        return
+    check_keys(problems, path, properties, required=(), allowed=TASK_PROPERTY_KEYS)
+    for key, text in properties.items():
+        if key not in TASK_PROPERTY_KEYS:
+            continue
+        if expect_string(problems, (*path, key), text, max_length=TASK_PROPERTY_VALUE_MAX) is None:
+            continue
+        if text == "":
+            problems.add((*path, key), "must not be empty")
+            continue
+        problem = _property_problem(key, text)
+        if problem:
+            problems.add((*path, key), problem)
+
+
+def _property_problem(key: str, text: str) -> str | None:
+    if key in ("TRUNCATE_LENGTH", "MASK_LENGTH"):
+        if not _POSITIVE_INTEGER.fullmatch(text) or int(text) == 0:
+            return "must be a positive integer"
+    elif key == "MASK_VALUE" and len(text) != 1:
+        return "must be exactly one character"
+    elif key == "VALIDATION_ACTION" and text not in VALIDATION_ACTIONS:
+        return unknown_value(text, VALIDATION_ACTIONS)
+    elif key == "EXCLUDE_SOURCE_FIELDS_LIST" and not _is_json_list_of_strings(text):
+        return 'must be a JSON array of field names, like ["Id", "Name"]'
+    return None
+
+
+def _is_json_list_of_strings(text: str) -> bool:
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _check_task_type_rules(problems: Problems, path: Path, task: dict, task_type: str,
+                           operator: tuple[str, str] | None, source_fields: list[str] | None) -> None:
+    _check_operator_fits(problems, path, task, task_type, operator)
+    name = operator[1] if operator else None
+    needs: list[tuple[str, str]] = []  # (property, why) that must be present
+    if name == "BETWEEN":
+        needs += [("LOWER_BOUND", "for the BETWEEN operator"), ("UPPER_BOUND", "for the BETWEEN operator")]
+    if task_type == "Filter" and name in _COMPARISONS and "VALUES" not in _present_properties(task):
+        needs.append(("VALUE", f"for {_a(name)} {name} filter (or VALUES)"))
+    if task_type == "Truncate":
+        needs.append(("TRUNCATE_LENGTH", "for a Truncate task"))
+    if name in ("MASK_FIRST_N", "MASK_LAST_N"):
+        needs.append(("MASK_LENGTH", f"for {name}"))
+    if task_type == "Merge" and source_fields is not None and len(source_fields) < 2:
+        needs.append(("CONCAT_FORMAT", "for a Merge task with fewer than two sourceFields"))
+    for key, why in needs:
+        if key not in _present_properties(task):
+            problems.add((*path, "taskProperties", key), f"is required {why}")
+    if task_type == "Map":
+        _check_map(problems, path, task, source_fields)
+
+
+def _present_properties(task: dict) -> dict:
+    # A property that is present but malformed has its own error; only absence is reported here.
+    properties = task.get("taskProperties")
+    return properties if isinstance(properties, dict) else {}
+
+
+def _check_operator_fits(problems: Problems, path: Path, task: dict, task_type: str,
+                         operator: tuple[str, str] | None) -> None:
+    allowed = OPERATORS_BY_TASK_TYPE.get(task_type)
+    if allowed is None:
+        return
+    if "connectorOperator" not in task:
+        problems.add((*path, "connectorOperator"),
+                     f"is required for {_a(task_type)} {task_type} task (one of {', '.join(allowed)})")
+    elif operator is not None and operator[1] not in allowed:
+        problems.add((*path, "connectorOperator", operator[0]),
+                     f"{operator[1]} does not apply to {_a(task_type)} {task_type} task "
+                     f"(expected one of {', '.join(allowed)})")
+
+
+def _a(word: str) -> str:
+    return "an" if word[:1] in "AEIOU" else "a"
+
+
+def _check_map(problems: Problems, path: Path, task: dict, source_fields: list[str] | None) -> None:
+    if source_fields is not None and len(source_fields) != 1:
+        problems.add((*path, "sourceFields"),
+                     f"a Map task takes exactly one source field (it has {len(source_fields)})")
+    destination = task.get("destinationField")
+    if destination is None or destination == "":
+        problems.add((*path, "destinationField"), "is required for a Map task")
