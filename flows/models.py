@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import json
 import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.functional import cached_property
 
 
 class Flow(models.Model):
@@ -46,7 +48,9 @@ class FlowVersion(models.Model):
 
     flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
-    definition = models.JSONField()
+    # The document as text, exactly as given: PostgreSQL's jsonb would reorder its keys, and users
+    # who keep flows as code must get back what they wrote (AppFlow's drift complaint).
+    document = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -58,6 +62,10 @@ class FlowVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.flow.name} v{self.number}"
+
+    @cached_property
+    def definition(self) -> dict:
+        return json.loads(self.document)
 
     def save(self, *args, **kwargs):
         if self.pk is not None:
@@ -82,7 +90,9 @@ class Execution(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="executions")
-    version = models.ForeignKey(FlowVersion, on_delete=models.PROTECT, related_name="executions")
+    # RESTRICT, not PROTECT: a version cannot go while executions point at it, except when the
+    # flow itself is deleted and takes both with it.
+    version = models.ForeignKey(FlowVersion, on_delete=models.RESTRICT, related_name="executions")
     trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.ON_DEMAND)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.IN_PROGRESS)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -4,6 +4,7 @@ Views, the CLI and the worker call these; nothing else turns requests into Flow/
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.db import transaction
@@ -11,7 +12,7 @@ from django.utils import timezone
 
 from connections.models import Connection
 from console.errors import Conflict, NotFound, UserError
-from flows.document import DocumentInvalid, check_flow_document
+from flows.document import DocumentInvalid, canonical_connector_type, check_flow_document
 from flows.models import Execution, ExecutionLog, Flow, FlowVersion
 
 
@@ -39,8 +40,9 @@ def resolve_connections(document: dict) -> list[Connection]:
                 "Create it first (Connections, or `sluice create-connector-profile`)."
             )
             continue
-        declared = (config.get("connectorType"), config.get("connectorLabel") or "")
-        actual = (connection.connector_type, connection.connector_label)
+        # AppFlow spells some types two ways (ServiceNow / Servicenow): compare canonical forms.
+        declared = (canonical_connector_type(config.get("connectorType")), config.get("connectorLabel") or "")
+        actual = (canonical_connector_type(connection.connector_type), connection.connector_label)
         if declared[0] != actual[0] or (declared[0] == "CustomConnector" and declared[1] != actual[1]):
             errors.append(
                 f'{path}.connectorProfileName: the connection "{name}" is a '
@@ -52,7 +54,27 @@ def resolve_connections(document: dict) -> list[Connection]:
     return found
 
 
+def fill_connector_labels(document: Any) -> Any:
+    """AppFlow keeps a custom connector's label on the connection, so its documents (and their
+    CloudFormation form) name only the connection: take the label from there when it is missing."""
+    if not isinstance(document, dict):
+        return document
+    configs = [document.get("sourceFlowConfig"), *(document.get("destinationFlowConfigList") or [])]
+    for config in configs:
+        if (
+            isinstance(config, dict)
+            and config.get("connectorType") == "CustomConnector"
+            and not config.get("connectorLabel")
+            and isinstance(config.get("connectorProfileName"), str)
+        ):
+            connection = Connection.objects.filter(name=config["connectorProfileName"]).first()
+            if connection is not None and connection.connector_label:
+                config["connectorLabel"] = connection.connector_label
+    return document
+
+
 def validate_document(document: Any) -> dict:
+    document = fill_connector_labels(document)
     try:
         document = check_flow_document(document)
     except DocumentInvalid as exc:
@@ -82,7 +104,9 @@ def create_flow(document: Any, *, user=None) -> Flow:
 
 def _add_version(flow: Flow, document: dict, user) -> FlowVersion:
     last = flow.versions.order_by("-number").values_list("number", flat=True).first() or 0
-    version = FlowVersion.objects.create(flow=flow, number=last + 1, definition=document, created_by=user)
+    version = FlowVersion.objects.create(
+        flow=flow, number=last + 1, document=json.dumps(document, ensure_ascii=False), created_by=user
+    )
     flow.current_version = version
     flow.save(update_fields=["current_version", "updated_at"])
     flow.connections.set(resolve_connections(document))
