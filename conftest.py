@@ -7,20 +7,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
 
-# Before Django loads settings: keep test state out of the developer's var/ and data/.
-_RUN_DIR = Path(tempfile.mkdtemp(prefix="sluice-test-"))
-os.environ["SLUICE_VAR_DIR"] = str(_RUN_DIR / "var")
-os.environ["SLUICE_DATA_DIR"] = str(_RUN_DIR / "data")
-os.environ.pop("SLUICE_LOCAL_FILES_BASE", None)
-os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 20)
-os.environ.setdefault("FIELD_ENCRYPTION_KEY", "0" * 43 + "=")
-# Playwright's sync API runs an event loop in the test thread; the ORM calls made there are ours.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+from testenv import RUN_DIR
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -34,7 +25,7 @@ def need(condition: bool, what: str) -> None:
 
 
 def pytest_sessionfinish(session, exitstatus):
-    shutil.rmtree(_RUN_DIR, ignore_errors=True)
+    shutil.rmtree(RUN_DIR, ignore_errors=True)
 
 
 @pytest.fixture
