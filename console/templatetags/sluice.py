@@ -1,0 +1,82 @@
+"""Filters for showing runs to a person: sizes, durations, status badges, connector names."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from django import template
+
+from connections.connectors.base import ConnectorError
+from connections.connectors.registry import get_connector_class, resolve_key
+
+register = template.Library()
+
+_BYTE_UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+@register.filter
+def human_bytes(value: Any) -> str:
+    """1536 -> "1.5 KiB". Binary units, because that is what file sizes on disk add up to."""
+    try:
+        size = float(value)
+    except (TypeError, ValueError):
+        return ""
+    if abs(size) < 1024:
+        return f"{int(size)} B"
+    for unit in _BYTE_UNITS:
+        size /= 1024
+        if abs(size) < 1024 or unit == _BYTE_UNITS[-1]:
+            return f"{size:.1f} {unit}"
+    return ""  # unreachable: the loop always returns
+
+
+@register.filter
+def duration(value: timedelta | None) -> str:
+    """A run's length as a person says it: "0.42 s", "3 min 5 s", "2 h 4 min"."""
+    if value is None:
+        return ""
+    seconds = value.total_seconds()
+    if seconds < 10:
+        return f"{seconds:.2f} s"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+@register.filter
+def status_class(status: str | None) -> str:
+    """The badge colour of an execution or flow status (see static/css/sluice.css)."""
+    return {
+        "InProgress": "badge-running",
+        "Successful": "badge-ok",
+        "Active": "badge-ok",
+        "Error": "badge-error",
+        "Errored": "badge-error",
+        "Suspended": "badge-warn",
+        "CancelStarted": "badge-muted",
+        "Canceled": "badge-muted",
+        "Draft": "badge-muted",
+        "Deprecated": "badge-muted",
+    }.get(status or "", "badge-muted")
+
+
+@register.filter
+def connector_name(connector_type: str, connector_label: str = "") -> str:
+    """"CustomConnector" + "LocalFiles" -> "Local files": the registry's display name when known."""
+    try:
+        return get_connector_class(resolve_key(connector_type, connector_label)).display_name or (
+            connector_label or connector_type
+        )
+    except ConnectorError:
+        return connector_label or connector_type or ""
+
+
+@register.filter
+def pretty_json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)

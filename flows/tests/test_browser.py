@@ -1,0 +1,146 @@
+"""A person in Chromium: log in, run the demo flow and watch it finish; import a flow."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from conftest import need
+from console.tests.pages import PASSWORD, flow_document
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture
+def page(live_server) -> Iterator:
+    need(os.path.exists(CHROMIUM), "Chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(base_url=live_server.url)
+            context.set_default_timeout(15_000)
+            page = context.new_page()
+            # Anything fetched from outside the live server would be a CDN or a web font.
+            outside = []
+            page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(live_server.url) else None)
+            yield page
+            assert outside == []
+        finally:
+            browser.close()
+
+
+def log_in(page, username: str = "owner") -> None:
+    page.goto("/flows/")
+    assert "/login/" in page.url
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/flows/$"))
+
+
+def test_run_the_demo_flow_and_watch_it_finish(page, demo, celery_worker):
+    from playwright.sync_api import expect
+
+    log_in(page)
+    page.get_by_role("link", name=demo["flow"].name).first.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(demo["flow"].name)
+    expect(page.locator("#history")).to_contain_text("has not run yet")
+    navigations = []
+    page.on("framenavigated", lambda frame: navigations.append(frame.url) if frame == page.main_frame else None)
+
+    page.get_by_role("button", name="Run flow").click()
+
+    row = page.locator("#history tbody tr").first
+    expect(page.locator("#messages")).to_contain_text("Run started")
+    expect(row.locator(".badge")).to_have_text("Successful", timeout=60_000)
+    expect(row.locator("td.num").first).to_have_text("500")
+    assert navigations == []  # htmx swapped the history in and polled it; no reload
+
+    row.get_by_role("link").click()
+    expect(page.locator("#execution-status .badge").first).to_have_text("Successful")
+    expect(page.locator('[data-counter="records_processed"]')).to_have_text("500")
+    expect(page.locator('[data-counter="records_written"]')).to_have_text("500")
+    expect(page.locator("table.log")).to_contain_text("Started on worker")
+
+    page.get_by_role("link", name="Home").click()
+    recent = page.locator("section", has=page.get_by_role("heading", name="Recent executions"))
+    expect(recent.locator("tbody tr")).to_have_count(1)
+    expect(recent).to_contain_text(demo["flow"].name)
+    expect(recent.locator(".badge")).to_have_text("Successful")
+
+
+def test_execution_page_turns_in_progress_into_successful_without_a_reload(page, demo, celery_worker):
+    from playwright.sync_api import expect
+
+    from console.tests.pages import make_execution
+    from flows.tasks import run_execution
+
+    execution = make_execution(demo["flow"], status="InProgress")  # queued, no worker has it yet
+    log_in(page)
+    page.goto(f"/flows/{demo['flow'].name}/executions/{execution.id}/")
+    expect(page.locator("#execution-status .badge").first).to_have_text("InProgress")
+    expect(page.get_by_role("button", name="Cancel")).to_be_visible()
+    navigations = []
+    page.on("framenavigated", lambda frame: navigations.append(frame.url) if frame == page.main_frame else None)
+
+    run_execution.delay(str(execution.id))
+
+    expect(page.locator("#execution-status .badge").first).to_have_text("Successful", timeout=60_000)
+    expect(page.locator('[data-counter="records_processed"]')).to_have_text("500")
+    expect(page.get_by_role("button", name="Cancel")).to_have_count(0)
+    assert navigations == []
+
+
+def test_cancel_shows_cancel_started_then_canceled(page, demo, celery_worker):
+    from playwright.sync_api import expect
+
+    from console.tests.pages import make_execution
+    from flows.tasks import run_execution
+
+    execution = make_execution(demo["flow"], status="InProgress")
+    log_in(page)
+    page.goto(f"/flows/{demo['flow'].name}/executions/{execution.id}/")
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.locator("#execution-status .badge").first).to_have_text("CancelStarted")
+    expect(page.locator("#messages")).to_contain_text("Cancel requested")
+
+    run_execution.delay(str(execution.id))  # the worker finds the cancel before it starts
+
+    expect(page.locator("#execution-status .badge").first).to_have_text("Canceled", timeout=60_000)
+
+
+def test_import_shows_path_errors_then_imports(page, demo):
+    from playwright.sync_api import expect
+
+    log_in(page)
+    page.get_by_role("link", name="Import flow").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Import flow")
+
+    bad = flow_document("imported-in-browser")
+    bad["tasks"][0]["taskType"] = "Map_alll"
+    page.get_by_label("Paste the flow JSON").fill(json.dumps(bad, indent=2))
+    page.get_by_role("button", name="Import flow").click()
+
+    problems = page.locator("aside.problems")
+    expect(problems).to_contain_text("tasks[0].taskType")
+    expect(problems.locator("code.path").filter(has_text="tasks[0].taskType")).to_have_count(1)
+    expect(problems).to_contain_text('unknown value "Map_alll"')
+    expect(page.get_by_label("Paste the flow JSON")).to_have_value(re.compile("Map_alll"))
+
+    page.get_by_label("Paste the flow JSON").fill(json.dumps(flow_document("imported-in-browser"), indent=2))
+    page.get_by_role("button", name="Import flow").click()
+    page.wait_for_url(re.compile(r"/flows/imported-in-browser/$"))
+    expect(page.locator("#messages")).to_contain_text('Imported the flow "imported-in-browser"')
+    expect(page.get_by_role("heading", level=1)).to_contain_text("imported-in-browser")

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from flows import views
+
+app_name = "flows"
+
+urlpatterns = [
+    path("", views.flow_list, name="list"),
+    # Before <name>/: a flow named "import" is still reachable through its other routes.
+    path("import/", views.flow_import, name="import"),
+    path("<str:name>/", views.flow_detail, name="detail"),
+    path("<str:name>/run/", views.flow_run, name="run"),
+    path("<str:name>/download/", views.flow_download, name="download"),
+    path("<str:name>/delete/", views.flow_delete, name="delete"),
+    path("<str:name>/executions/<uuid:execution_id>/", views.execution_detail, name="execution"),
+    path("<str:name>/executions/<uuid:execution_id>/cancel/", views.execution_cancel, name="cancel"),
+]

@@ -1,0 +1,290 @@
+"""Flow pages: the list, one flow (details, field settings, document, history), one execution,
+import and delete. Views parse, call one service function, render; htmx swaps get partials."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.core.paginator import Page, Paginator
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from console.errors import UserError
+from flows import services
+from flows.forms import ImportFlowForm
+from flows.models import Execution, Flow
+
+FLOWS_PER_PAGE = 25
+EXECUTIONS_PER_PAGE = 20
+LOG_LINES_SHOWN = 1000
+
+
+# --- reading a flow document for people -------------------------------------------------------
+
+
+def flows_with_last_run() -> QuerySet[Flow]:
+    """Flows with their current version and the status/time of their newest execution, in one query."""
+    newest = Execution.objects.filter(flow=OuterRef("pk")).order_by("-created_at")
+    return (
+        Flow.objects.select_related("current_version")
+        .annotate(
+            last_run_status=Subquery(newest.values("status")[:1]),
+            last_run_at=Subquery(newest.values("created_at")[:1]),
+            last_run_id=Subquery(newest.values("id")[:1]),
+        )
+        .order_by("name")
+    )
+
+
+def _inner(properties: Any) -> dict:
+    """AppFlow nests connector properties under the connector's key: {"S3": {...}} -> {...}."""
+    if isinstance(properties, dict) and properties:
+        inner = next(iter(properties.values()))
+        return inner if isinstance(inner, dict) else {}
+    return {}
+
+
+def describe_endpoint(config: Any, properties_key: str) -> dict[str, str]:
+    """Connector, connection, entity and file type of a source or destination config."""
+    if not isinstance(config, dict):
+        return {}
+    inner = _inner(config.get(properties_key))
+    entity = inner.get("object") or inner.get("entityName")
+    if not entity and inner.get("bucketName"):
+        entity = "/".join(filter(None, [inner.get("bucketName"), inner.get("bucketPrefix")]))
+    file_type = (inner.get("customProperties") or {}).get("fileType") or (
+        inner.get("s3OutputFormatConfig") or {}
+    ).get("fileType")
+    return {
+        "connector_type": str(config.get("connectorType") or ""),
+        "connector_label": str(config.get("connectorLabel") or ""),
+        "connection": str(config.get("connectorProfileName") or ""),
+        "entity": str(entity or ""),
+        "file_type": str(file_type or ""),
+        "write_operation": str(inner.get("writeOperationType") or ""),
+    }
+
+
+def describe_flow(document: dict) -> dict[str, dict]:
+    destinations = document.get("destinationFlowConfigList") or [{}]
+    return {
+        "source": describe_endpoint(document.get("sourceFlowConfig"), "sourceConnectorProperties"),
+        "destination": describe_endpoint(destinations[0], "destinationConnectorProperties"),
+    }
+
+
+def field_settings(tasks: Any) -> dict[str, Any]:
+    """What the tasks do to fields, in the words of AppFlow's "Data field settings" panel."""
+    settings: dict[str, Any] = {"map_all": None, "mappings": [], "projection": [], "other": []}
+    for task in tasks if isinstance(tasks, list) else []:
+        if not isinstance(task, dict):
+            continue
+        task_type = task.get("taskType")
+        operator = next(iter((task.get("connectorOperator") or {}).values()), "")
+        properties = task.get("taskProperties") or {}
+        sources = [str(f) for f in task.get("sourceFields") or [] if f != ""]
+        if task_type == "Map_all":
+            excluded = properties.get("EXCLUDE_SOURCE_FIELDS_LIST", "[]")
+            try:
+                excluded = json.loads(excluded) if isinstance(excluded, str) else list(excluded)
+            except (TypeError, ValueError):
+                excluded = [str(excluded)]
+            settings["map_all"] = [str(name) for name in excluded]
+        elif task_type == "Map":
+            settings["mappings"].append({
+                "source": ", ".join(sources),
+                "destination": task.get("destinationField") or ", ".join(sources),
+                "source_type": properties.get("SOURCE_DATA_TYPE", ""),
+                "destination_type": properties.get("DESTINATION_DATA_TYPE", ""),
+            })
+        elif task_type == "Filter" and operator == "PROJECTION":
+            settings["projection"].extend(sources)
+        else:
+            settings["other"].append({
+                "type": task_type,
+                "operator": operator if operator != "NO_OP" else "",
+                "sources": ", ".join(sources),
+                "destination": task.get("destinationField", ""),
+                "properties": properties,
+            })
+    return settings
+
+
+# --- pages ---------------------------------------------------------------------------------------
+
+
+def flow_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(flows_with_last_run(), FLOWS_PER_PAGE).get_page(request.GET.get("page"))
+    rows = [(flow, describe_flow(flow.definition)) for flow in page]
+    return render(request, "flows/list.html", {"page": page, "rows": rows})
+
+
+def history_context(request: HttpRequest, flow: Flow, page_number: Any = None) -> dict[str, Any]:
+    executions = flow.executions.select_related("started_by").order_by("-created_at")
+    page: Page = Paginator(executions, EXECUTIONS_PER_PAGE).get_page(page_number or request.GET.get("page"))
+    return {
+        "flow": flow,
+        "page": page,
+        # Poll only while something on this page can still change.
+        "polling": any(not execution.is_finished for execution in page),
+    }
+
+
+def flow_detail(request: HttpRequest, name: str) -> HttpResponse:
+    flow = get_object_or_404(Flow.objects.select_related("current_version__created_by"), name=name)
+    history = history_context(request, flow)
+    if request.htmx and request.htmx.target == "history":
+        return render(request, "flows/_history.html", history)
+    document = flow.definition
+    context = {
+        **history,
+        "version": flow.current_version,
+        "summary": describe_flow(document),
+        "trigger": document.get("triggerConfig") or {},
+        "fields": field_settings(document.get("tasks")),
+        "document_json": json.dumps(document, indent=2, ensure_ascii=False),
+    }
+    return render(request, "flows/detail.html", context)
+
+
+def flow_download(request: HttpRequest, name: str) -> HttpResponse:
+    """The stored text itself, not a re-serialisation: what was imported is what comes back."""
+    flow = get_object_or_404(Flow.objects.select_related("current_version"), name=name)
+    if flow.current_version is None:
+        raise Http404(f'The flow "{name}" has no saved definition.')
+    response = HttpResponse(flow.current_version.document, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{flow.name}.json"'
+    return response
+
+
+def with_messages(request: HttpRequest, html: str) -> HttpResponse:
+    """An htmx answer that also refreshes the messages area (out of band), so a swap that did
+    something says so the way a full page would."""
+    return HttpResponse(html + render_to_string("_messages.html", {"oob": True}, request=request))
+
+
+@require_POST
+def flow_run(request: HttpRequest, name: str) -> HttpResponse:
+    flow = get_object_or_404(Flow.objects.select_related("current_version"), name=name)
+    try:
+        execution = services.start_flow(flow, user=request.user)
+    except UserError as exc:
+        for error in exc.errors:
+            messages.error(request, error)
+        execution = None
+    else:
+        messages.success(request, f"Run started: execution {execution.id}.")
+    if request.htmx:
+        html = render_to_string("flows/_history.html", history_context(request, flow, 1), request=request)
+        return with_messages(request, html)
+    if execution is None:
+        return redirect("flows:detail", name=flow.name)
+    return redirect("flows:execution", name=flow.name, execution_id=execution.id)
+
+
+def execution_context(execution: Execution) -> dict[str, Any]:
+    lines = list(execution.log_lines.all()[: LOG_LINES_SHOWN + 1])
+    return {
+        "execution": execution,
+        "flow": execution.flow,
+        "log_lines": lines[:LOG_LINES_SHOWN],
+        "more_log_lines": len(lines) > LOG_LINES_SHOWN,
+    }
+
+
+def get_execution(name: str, execution_id: UUID) -> Execution:
+    return get_object_or_404(
+        Execution.objects.select_related("flow", "version", "started_by"), pk=execution_id, flow__name=name
+    )
+
+
+def execution_detail(request: HttpRequest, name: str, execution_id: UUID) -> HttpResponse:
+    context = execution_context(get_execution(name, execution_id))
+    if request.htmx and request.htmx.target == "execution-status":
+        # The status poll: only the part that changes while the run goes on.
+        return render(request, "flows/_execution_status.html", context)
+    return render(request, "flows/execution.html", context)
+
+
+@require_POST
+def execution_cancel(request: HttpRequest, name: str, execution_id: UUID) -> HttpResponse:
+    execution = get_execution(name, execution_id)
+    try:
+        canceled = services.cancel_executions(execution.flow, [str(execution.id)], user=request.user)
+    except UserError as exc:
+        for error in exc.errors:
+            messages.error(request, error)
+    else:
+        if canceled:
+            messages.info(request, "Cancel requested: the run stops after the batch it is working on.")
+        else:
+            execution.refresh_from_db(fields=["status"])
+            messages.warning(request, f"Nothing to cancel: this execution is {execution.status}.")
+    if request.htmx:
+        execution = get_execution(name, execution_id)
+        html = render_to_string("flows/_execution_status.html", execution_context(execution), request=request)
+        return with_messages(request, html)
+    return redirect("flows:execution", name=name, execution_id=execution_id)
+
+
+@require_http_methods(["GET", "POST"])
+def flow_import(request: HttpRequest) -> HttpResponse:
+    errors: list[str] = []
+    form = ImportFlowForm()
+    if request.method == "POST":
+        form = ImportFlowForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                flow = services.create_flow(form.cleaned_data["parsed"], user=request.user)
+            except UserError as exc:
+                errors = exc.errors
+            else:
+                messages.success(request, f'Imported the flow "{flow.name}".')
+                return redirect("flows:detail", name=flow.name)
+        else:
+            errors = [*form.non_field_errors(), *(error for field in form for error in field.errors)]
+        if form.files and hasattr(form, "text"):
+            # Show the uploaded text in the textarea so the person can fix it in place.
+            form = ImportFlowForm(initial={"document": form.text})
+    context = {"form": form, "errors": [split_error(str(error)) for error in errors]}
+    return render(request, "flows/import.html", context)
+
+
+def split_error(text: str) -> tuple[str, str]:
+    """"tasks[0].taskType: unknown value" -> ("tasks[0].taskType", "unknown value") so the path
+    can be shown as code; errors without a path come back with an empty one."""
+    path, sep, message = text.partition(": ")
+    if sep and path == "(document)":  # the whole document: the message says where (line, column)
+        return "", message
+    if sep and path and " " not in path:
+        return path, message
+    return "", text
+
+
+@require_http_methods(["GET", "POST"])
+def flow_delete(request: HttpRequest, name: str) -> HttpResponse:
+    flow = get_object_or_404(Flow, name=name)
+    errors: list[str] = []
+    if request.method == "POST":
+        try:
+            services.delete_flow(flow, force=request.POST.get("force") == "on")
+        except UserError as exc:
+            errors = exc.errors
+        else:
+            messages.success(request, f'Deleted the flow "{name}" and its execution history.')
+            return redirect("flows:list")
+    context = {
+        "flow": flow,
+        "errors": errors,
+        "running": flow.executions.exclude(status__in=Execution.FINISHED).count(),
+        "execution_count": flow.executions.count(),
+        "cancel_url": reverse("flows:detail", args=[flow.name]),
+    }
+    return render(request, "flows/delete.html", context)
