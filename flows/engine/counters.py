@@ -1,0 +1,52 @@
+"""What a run counts, as AppFlow's execution record does, and what it returns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+from connections.connectors.base import RecordFailure
+
+
+@dataclass
+class Counters:
+    """Running totals of one execution.
+
+    records_processed: records read from the source that parsed; records_written: records the
+    destination committed (during the run: records handed to it so far); record_failures: records
+    that could not be read or written, of which the first `MAX_KEPT_FAILURES` are kept in
+    `failures` for the log; bytes_processed / bytes_written: source bytes consumed, output bytes."""
+
+    MAX_KEPT_FAILURES: ClassVar[int] = 100
+
+    records_processed: int = 0
+    records_written: int = 0
+    record_failures: int = 0
+    bytes_processed: int = 0
+    bytes_written: int = 0
+    failures: list[RecordFailure] = field(default_factory=list)
+
+    def add_failures(self, failures: Iterable[RecordFailure]) -> list[RecordFailure]:
+        """Count `failures`; keep them while there is room. Returns the ones kept."""
+        kept = []
+        for failure in failures:
+            self.record_failures += 1
+            if len(self.failures) < self.MAX_KEPT_FAILURES:
+                self.failures.append(failure)
+                kept.append(failure)
+        return kept
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values, e.g. to store on the execution row."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How a run ended: status "Successful" or "Canceled" (failures raise RunError), its counters
+    and where the output landed (from the destination's WriteResult)."""
+
+    status: str
+    counters: Counters
+    location: str = ""

@@ -1,0 +1,24 @@
+"""Errors of a run, written for the person reading the execution log."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .counters import Counters
+
+
+class RunError(Exception):
+    """The run failed. `message` says what went wrong, on which task, field or record, and what to
+    do; `counters` holds what was done before the failure; `retryable` is True when trying again
+    later may work (a transient connector failure)."""
+
+    def __init__(self, message: str, counters: Counters | None = None, *, retryable: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.counters = counters
+        self.retryable = retryable
+
+
+class PlanError(RunError):
+    """The flow's tasks cannot be run: found before any record is read."""

@@ -1,0 +1,243 @@
+"""Run one flow: source batches -> plan stages -> destination, streaming, with counters,
+cancellation between batches and a log a person can read."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from connections.connectors.base import ConnectionInfo, Connector, ConnectorError, Window
+
+from .counters import Counters, RunResult
+from .errors import RunError
+from .plan import Plan, compile_plan
+
+# failures logged one by one; the rest are counted (and the first 100 kept in the counters)
+_LOGGED_FAILURES = 20
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A connector and the plain connection it works with."""
+
+    connector: Connector
+    connection: ConnectionInfo
+
+
+def run_flow(
+    document: Mapping[str, Any],
+    source: Endpoint,
+    destination: Endpoint,
+    *,
+    execution_id: str,
+    window: Window | None = None,
+    should_cancel: Callable[[], bool] = lambda: False,
+    on_progress: Callable[[Counters], None] = lambda c: None,
+    log: Callable[[str, str], None] = lambda level, msg: None,
+) -> RunResult:
+    """Move the records of a flow `document` (CreateFlow shape) from `source` to `destination`.
+
+    Reads the entity named by the single block of sourceFlowConfig.sourceConnectorProperties,
+    applies the document's tasks batch by batch and writes to the entity named by the first
+    destination's block, with `executionId` added to the destination options. Memory stays that
+    of a few batches whatever the size of the source.
+
+    Between batches `should_cancel()` is asked; when it answers True the run stops reading, the
+    destination commits what it received and the result's status is "Canceled". `on_progress`
+    gets the counters after every batch; `log(level, message)` ("INFO" | "WARNING") gets the plan
+    in words, warnings and record failures, and a summary.
+
+    Raises RunError (message for a person, counters so far) when the tasks cannot run, a field is
+    missing, or a connector raises ConnectorError. Other exceptions from connectors propagate.
+    """
+    started = time.monotonic()
+    counters = Counters()
+    try:
+        plan = compile_plan(document.get("tasks"))
+        source_props = _connector_block(
+            document.get("sourceFlowConfig"),
+            "sourceFlowConfig",
+            "sourceConnectorProperties",
+            source.connector,
+        )
+        destinations = document.get("destinationFlowConfigList")
+        if not isinstance(destinations, list) or not destinations:
+            raise RunError("destinationFlowConfigList: the flow needs one destination.")
+        destination_props = _connector_block(
+            destinations[0],
+            "destinationFlowConfigList[0]",
+            "destinationConnectorProperties",
+            destination.connector,
+        )
+    except RunError as exc:
+        exc.counters = counters
+        raise
+    source_entity = source.connector.entity_name(source_props)
+    destination_entity = destination.connector.entity_name(destination_props)
+    log("INFO", f"Plan: {plan.describe()}.")
+    log(
+        "INFO",
+        f"Reading {source_entity} from {_name(source)}; "
+        f"writing {destination_entity} to {_name(destination)}.",
+    )
+
+    canceled = [False]
+    batches = _batches(
+        plan,
+        source,
+        source_entity,
+        source_props,
+        window or Window(),
+        counters,
+        should_cancel,
+        on_progress,
+        log,
+        canceled,
+    )
+    try:
+        result = destination.connector.write(
+            destination.connection,
+            destination_entity,
+            batches,
+            options={**destination_props, "executionId": execution_id},
+        )
+    except RunError as exc:
+        exc.counters = counters
+        raise
+    except ConnectorError as exc:
+        raise RunError(
+            f"Writing {destination_entity} to {_name(destination)} failed: {exc.message}",
+            counters,
+            retryable=not exc.permanent,
+        ) from None
+    finally:
+        batches.close()
+
+    counters.records_written = result.records_written
+    counters.bytes_written = result.bytes_written
+    for failure in counters.add_failures(result.failures)[:_LOGGED_FAILURES]:
+        log("WARNING", f"{failure.where}: {failure.reason}")
+    on_progress(counters)
+    status = "Canceled" if canceled[0] else "Successful"
+    log("INFO", _summary(status, counters, result.location, time.monotonic() - started))
+    return RunResult(status, counters, result.location)
+
+
+def _batches(
+    plan: Plan,
+    source: Endpoint,
+    entity: str,
+    props: Mapping[str, Any],
+    window: Window,
+    counters: Counters,
+    should_cancel: Callable[[], bool],
+    on_progress: Callable[[Counters], None],
+    log: Callable[[str, str], None],
+    canceled: list[bool],
+) -> Iterator[pa.Table]:
+    """The transformed batches the destination consumes; ends early on a cancel request."""
+    fields = list(plan.source_fields) if plan.source_fields is not None else None
+    if should_cancel():
+        canceled[0] = True
+        log("INFO", "Cancel requested before the first batch: nothing was read.")
+        return
+    try:
+        reading = iter(source.connector.read(source.connection, entity, fields, [], window, props))
+    except ConnectorError as exc:
+        raise _read_error(entity, source, exc) from None
+    logged = 0
+    try:
+        while True:
+            try:
+                batch = next(reading)
+            except StopIteration:
+                return
+            except ConnectorError as exc:
+                raise _read_error(entity, source, exc) from None
+            counters.records_processed += batch.table.num_rows
+            counters.bytes_processed += batch.bytes_read
+            for warning in batch.warnings:
+                log("WARNING", warning)
+            for failure in counters.add_failures(batch.failures):
+                if logged < _LOGGED_FAILURES:
+                    log("WARNING", f"{failure.where}: {failure.reason}")
+                elif logged == _LOGGED_FAILURES:
+                    log(
+                        "WARNING",
+                        "More records failed; they are counted and the first "
+                        f"{Counters.MAX_KEPT_FAILURES} are kept with the execution.",
+                    )
+                logged += 1
+            # a batch without columns only carries bytes and failures (e.g. a file whose every line failed)
+            if batch.table.num_columns or batch.table.num_rows:
+                output = plan.apply(batch.table)
+                yield output
+                counters.records_written += (
+                    output.num_rows
+                )  # handed over; the destination's count wins at the end
+            on_progress(counters)
+            if should_cancel():
+                canceled[0] = True
+                log(
+                    "INFO",
+                    f"Cancel requested: stopped after {counters.records_processed:,} records; "
+                    "what was written so far is kept.",
+                )
+                return
+    finally:
+        close = getattr(reading, "close", None)
+        if close is not None:
+            close()  # let the source release files and connections now, not at garbage collection
+
+
+def _read_error(entity: str, source: Endpoint, exc: ConnectorError) -> RunError:
+    return RunError(
+        f"Reading {entity} from {_name(source)} failed: {exc.message}", retryable=not exc.permanent
+    )
+
+
+def _connector_block(config: Any, path: str, key: str, connector: Connector) -> Mapping[str, Any]:
+    """The connector's block of source/destinationConnectorProperties: the single value, or the
+    one under the connector's properties_key when there are several."""
+    blocks = config.get(key) if isinstance(config, Mapping) else None
+    if not isinstance(blocks, Mapping) or not blocks:
+        raise RunError(f'{path}.{key}: must hold one connector block, like {{"CustomConnector": {{...}}}}.')
+    if len(blocks) == 1:
+        props = next(iter(blocks.values()))
+    elif connector.properties_key in blocks:
+        props = blocks[connector.properties_key]
+    else:
+        raise RunError(f"{path}.{key}: holds {', '.join(blocks)}; keep only the block of the connector used.")
+    if not isinstance(props, Mapping):
+        raise RunError(f"{path}.{key}: the connector block must be an object.")
+    return props
+
+
+def _name(endpoint: Endpoint) -> str:
+    label = endpoint.connector.display_name or endpoint.connector.key()
+    return f"{label} ({endpoint.connection.name})" if endpoint.connection.name else label
+
+
+def _summary(status: str, counters: Counters, location: str, seconds: float) -> str:
+    rate = counters.records_processed / seconds if seconds > 0 else 0.0
+    failed = f"; {counters.record_failures:,} records failed" if counters.record_failures else ""
+    where = f" to {location}" if location else ""
+    verb = "Canceled" if status == "Canceled" else "Done"
+    return (
+        f"{verb}: read {counters.records_processed:,} records ({_size(counters.bytes_processed)}), "
+        f"wrote {counters.records_written:,} records ({_size(counters.bytes_written)}){where}{failed}; "
+        f"{seconds:.1f} s, {rate:,.0f} records/s."
+    )
+
+
+def _size(count: int) -> str:
+    value = float(count)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{count:,} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{count} bytes"

@@ -1,0 +1,127 @@
+"""Stages: small functions from one batch (a `pyarrow.Table`) to the next.
+
+`compile_plan` builds them once from the flow's tasks; the run applies them to every batch in
+order. A stage never looks at other batches, so memory stays that of one batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from .errors import RunError
+
+Batch = pa.Table
+BatchFunction = Callable[[Batch], Batch]
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """A Map or Passthrough task: the source field, the output field, and the task's index."""
+
+    source: str
+    destination: str
+    task: int
+
+
+def select_fields(fields: tuple[str, ...], used_by: Mapping[str, list[int]]) -> BatchFunction:
+    """Keep exactly `fields`, in that order; a missing field fails the run."""
+    names = list(fields)
+
+    def select(batch: Batch) -> Batch:
+        if batch.column_names != names:
+            require_fields(batch, names, used_by)
+            batch = batch.select(names)
+        return batch
+
+    return select
+
+
+def map_fields(maps: tuple[FieldMap, ...]) -> BatchFunction:
+    """Output exactly the mapped fields, in task order (one source may feed several outputs)."""
+    sources = [m.source for m in maps]
+    names = [m.destination for m in maps]
+    used_by = _used_by(maps)
+
+    def apply_maps(batch: Batch) -> Batch:
+        require_fields(batch, sources, used_by)
+        return pa.Table.from_arrays([batch.column(s) for s in sources], names=names)
+
+    return apply_maps
+
+
+def map_all(excluded: frozenset[str], maps: tuple[FieldMap, ...]) -> BatchFunction:
+    """Copy every field except `excluded` under its own name; a field that Map tasks read is
+    written under their destination names instead, at its place (an explicit Map wins over the
+    exclusion list)."""
+    by_source: dict[str, list[FieldMap]] = {}
+    for m in maps:
+        by_source.setdefault(m.source, []).append(m)
+    used_by = _used_by(maps)
+
+    def apply_map_all(batch: Batch) -> Batch:
+        require_fields(batch, list(by_source), used_by)
+        names: list[str] = []
+        columns = []
+        written_by: dict[str, int | None] = {}  # output name -> task index (None: copied by Map_all)
+        for name in batch.column_names:
+            if name in by_source:
+                outputs = [(m.destination, m.task) for m in by_source[name]]
+            elif name in excluded:
+                continue
+            else:
+                outputs = [(name, None)]
+            for destination, task in outputs:
+                if destination in written_by:
+                    raise RunError(_collision(destination, task, written_by[destination]))
+                written_by[destination] = task
+                names.append(destination)
+                columns.append(batch.column(name))
+        return pa.Table.from_arrays(columns, names=names)
+
+    return apply_map_all
+
+
+def require_fields(batch: Batch, fields: Iterable[str], used_by: Mapping[str, list[int]]) -> None:
+    """Fail the run, naming the fields, the tasks that use them and what is there, when `batch`
+    lacks any of `fields`."""
+    present = set(batch.column_names)
+    missing = [f for f in dict.fromkeys(fields) if f not in present]
+    if not missing:
+        return
+    tasks = sorted({i for f in missing for i in used_by.get(f, [])})
+    where = f" (used by {', '.join(f'tasks[{i}]' for i in tasks)})" if tasks else ""
+    noun = "Field" if len(missing) == 1 else "Fields"
+    verb = "is" if len(missing) == 1 else "are"
+    quoted = ", ".join(f'"{f}"' for f in missing)
+    raise RunError(
+        f"{noun} {quoted}{where} {verb} not in the source data. Available fields: "
+        f"{name_list(batch.column_names, limit=50) or '(none)'}. Correct the field names in the "
+        "flow's tasks, or check that the source still has them."
+    )
+
+
+def name_list(names: Iterable[str], *, limit: int = 10) -> str:
+    names = list(names)
+    shown = ", ".join(names[:limit])
+    return shown if len(names) <= limit else f"{shown} and {len(names) - limit} more"
+
+
+def _used_by(maps: Iterable[FieldMap]) -> dict[str, list[int]]:
+    used: dict[str, list[int]] = {}
+    for m in maps:
+        used.setdefault(m.source, []).append(m.task)
+    return used
+
+
+def _collision(destination: str, task: int | None, earlier: int | None) -> str:
+    if task is None or earlier is None:
+        mapped = task if task is not None else earlier
+        return (
+            f'tasks[{mapped}]: destinationField "{destination}" is also a source field that Map_all '
+            f'copies. Add "{destination}" to EXCLUDE_SOURCE_FIELDS_LIST of the Map_all task, or map '
+            "to another name."
+        )
+    return f'tasks[{task}]: destinationField "{destination}" is already written by tasks[{earlier}].'
