@@ -1,0 +1,157 @@
+"""Runs end to end: a real Celery worker (in a thread) on the configured broker and database."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from flows import runner, services
+from flows.models import Execution
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def wait_for(execution: Execution, done=lambda e: e.is_finished, timeout: float = 60) -> Execution:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        execution.refresh_from_db()
+        if done(execution):
+            return execution
+        time.sleep(0.05)
+    raise AssertionError(f"execution still {execution.status} after {timeout}s")
+
+
+def output_rows(execution: Execution) -> list[dict]:
+    files = sorted(p for p in execution_folder(execution).iterdir())
+    return [json.loads(line) for f in files for line in f.read_text().splitlines()]
+
+
+def execution_folder(execution: Execution):
+    from pathlib import Path
+
+    return Path(execution.output_location)
+
+
+def test_demo_flow_runs_on_a_real_worker(celery_worker, demo):
+    execution = services.start_flow(demo["flow"], user=None)
+    assert execution.status == "InProgress"
+    execution = wait_for(execution)
+
+    assert execution.status == "Successful", execution.error_message
+    assert execution.records_processed == 500
+    assert execution.records_written == 500
+    assert execution.record_failures == 0
+    assert execution.bytes_processed == demo["csv"].stat().st_size
+    assert execution.bytes_written > 0
+    assert execution.started_at and execution.finished_at >= execution.started_at
+    folder = execution_folder(execution)
+    assert folder == demo["root"] / "out" / "accounts" / str(execution.id)
+    assert execution.bytes_written == sum(p.stat().st_size for p in folder.iterdir())
+    rows = output_rows(execution)
+    import csv
+
+    with demo["csv"].open(newline="") as f:
+        expected = list(csv.DictReader(f))
+    assert rows == expected
+    messages = list(execution.log_lines.values_list("message", flat=True))
+    assert any("Queued" in m for m in messages)
+    assert any("Started on worker" in m for m in messages)
+
+
+def test_a_second_delivery_of_the_same_message_does_nothing(demo, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        execution = services.start_flow(demo["flow"])
+    runner.run_execution(str(execution.id), worker="first")
+    execution.refresh_from_db()
+    assert execution.status == "Successful"
+    finished_at = execution.finished_at
+    lines = execution.log_lines.count()
+
+    runner.run_execution(str(execution.id), worker="second")
+    execution.refresh_from_db()
+    assert (execution.worker, execution.finished_at, execution.log_lines.count()) == ("first", finished_at, lines)
+    assert len(list(execution_folder(execution).parent.iterdir())) == 1
+
+
+def test_cancel_before_a_worker_starts_it(demo, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        execution = services.start_flow(demo["flow"])
+    assert services.cancel_executions(demo["flow"], [str(execution.id)]) == [str(execution.id)]
+    runner.run_execution(str(execution.id), worker="w")
+    execution.refresh_from_db()
+    assert execution.status == "Canceled"
+    assert not (demo["root"] / "out").exists()
+
+
+def test_cancel_in_progress_stops_at_the_next_batch_and_keeps_what_was_written(
+    celery_worker, demo, monkeypatch
+):
+    from console.demo_data import write_accounts_csv
+
+    write_accounts_csv(demo["csv"], rows=300_000)
+    monkeypatch.setenv("SLUICE_READ_BLOCK_BYTES", str(64 * 1024))
+    execution = services.start_flow(demo["flow"])
+    wait_for(execution, lambda e: e.records_processed > 0 or e.is_finished)
+    services.cancel_executions(demo["flow"], [str(execution.id)])
+    assert Execution.objects.get(pk=execution.pk).status in ("CancelStarted", "Canceled")
+    execution = wait_for(execution)
+
+    assert execution.status == "Canceled"
+    assert 0 < execution.records_written < 300_000
+    assert len(output_rows(execution)) == execution.records_written
+    assert any("Cancel requested" in m for m in execution.log_lines.values_list("message", flat=True))
+
+
+def test_a_run_that_fails_records_error_and_writes_nothing(celery_worker, demo):
+    demo["csv"].unlink()
+    execution = wait_for(services.start_flow(demo["flow"]))
+    assert execution.status == "Error"
+    assert "accounts.csv" in execution.error_message
+    assert "Traceback" not in execution.error_message
+    assert not (demo["root"] / "out" / "accounts").exists() or not any(
+        (demo["root"] / "out" / "accounts").iterdir()
+    )
+
+
+def test_a_bad_csv_row_is_a_record_failure_and_the_run_goes_on(celery_worker, demo):
+    lines = demo["csv"].read_text().splitlines(keepends=True)
+    lines.insert(3, "only,three,columns\n")
+    demo["csv"].write_text("".join(lines))
+    execution = wait_for(services.start_flow(demo["flow"]))
+    assert execution.status == "Successful", execution.error_message
+    assert execution.record_failures == 1
+    assert execution.records_written == 500
+    assert any("line 4" in m for m in execution.log_lines.values_list("message", flat=True))
+
+
+def test_unsupported_task_fails_the_run_with_a_clear_message(celery_worker, demo):
+    document = demo["flow"].definition | {"flowName": "with-arithmetic"}
+    document["tasks"] = document["tasks"] + [
+        {
+            "sourceFields": ["AnnualRevenue", "NumberOfEmployees"],
+            "connectorOperator": {"CustomConnector": "DIVISION"},
+            "destinationField": "RevenuePerEmployee",
+            "taskType": "Arithmetic",
+            "taskProperties": {"MATH_OPERATION_FIELDS_ORDER": "AnnualRevenue,NumberOfEmployees"},
+        }
+    ]
+    flow = services.create_flow(document)
+    execution = wait_for(services.start_flow(flow))
+    assert execution.status == "Error"
+    assert "tasks[1]" in execution.error_message and "not supported yet" in execution.error_message
+
+
+def test_lost_executions_are_marked_error(demo, django_capture_on_commit_callbacks, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    with django_capture_on_commit_callbacks(execute=False):
+        execution = services.start_flow(demo["flow"])
+    long_ago = timezone.now() - timedelta(seconds=settings.SLUICE_LOST_AFTER_SECONDS + 5)
+    Execution.objects.filter(pk=execution.pk).update(started_at=long_ago, updated_at=long_ago)
+    assert runner.mark_lost_executions() == 1
+    execution.refresh_from_db()
+    assert execution.status == "Error" and "worker lost" in execution.error_message
