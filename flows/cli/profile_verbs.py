@@ -1,0 +1,59 @@
+"""Connector profile verbs: create-connector-profile, describe-connector-profiles,
+delete-connector-profile. Each takes the parsed options and returns what to print."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connections import services
+from connections.models import Connection
+from console.errors import UserError
+from flows.cli import shapes
+from flows.cli.paging import keyset_page, request_fingerprint
+from flows.cli.params import MAX_IDS, json_param
+
+
+def create_connector_profile(options: dict[str, Any]) -> dict[str, Any]:
+    config = json_param("--connector-profile-config", options["connector_profile_config"])
+    connector_type = options["connector_type"]
+    properties, credentials = services.split_profile_config(connector_type, config)
+    connection = services.create_connection(
+        name=options["connector_profile_name"],
+        connector_type=connector_type,
+        connector_label=options["connector_label"] or "",
+        connection_mode=options["connection_mode"],
+        properties=properties,
+        credentials=credentials,
+    )
+    return {"connectorProfileArn": shapes.connector_profile_arn(connection.name)}
+
+
+def describe_connector_profiles(options: dict[str, Any]) -> dict[str, Any]:
+    names = options["connector_profile_names"] or []
+    if len(names) > MAX_IDS:
+        raise UserError(f"connectorProfileNames: at most {MAX_IDS} names at a time, not {len(names)}.")
+    connections = Connection.objects.all()
+    if names:
+        connections = connections.filter(name__in=names)
+    if options["connector_type"]:
+        connections = connections.filter(connector_type=options["connector_type"])
+    if options["connector_label"]:
+        connections = connections.filter(connector_label=options["connector_label"])
+    page, token = keyset_page(
+        connections,
+        order=("name",),
+        max_results=options["max_results"],
+        next_token=options["next_token"],
+        fingerprint=request_fingerprint(
+            "DescribeConnectorProfiles", sorted(names), options["connector_type"], options["connector_label"]
+        ),
+    )
+    return shapes.compact({
+        "connectorProfileDetails": [shapes.connector_profile(connection) for connection in page],
+        "nextToken": token,
+    })
+
+
+def delete_connector_profile(options: dict[str, Any]) -> None:
+    connection = services.get_connection(options["connector_profile_name"])
+    services.delete_connection(connection, force=options["force_delete"])

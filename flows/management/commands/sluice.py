@@ -1,0 +1,191 @@
+"""`python manage.py sluice <verb> [options]`: the `aws appflow` command line, for Sluice.
+
+Verbs and option names are AppFlow's; output is AppFlow's response JSON. See docs/cli.md."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from console.errors import UserError
+from flows.cli import flow_verbs, profile_verbs
+from flows.cli.outcome import (
+    EXIT_INTERRUPTED,
+    EXIT_SERVICE_ERROR,
+    EXIT_UNEXPECTED,
+    EXIT_USAGE,
+    CliExit,
+    Outcome,
+    ParamError,
+    service_error_text,
+)
+from flows.cli.params import max_results, seconds, timestamp
+from flows.models import Execution
+
+
+class CliParser(CommandParser):
+    """Usage errors exit 252, as the AWS CLI's do (argparse would say 2)."""
+
+    def error(self, message: str):
+        if self.called_from_command_line:
+            self.print_usage(sys.stderr)
+            self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        raise CommandError(f"Error: {message}", returncode=EXIT_USAGE)
+
+
+Verb = Callable[[dict[str, Any]], Any]
+
+
+def add_paging(parser: CliParser) -> None:
+    parser.add_argument("--max-results", type=max_results, help="1-100 per page (default 20)")
+    parser.add_argument("--next-token", help="the nextToken of the previous page")
+
+
+def add_verb(subparsers, name: str, operation: str, run: Verb, help_text: str) -> CliParser:
+    parser = subparsers.add_parser(name, help=help_text, description=help_text, allow_abbrev=False)
+    parser.set_defaults(operation=operation, run=run)
+    return parser
+
+
+def add_profile_verbs(subparsers) -> None:
+    p = add_verb(
+        subparsers, "create-connector-profile", "CreateConnectorProfile",
+        profile_verbs.create_connector_profile, "Create a connection, after testing it.",
+    )
+    p.add_argument("--connector-profile-name", required=True)
+    p.add_argument("--connector-type", required=True, help="e.g. CustomConnector")
+    p.add_argument("--connector-label", help="for CustomConnector, e.g. LocalFiles")
+    p.add_argument("--connection-mode", required=True, choices=["Public", "Private"])
+    p.add_argument("--connector-profile-config", required=True, help="JSON, or file://path")
+
+    p = add_verb(
+        subparsers, "describe-connector-profiles", "DescribeConnectorProfiles",
+        profile_verbs.describe_connector_profiles, "List connections (never their credentials).",
+    )
+    p.add_argument("--connector-profile-names", nargs="+", metavar="NAME")
+    p.add_argument("--connector-type")
+    p.add_argument("--connector-label")
+    add_paging(p)
+
+    p = add_verb(
+        subparsers, "delete-connector-profile", "DeleteConnectorProfile",
+        profile_verbs.delete_connector_profile, "Delete a connection.",
+    )
+    p.add_argument("--connector-profile-name", required=True)
+    p.add_argument("--force-delete", action="store_true", help="even if flows use it (they are suspended)")
+
+
+def add_flow_verbs(subparsers) -> None:
+    p = add_verb(subparsers, "create-flow", "CreateFlow", flow_verbs.create_flow, "Create a flow.")
+    p.add_argument("--cli-input-json", help="the whole CreateFlow request: JSON, or file://path")
+    p.add_argument("--flow-name")
+    p.add_argument("--description")
+    for option in ("--trigger-config", "--source-flow-config", "--tasks", "--tags"):
+        p.add_argument(option, help="JSON, or file://path")
+    p.add_argument(
+        "--destination-flow-config-list", "--destination-flow-config",
+        dest="destination_flow_config_list", help="JSON list, or file://path",
+    )
+
+    p = add_verb(
+        subparsers, "describe-flow", "DescribeFlow", flow_verbs.describe_flow,
+        "Show a flow: its document as given, its status and its last run.",
+    )
+    p.add_argument("--flow-name", required=True)
+
+    p = add_verb(subparsers, "list-flows", "ListFlows", flow_verbs.list_flows, "List flows.")
+    add_paging(p)
+
+    p = add_verb(subparsers, "start-flow", "StartFlow", flow_verbs.start_flow, "Run a flow now.")
+    p.add_argument("--flow-name", required=True)
+    p.add_argument("--wait", action="store_true", help="wait for the run to end; exit 0 only if Successful")
+    p.add_argument("--timeout", type=seconds, metavar="SECONDS", help="with --wait: give up after this long")
+
+    p = add_verb(
+        subparsers, "describe-flow-execution-records", "DescribeFlowExecutionRecords",
+        flow_verbs.describe_flow_execution_records, "A flow's runs, newest first.",
+    )
+    p.add_argument("--flow-name", required=True)
+    add_paging(p)
+    p.add_argument("--execution-ids", nargs="+", metavar="ID", help="Sluice extension: only these runs")
+    p.add_argument(
+        "--status", nargs="+", choices=Execution.Status.values, help="Sluice extension: only runs in these"
+    )
+    p.add_argument("--started-after", type=timestamp, help="Sluice extension: started at/after (epoch/ISO)")
+    p.add_argument("--started-before", type=timestamp, help="Sluice extension: started before (epoch/ISO)")
+
+    p = add_verb(
+        subparsers, "cancel-flow-executions", "CancelFlowExecutions", flow_verbs.cancel_flow_executions,
+        "Cancel runs in progress (all of the flow's, or the ids given).",
+    )
+    p.add_argument("--flow-name", required=True)
+    p.add_argument("--execution-ids", nargs="+", metavar="ID")
+
+    p = add_verb(subparsers, "delete-flow", "DeleteFlow", flow_verbs.delete_flow, "Delete a flow.")
+    p.add_argument("--flow-name", required=True)
+    p.add_argument("--force-delete", action="store_true", help="even while it runs")
+
+
+class Command(BaseCommand):
+    help = "Sluice's `aws appflow` command line: python manage.py sluice <verb> --help. See docs/cli.md."
+    # A one-shot CLI call should not pay for (or fail on) the project's system checks.
+    requires_system_checks: list[str] = []
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs) -> CommandParser:
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        # Django builds the top parser itself; swap its class so that a usage error at the top level
+        # (no verb, unknown verb) exits 252 like one inside a verb. CliParser adds no state.
+        parser.__class__ = CliParser
+        return parser
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        subparsers = parser.add_subparsers(
+            dest="verb", required=True, metavar="VERB", parser_class=CliParser, title="verbs"
+        )
+        add_profile_verbs(subparsers)
+        add_flow_verbs(subparsers)
+
+    def execute(self, *args, **options):
+        """From a terminal, end with the exit code instead of Django's "CommandError: ..." line."""
+        from_terminal = getattr(self, "_called_from_command_line", False)
+        try:
+            return super().execute(*args, **options)
+        except CliExit as exc:
+            if from_terminal:
+                sys.exit(exc.returncode)
+            raise
+        except KeyboardInterrupt:
+            if from_terminal:
+                sys.exit(EXIT_INTERRUPTED)
+            raise
+        except Exception as exc:
+            if not from_terminal or options.get("traceback") or isinstance(exc, CommandError):
+                raise
+            self.stderr.write(
+                f"Sluice hit an unexpected error: {type(exc).__name__}: {exc}\n"
+                "Run the command again with --traceback before the verb to see where."
+            )
+            sys.exit(EXIT_UNEXPECTED)
+
+    def handle(self, *args, operation: str, run: Verb, **options) -> None:
+        try:
+            outcome = run(options)
+        except ParamError as exc:
+            self.fail(EXIT_USAGE, str(exc))
+        except UserError as exc:
+            self.fail(EXIT_SERVICE_ERROR, service_error_text(exc, operation))
+        if not isinstance(outcome, Outcome):
+            outcome = Outcome(outcome)
+        if outcome.output is not None:
+            self.stdout.write(json.dumps(outcome.output, indent=4, ensure_ascii=False))
+        if outcome.exit_code:
+            self.fail(outcome.exit_code, outcome.message)
+
+    def fail(self, exit_code: int, message: str):
+        if message:
+            self.stderr.write(message)
+        raise CliExit(exit_code)
