@@ -14,6 +14,9 @@ os.environ["SLUICE_DATA_DIR"] = str(RUN_DIR / "data")
 os.environ.pop("SLUICE_LOCAL_FILES_BASE", None)
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 20)
 os.environ.setdefault("FIELD_ENCRYPTION_KEY", "0" * 43 + "=")
+# Worker threads end with the test; persistent connections would outlive them and keep
+# PostgreSQL from dropping the test database.
+os.environ["DATABASE_CONN_MAX_AGE"] = "0"
 # Playwright's sync API runs an event loop in the test thread; the ORM calls made there are ours.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 

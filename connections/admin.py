@@ -15,7 +15,9 @@ class ConnectionAdmin(admin.ModelAdmin):
         "name", "connector_type", "connector_label", "connection_mode", "properties",
         "credentials_set", "created_by", "created_at", "updated_at",
     )
-    readonly_fields = ("connector_type", "connector_label", "credentials_set", "created_by", "created_at", "updated_at")
+    readonly_fields = (
+        "connector_type", "connector_label", "credentials_set", "created_by", "created_at", "updated_at"
+    )
 
     @admin.display(boolean=True, description="credentials set")
     def credentials_set(self, obj: Connection) -> bool:

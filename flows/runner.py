@@ -115,7 +115,8 @@ def run_execution(execution_id: str, worker: str = "") -> None:
         log("ERROR", exc.message)
         finish(execution, S.ERROR, counters, exc.message)
     except SoftTimeLimitExceeded:
-        message = f"The run took longer than the time limit ({settings.CELERY_TASK_TIME_LIMIT} s) and was stopped."
+        limit = settings.CELERY_TASK_TIME_LIMIT
+        message = f"The run took longer than the time limit ({limit} s) and was stopped."
         log("ERROR", message)
         finish(execution, S.ERROR, counters, message)
     except Exception:

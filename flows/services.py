@@ -13,6 +13,7 @@ from django.utils import timezone
 from connections.models import Connection
 from console.errors import Conflict, NotFound, UserError
 from flows.document import DocumentInvalid, canonical_connector_type, check_flow_document
+from flows.document.validate import DESCRIBE_FLOW_KEYS
 from flows.models import Execution, ExecutionLog, Flow, FlowVersion
 
 
@@ -83,9 +84,17 @@ def validate_document(document: Any) -> dict:
     return document
 
 
+def without_describe_keys(document: Any) -> Any:
+    """describe-flow output can be pasted back as a document; its state keys (flowArn,
+    flowStatus, createdAt...) describe the old flow, not the new one, so they are not stored."""
+    if not isinstance(document, dict):
+        return document
+    return {key: value for key, value in document.items() if key not in DESCRIBE_FLOW_KEYS}
+
+
 @transaction.atomic
 def create_flow(document: Any, *, user=None) -> Flow:
-    document = validate_document(document)
+    document = validate_document(without_describe_keys(document))
     name = document["flowName"]
     if Flow.objects.filter(name=name).exists():
         raise Conflict(f'A flow named "{name}" already exists. Choose another flowName.')

@@ -173,7 +173,8 @@ def connector_for(config: Any) -> type[Connector] | None:
     label = config.get("connectorLabel")
     if connector_type is None or (connector_type == "CustomConnector" and not _is_sound_label(label)):
         return None
-    connector, _ = _load(label if connector_type == "CustomConnector" else connector_type, connector_type, SOURCE)
+    key = label if connector_type == "CustomConnector" else connector_type
+    connector, _ = _load(key, connector_type, SOURCE)
     if connector is None or connector.connector_type not in ("", connector_type):
         return None
     return connector
