@@ -535,8 +535,16 @@ def test_delete_flow_when_nothing_runs(demo):
 # Real exit codes and stderr, as a shell sees them
 
 
+def subprocess_database_url() -> str:
+    """The test database as a URL, for a subprocess that must see the rows this test made."""
+    db = db_connection.settings_dict
+    if db_connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    env = os.environ | {"DATABASE_URL": f"sqlite:///{db_connection.settings_dict['NAME']}"}
+    env = os.environ | {"DATABASE_URL": subprocess_database_url()}
     return subprocess.run(
         [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "sluice", *args],
         capture_output=True, text=True, env=env, timeout=120, cwd=settings.BASE_DIR,
