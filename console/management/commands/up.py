@@ -72,6 +72,7 @@ class Command(BaseCommand):
             stopping = True
 
         signal.signal(signal.SIGTERM, stop)
+        interrupted = False
         try:
             while not stopping:
                 exited = [name for name, p in processes.items() if p.poll() is not None]
@@ -80,16 +81,29 @@ class Command(BaseCommand):
                     break
                 time.sleep(0.5)
         except KeyboardInterrupt:
-            pass
+            interrupted = True
+        if interrupted:
+            # Ctrl-C reached the children too; a second signal in the middle of their own shutdown
+            # can leave celery beat hanging, so let them finish first.
+            self.wait_all(processes, seconds=10)
         for process in processes.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 20
+        for name in self.wait_all(processes, seconds=20):
+            self.stderr.write(f"The {name} process did not stop within 20 s; killing it.")
+            processes[name].kill()
+            processes[name].wait()
+        self.stdout.write("Sluice stopped.")
+        if not (stopping or interrupted):
+            sys.exit(1)
+
+    @staticmethod
+    def wait_all(processes: dict[str, subprocess.Popen], seconds: float) -> list[str]:
+        """Wait until every process has exited or the time is up; the names still running."""
+        deadline = time.monotonic() + seconds
         for process in processes.values():
             try:
-                process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+                process.wait(timeout=max(deadline - time.monotonic(), 0.01))
             except subprocess.TimeoutExpired:
-                process.kill()
-        self.stdout.write("Sluice stopped.")
-        if not stopping and any(p.returncode for p in processes.values()):
-            sys.exit(1)
+                pass
+        return [name for name, process in processes.items() if process.poll() is None]
