@@ -16,15 +16,20 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class ExecutionLogInline(admin.TabularInline):
-    model = ExecutionLog
-    fields = ("at", "level", "message")
-    readonly_fields = fields
+class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
 
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+
+class ExecutionLogInline(ReadOnlyInline):
+    model = ExecutionLog
+    fields = ("at", "level", "message")
 
 
 @admin.register(Execution)
@@ -40,15 +45,9 @@ class ExecutionAdmin(ReadOnlyAdmin):
     inlines = [ExecutionLogInline]
 
 
-class FlowVersionInline(admin.TabularInline):
+class FlowVersionInline(ReadOnlyInline):
     model = FlowVersion
     fields = ("number", "created_at", "created_by")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Flow)

@@ -72,3 +72,11 @@ def test_connections_in_the_admin_never_show_secrets(admin_client_, demo):
         assert SECRET not in page
         assert connection.credentials_encrypted not in page
     assert "credentials set" in page.lower()
+
+
+def test_flow_and_execution_pages_show_versions_and_log_lines(admin_client_, executions):
+    first, _ = executions
+    flow_page = admin_client_.get(reverse("admin:flows_flow_change", args=[first.flow_id])).content.decode()
+    assert "Flow versions" in flow_page and 'name="_save"' not in flow_page
+    page = admin_client_.get(reverse("admin:flows_execution_change", args=[first.pk])).content.decode()
+    assert "Queued" in page
