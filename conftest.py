@@ -66,3 +66,20 @@ def demo(data_dir, owner):
     from console.demo import seed_demo
 
     return seed_demo(user=owner, rows=500)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def end_stray_database_sessions(django_db_setup, django_db_blocker):
+    """On PostgreSQL, a live-server request thread still answering an htmx poll when its browser
+    closed can hold a session to the test database, and then the database cannot be dropped.
+    Those requests are over as far as any test is concerned: end their sessions."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
