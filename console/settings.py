@@ -38,6 +38,9 @@ if not (SECRET_KEY and FIELD_ENCRYPTION_KEY):
             "var/keys.env, or set both in the environment (see .env.example)."
         )
     SECRET_KEY = SECRET_KEY or "debug-only-insecure-key"
+# Several keys, comma-separated, while rotating: the first encrypts, every one decrypts
+# (connections/crypto.py; `manage.py rotate_encryption_key`).
+FIELD_ENCRYPTION_KEY = [k.strip() for k in FIELD_ENCRYPTION_KEY.split(",") if k.strip()]
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")

@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from connections.crypto import verify_encryption_key
 from console.demo import seed_demo
 
 
@@ -28,6 +29,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, bind: str, no_demo: bool, concurrency: int, **options):
         call_command("migrate", interactive=False, verbosity=0)
+        verify_encryption_key()  # a wrong FIELD_ENCRYPTION_KEY stops here, before any process starts
         call_command("collectstatic", interactive=False, verbosity=0)
         self.ensure_admin()
         if not no_demo and not os.environ.get("SLUICE_NO_DEMO"):
