@@ -183,6 +183,9 @@ CELERY_BEAT_SCHEDULE = {
 # An InProgress execution whose worker has not reported for this long is marked Error.
 SLUICE_LOST_AFTER_SECONDS = int(os.environ.get("SLUICE_LOST_AFTER_SECONDS", 900))
 SLUICE_MAX_CONNECTIONS = int(os.environ.get("SLUICE_MAX_CONNECTIONS", 100))
+# Hosts, addresses or networks outbound connections may reach although they are not public
+# (on-premise applications). connections/net.py is Django-free and reads the variable itself.
+SLUICE_NET_ALLOW = env_list("SLUICE_NET_ALLOW", "")
 
 LOGGING = {
     "version": 1,
