@@ -9,7 +9,8 @@ answer that changes between the check and the connect (rebinding) cannot slip th
 are not followed unless asked, and each hop is checked again.
 
 On-premise hosts are let through by the allow-list in SLUICE_NET_ALLOW (comma-separated host
-names, addresses or networks, e.g. "crm.internal,10.20.0.0/16").
+names, addresses or networks, each optionally with a port: "crm.internal,10.20.0.0/16,
+127.0.0.1:8000", "[::1]:8000").
 """
 
 from __future__ import annotations
@@ -42,12 +43,27 @@ def allow_list() -> list[str]:
     return [item.strip().lower() for item in items if item.strip()]
 
 
-def _allowed(host: str, address: IPAddress) -> bool:
+def _split_entry(entry: str) -> tuple[str, int | None]:
+    """"crm.internal" / "crm.internal:8443" / "10.0.0.0/8" / "[::1]:8000" -> (host or network, port)."""
+    if entry.startswith("["):
+        host, _, rest = entry[1:].partition("]")
+        return host, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
+    if entry.count(":") == 1:
+        host, _, port = entry.partition(":")
+        if port.isdigit():
+            return host, int(port)
+    return entry, None
+
+
+def _allowed(host: str, address: IPAddress, port: int) -> bool:
     for entry in allow_list():
-        if entry == host.lower().rstrip("."):
+        name, only_port = _split_entry(entry)
+        if only_port is not None and only_port != port:
+            continue
+        if name == host.lower().rstrip("."):
             return True
         try:
-            if address in ipaddress.ip_network(entry, strict=False):
+            if address in ipaddress.ip_network(name, strict=False):
                 return True
         except ValueError:
             continue  # a host name entry that is not this host
@@ -93,7 +109,7 @@ def resolve(host: str, port: int) -> list[IPAddress]:
             addresses.append(address)
     for address in addresses:
         reason = refusal(address)
-        if reason and not _allowed(host, address):
+        if reason and not _allowed(host, address, port):
             raise BlockedAddress(
                 f'The host "{host}" resolves to {address}, {reason}. Sluice does not connect there. '
                 "If it is an on-premise application you trust, add it to SLUICE_NET_ALLOW."

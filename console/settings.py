@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "console",
     "connections",
     "flows",
+    "demo_saas",
 ]
 
 MIDDLEWARE = [
@@ -185,6 +186,17 @@ SLUICE_LOST_AFTER_SECONDS = int(os.environ.get("SLUICE_LOST_AFTER_SECONDS", 900)
 SLUICE_MAX_CONNECTIONS = int(os.environ.get("SLUICE_MAX_CONNECTIONS", 100))
 # Hosts, addresses or networks outbound connections may reach although they are not public
 # (on-premise applications). connections/net.py is Django-free and reads the variable itself.
+# The address people use to reach this deployment, e.g. https://sluice.example.com. OAuth redirect
+# URIs are built from it (register them with each provider); without it, from the request.
+SLUICE_BASE_URL = os.environ.get("SLUICE_BASE_URL", "").rstrip("/")
+# The bundled Demo CRM (demo_saas/, under /demo-saas/): on by default in the embedded run (no
+# DATABASE_URL), off unless enabled in production.
+SLUICE_EMBEDDED = "DATABASE_URL" not in os.environ
+SLUICE_DEMO_SAAS = env_bool("SLUICE_DEMO_SAAS", SLUICE_EMBEDDED)
+if SLUICE_DEMO_SAAS and "SLUICE_NET_ALLOW" not in os.environ:
+    # The Demo CRM runs in this very process, on this machine: let the SSRF guard reach it.
+    _bind = os.environ.get("SLUICE_BIND", "127.0.0.1:8000")
+    os.environ["SLUICE_NET_ALLOW"] = _bind if ":" in _bind else "127.0.0.1:8000"
 SLUICE_NET_ALLOW = env_list("SLUICE_NET_ALLOW", "")
 
 LOGGING = {

@@ -14,3 +14,11 @@ def password_connector(monkeypatch):
     monkeypatch.setitem(CONNECTORS, "TestPassword", "connections.tests.fakes.PasswordConnector")
     yield PasswordConnector
     get_connector_class.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _stop_demo_crm_servers():
+    yield
+    from connections.tests.democrm_server import stop_all
+
+    stop_all()

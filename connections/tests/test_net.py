@@ -151,3 +151,14 @@ def test_the_module_imports_without_django():
 
     code = "import sys, connections.net; assert 'django' not in sys.modules, 'django imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_an_allow_list_entry_with_a_port_allows_only_that_port(monkeypatch, local_server):
+    monkeypatch.setenv("SLUICE_NET_ALLOW", f"127.0.0.1:{local_server}")
+    assert net.request("GET", f"http://127.0.0.1:{local_server}/").ok
+    with pytest.raises(net.BlockedAddress):
+        net.check_host("127.0.0.1", 22)
+    monkeypatch.setenv("SLUICE_NET_ALLOW", f"[::1]:{local_server}")
+    assert net.check_host("::1", local_server).is_loopback
+    with pytest.raises(net.BlockedAddress):
+        net.check_host("::1", 22)
