@@ -140,3 +140,33 @@ class EncryptionSentinel(models.Model):
     """One row encrypted with the key in use: startup decrypts it to prove the key is right."""
 
     value = StrictEncryptedTextField()
+
+
+class PendingAuthorization(models.Model):
+    """One OAuth 2.0 authorization on its way through a provider's consent page: the state and
+    PKCE verifier stay here, server-side, one row per attempt (two tabs make two rows). Bound to
+    the user and their session; used once (deleted by the callback); short-lived."""
+
+    state_hash = models.CharField(max_length=64, unique=True)  # sha256 of the state sent out
+    session_hash = models.CharField(max_length=64)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    connector_key = models.CharField(max_length=256)
+    # For a new connection: its name, mode and properties; for Re-authorize: the connection.
+    name = models.CharField(max_length=256, blank=True)
+    connection_mode = models.CharField(max_length=16, default="Public")
+    properties = models.JSONField(default=dict, blank=True)
+    connection = models.ForeignKey(
+        Connection, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # The PKCE verifier and the client secret typed in the form, as one encrypted JSON object.
+    secrets_encrypted = StrictEncryptedTextField(blank=True, default="")
+    redirect_uri = models.CharField(max_length=2048)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    @property
+    def secrets(self) -> dict:
+        return json.loads(self.secrets_encrypted) if self.secrets_encrypted else {}
+
+    @secrets.setter
+    def secrets(self, value: dict) -> None:
+        self.secrets_encrypted = json.dumps(value) if value else ""

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from connections.audit import record_change
-from connections.connectors.base import ConnectorError
+from connections.connectors.base import OAUTH_TOKEN_KEYS, ConnectorError
 from connections.connectors.registry import get_connector_class, resolve_key
 from connections.models import Connection, ConnectionChange, ConnectionTest
 from console.errors import Conflict, NotFound, QuotaExceeded, UserError
@@ -59,6 +59,8 @@ def check_fields(connector_cls, properties: Mapping[str, Any], credentials: Mapp
         if field.choices and source.get(field.name) not in (None, "", *field.choices):
             errors.append(f"{field.name}: must be one of {', '.join(field.choices)}")
     known = {f.name for f in connector_cls.config_fields}
+    if connector_cls.auth_kind == "oauth2":
+        known |= OAUTH_TOKEN_KEYS  # stored by the OAuth callback, not typed in a form
     for name in [*properties, *credentials]:
         if name not in known:
             errors.append(f"{name}: is not a setting of the {connector_cls.display_name} connector")

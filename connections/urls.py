@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from connections import views
+from connections.oauth import views as oauth_views
 
 app_name = "connections"
 
@@ -11,6 +12,8 @@ app_name = "connections"
 urlpatterns = [
     path("", views.connection_list, name="list"),
     path("-/new/<str:key>/", views.connection_create, name="create"),
+    path("oauth/<str:key>/start/", oauth_views.oauth_start, name="oauth_start"),
+    path("oauth/<str:key>/callback/", oauth_views.oauth_callback, name="oauth_callback"),
     path("<path:name>/edit/", views.connection_edit, name="edit"),
     path("<path:name>/delete/", views.connection_delete, name="delete"),
     path("<path:name>/test/", views.connection_test, name="test"),

@@ -115,7 +115,10 @@ def connection_detail(request: HttpRequest, name: str) -> HttpResponse:
     return render(request, "connections/detail.html", context)
 
 
-def _form_page(request, form, connector_cls, *, connection=None, errors=(), status=200):
+def form_page(request, form, connector_cls, *, connection=None, errors=(), status=200):
+    from connections.oauth.views import redirect_uri
+
+    oauth = connector_cls.auth_kind == "oauth2"
     context = {
         "form": form,
         "connector": connector_cls,
@@ -123,6 +126,8 @@ def _form_page(request, form, connector_cls, *, connection=None, errors=(), stat
         "errors": list(errors),
         "total": Connection.objects.count(),
         "limit": settings.SLUICE_MAX_CONNECTIONS,
+        "oauth": oauth,
+        "redirect_uri": redirect_uri(request, connector_cls.key()) if oauth else "",
     }
     return render(request, "connections/form.html", context, status=status)
 
@@ -132,15 +137,18 @@ def _form_page(request, form, connector_cls, *, connection=None, errors=(), stat
 def connection_create(request: HttpRequest, key: str) -> HttpResponse:
     connector_cls = _connector_or_404(key)
     if request.method == "GET":
-        initial = {}
+        # Plain settings may come in the query (the OAuth "try again" link); secrets never do.
+        plain = {f.name for f in connector_cls.config_fields if not f.secret}
+        plain |= {NAME_FIELD, "connection_mode"}
+        initial = {k: v for k, v in request.GET.items() if k in plain}
         if request.GET.get("copy"):
             source = _connection_or_404(request.GET["copy"])
             initial = {**services.copy_settings(source), "connection_mode": source.connection_mode,
                        NAME_FIELD: f"{source.name}-copy"}
-        return _form_page(request, ConnectionForm(connector_cls, initial=initial), connector_cls)
+        return form_page(request, ConnectionForm(connector_cls, initial=initial), connector_cls)
     form = ConnectionForm(connector_cls, request.POST)
     if not form.is_valid():
-        return _form_page(request, form, connector_cls, status=400)
+        return form_page(request, form, connector_cls, status=400)
     try:
         connection = services.create_connection(
             name=form.cleaned_data[NAME_FIELD],
@@ -153,7 +161,7 @@ def connection_create(request: HttpRequest, key: str) -> HttpResponse:
             address=client_address(request),
         )
     except UserError as exc:
-        return _form_page(request, form, connector_cls, errors=exc.errors, status=400)
+        return form_page(request, form, connector_cls, errors=exc.errors, status=400)
     messages.success(request, f'The connection "{connection.name}" works and was saved.')
     return redirect("connections:detail", connection.name)
 
@@ -166,10 +174,10 @@ def connection_edit(request: HttpRequest, name: str) -> HttpResponse:
     if request.method == "GET":
         initial = {**connection.properties, "connection_mode": connection.connection_mode}
         form = ConnectionForm(connector_cls, initial=initial, editing=True)
-        return _form_page(request, form, connector_cls, connection=connection)
+        return form_page(request, form, connector_cls, connection=connection)
     form = ConnectionForm(connector_cls, request.POST, editing=True)
     if not form.is_valid():
-        return _form_page(request, form, connector_cls, connection=connection, status=400)
+        return form_page(request, form, connector_cls, connection=connection, status=400)
     try:
         services.update_connection(
             connection,
@@ -180,7 +188,7 @@ def connection_edit(request: HttpRequest, name: str) -> HttpResponse:
             address=client_address(request),
         )
     except UserError as exc:
-        return _form_page(request, form, connector_cls, connection=connection, errors=exc.errors, status=400)
+        return form_page(request, form, connector_cls, connection=connection, errors=exc.errors, status=400)
     messages.success(request, f'The connection "{connection.name}" works and was updated.')
     return redirect("connections:detail", connection.name)
 

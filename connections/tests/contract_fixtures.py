@@ -48,7 +48,7 @@ def demo_crm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture
     is covered by connections/tests/test_oauth.py)."""
     from connections.tests.democrm_server import serve
 
-    base = serve(monkeypatch, token="contract-token")
+    base = serve(monkeypatch, token="contract-token").base
     return ContractFixture(
         connection=ConnectionInfo("contract", "CustomConnector", "DemoCRM",
                                   {"instanceUrl": base, "clientId": "sluice"},
