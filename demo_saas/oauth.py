@@ -3,17 +3,34 @@ refresh tokens that rotate (the old one stops working), bearer-protected API."""
 
 from __future__ import annotations
 
+import os
 import secrets
 import time
 
 from authlib.integrations.django_oauth2 import AuthorizationServer, BearerTokenValidator, ResourceProtector
-from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749 import InvalidRequestError, grants
 from authlib.oauth2.rfc7636 import CodeChallenge
 from django.db import transaction
 
 from demo_saas.models import CLIENT_ID, SCOPE, DemoAuthorizationCode, DemoClient, DemoToken
 
 ACCESS_TOKEN_SECONDS = 3600
+# The Demo CRM is a local demo that the embedded run serves over plain HTTP on 127.0.0.1; authlib's
+# server refuses http:// unless told. Only the demo uses authlib's server side: Sluice's own OAuth
+# client (connections/oauth/client.py) does not go through this check.
+os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
+
+
+class RequiredS256(CodeChallenge):
+    """PKCE for every client, S256 only (authlib on its own requires it for public clients)."""
+
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+
+    def validate_code_challenge(self, grant, redirect_uri):
+        data = grant.request.payload.data
+        if not data.get("code_challenge") or data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("PKCE is required: code_challenge with code_challenge_method=S256.")
+        return super().validate_code_challenge(grant, redirect_uri)
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
@@ -62,7 +79,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
 
 server = AuthorizationServer(DemoClient, DemoToken)
-server.register_grant(AuthorizationCodeGrant, [CodeChallenge(required=True)])
+server.register_grant(AuthorizationCodeGrant, [RequiredS256(required=True)])
 server.register_grant(RefreshTokenGrant)
 server.load_config({
     "refresh_token_generator": True,

@@ -46,15 +46,16 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def authorize(request: HttpRequest) -> HttpResponse:
     """The consent page: Allow gives Sluice a code, Deny sends it back with error=access_denied."""
+    try:
+        grant = server.get_consent_grant(request, end_user=request.user)
+    except OAuth2Error as error:
+        context = {"error": error.error, "description": error.description}
+        return render(request, "demo_saas/error.html", context, status=400)
     if request.method == "GET":
-        try:
-            grant = server.get_consent_grant(request, end_user=request.user)
-        except OAuth2Error as error:
-            return render(request, "demo_saas/error.html", {"error": error}, status=400)
         context = {"client": grant.client, "scopes": (grant.request.payload.scope or "").split()}
         return render(request, "demo_saas/consent.html", context)
     user = request.user if request.POST.get("decision") == "allow" else None
-    return server.create_authorization_response(request, grant_user=user)
+    return server.create_authorization_response(request, grant_user=user, grant=grant)
 
 
 @demo_enabled
