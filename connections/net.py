@@ -133,35 +133,40 @@ class Response:
         return 200 <= self.status < 300
 
 
-def _connect(address: IPAddress, port: int, timeout: float) -> socket.socket:
-    """A TCP connection to exactly this address: no name resolution happens here."""
-    family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.settimeout(timeout)
-        sock.connect((str(address), port))
-    except BaseException:
-        sock.close()
-        raise
-    return sock
+def _connect(addresses: list[IPAddress], port: int, timeout: float) -> socket.socket:
+    """A TCP connection to one of these checked addresses, tried in order (as a resolver's answers
+    are): no name resolution happens here."""
+    error: OSError | None = None
+    for address in addresses:
+        family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(timeout)
+            sock.connect((str(address), port))
+            return sock
+        except OSError as exc:
+            sock.close()
+            error = exc
+    raise error or OSError("no address to connect to")
 
 
 class _PinnedHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, host: str, port: int, address: IPAddress, timeout: float):
+    def __init__(self, host: str, port: int, addresses: list[IPAddress], timeout: float):
         super().__init__(host, port, timeout=timeout)
-        self._address = address
+        self._addresses = addresses
 
     def connect(self) -> None:
-        self.sock = _connect(self._address, self.port, self.timeout)
+        self.sock = _connect(self._addresses, self.port, self.timeout)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, host: str, port: int, address: IPAddress, timeout: float, context: ssl.SSLContext):
+    def __init__(self, host: str, port: int, addresses: list[IPAddress], timeout: float,
+                 context: ssl.SSLContext):
         super().__init__(host, port, timeout=timeout, context=context)
-        self._address = address
+        self._addresses = addresses
 
     def connect(self) -> None:
-        sock = _connect(self._address, self.port, self.timeout)
+        sock = _connect(self._addresses, self.port, self.timeout)
         # The certificate is checked against the name, while the socket goes to the checked address.
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
@@ -199,13 +204,13 @@ def _one_request(method, url, headers, body, timeout, ssl_context) -> Response:
         raise BlockedAddress(f"Only http and https URLs are allowed, not {parts.scheme or 'none'}.")
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    address = resolve(host, port)[0]
+    addresses = resolve(host, port)
     if parts.scheme == "https":
         conn: http.client.HTTPConnection = _PinnedHTTPSConnection(
-            host, port, address, timeout, ssl_context or ssl.create_default_context()
+            host, port, addresses, timeout, ssl_context or ssl.create_default_context()
         )
     else:
-        conn = _PinnedHTTPConnection(host, port, address, timeout)
+        conn = _PinnedHTTPConnection(host, port, addresses, timeout)
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
