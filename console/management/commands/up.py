@@ -18,6 +18,9 @@ from django.core.management.base import BaseCommand
 from connections.crypto import verify_encryption_key
 from console.demo import seed_demo
 
+# gunicorn's access log without query strings or referrers: an OAuth callback's URL holds a code.
+ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"'
+
 
 class Command(BaseCommand):
     help = "Start Sluice: web server, Celery worker and Celery beat, on the configured database and broker."
@@ -59,7 +62,7 @@ class Command(BaseCommand):
         python = sys.executable
         commands = {
             "web": [python, "-m", "gunicorn", "console.wsgi", "--bind", bind, "--workers", "2",
-                    "--access-logfile", "-"],
+                    "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT],
             "worker": [python, "-m", "celery", "-A", "console", "worker", "--loglevel", "INFO",
                        "--concurrency", str(concurrency)],
             "beat": [python, "-m", "celery", "-A", "console", "beat", "--loglevel", "INFO",
