@@ -13,6 +13,7 @@ from connections.audit import record_change
 from connections.connectors.base import OAUTH_TOKEN_KEYS, ConnectorError
 from connections.connectors.registry import get_connector_class, resolve_key
 from connections.models import Connection, ConnectionChange, ConnectionTest
+from connections.oauth.tokens import runtime_info
 from console.errors import Conflict, NotFound, QuotaExceeded, UserError
 
 
@@ -232,7 +233,8 @@ def run_connection_test(test_id: str) -> ConnectionTest | None:
     connection = test.connection
     try:
         connector_cls = connector_class_for(connection.connector_type, connection.connector_label)
-        connector_cls().test(connection.info())
+        # As a run would: OAuth tokens refreshed first (and invalid_grant reported as such).
+        connector_cls().test(runtime_info(connection))
     except (ConnectorError, UserError) as exc:
         message = exc.message if isinstance(exc, ConnectorError) else "; ".join(exc.errors)
         passed = False

@@ -245,3 +245,14 @@ def test_two_workers_refreshing_at_once_spend_the_refresh_token_once(provider):
     assert errors == []
     assert len(provider.token_calls) == 1  # the rotated refresh token was spent once
     assert results[0] == results[1] == Connection.objects.get(pk=connection.pk).credentials["accessToken"]
+
+
+@pytest.mark.django_db
+def test_the_test_button_refreshes_an_expired_token_first(provider, django_capture_on_commit_callbacks):
+    from connections import services
+
+    connection = authorized(provider, expires_in=0)
+    with django_capture_on_commit_callbacks(execute=False):
+        test = services.start_connection_test(connection)
+    assert services.run_connection_test(str(test.pk)).status == "Passed"
+    assert len(provider.token_calls) == 1
