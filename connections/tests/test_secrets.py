@@ -145,3 +145,9 @@ def test_rotation_without_the_old_key_stops_with_a_clear_error(canary, settings)
     settings.FIELD_ENCRYPTION_KEY = [Fernet.generate_key().decode()]
     with pytest.raises(CommandError, match="not the key they were encrypted with"):
         call_command("rotate_encryption_key", stdout=io.StringIO())
+
+
+def test_a_logged_connection_value_shows_no_secret(canary):
+    info = canary.info()
+    assert CANARY not in repr(info) and CANARY not in str(info)
+    assert "canary" in repr(info)
