@@ -10,7 +10,7 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.urls import reverse
 
 from connections.connectors.base import ConnectorError
@@ -222,8 +222,8 @@ def _window():
 
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_refreshing_at_once_spend_the_refresh_token_once(provider):
-    connection = authorized(provider)
-    stale = connection.credentials["accessToken"]
+    crm = authorized(provider)
+    stale = crm.credentials["accessToken"]
     provider.access_tokens.remove(stale)
     results, errors = [], []
     barrier = threading.Barrier(2)
@@ -231,11 +231,11 @@ def test_two_workers_refreshing_at_once_spend_the_refresh_token_once(provider):
     def worker():
         try:
             barrier.wait()
-            results.append(tokens.refresh_tokens(connection.pk, stale)["accessToken"])
+            results.append(tokens.refresh_tokens(crm.pk, stale)["accessToken"])
         except Exception as exc:  # noqa: BLE001  (reported below)
             errors.append(exc)
         finally:
-            close_old_connections()
+            connection.close()  # this thread's own database connection
 
     threads = [threading.Thread(target=worker) for _ in range(2)]
     for t in threads:
@@ -244,7 +244,7 @@ def test_two_workers_refreshing_at_once_spend_the_refresh_token_once(provider):
         t.join(60)
     assert errors == []
     assert len(provider.token_calls) == 1  # the rotated refresh token was spent once
-    assert results[0] == results[1] == Connection.objects.get(pk=connection.pk).credentials["accessToken"]
+    assert results[0] == results[1] == Connection.objects.get(pk=crm.pk).credentials["accessToken"]
 
 
 @pytest.mark.django_db
