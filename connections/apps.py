@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class ConnectionsConfig(AppConfig):
     name = "connections"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from connections import checks  # noqa: F401  (registers the encryption key check)

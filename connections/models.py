@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 from django.conf import settings
 from django.db import models
-from encrypted_model_fields.fields import EncryptedTextField
 
 from connections.connectors.base import ConnectionInfo
 from connections.connectors.registry import resolve_key
+from connections.crypto import StrictEncryptedTextField
 
 
 class Connection(models.Model):
@@ -17,16 +18,29 @@ class Connection(models.Model):
         PUBLIC = "Public"
         PRIVATE = "Private"
 
+    class Status(models.TextChoices):
+        AVAILABLE = "Available"
+        ERROR = "Error"
+        NEEDS_REAUTHORIZATION = "NeedsReauthorization", "Needs re-authorization"
+
     name = models.CharField(max_length=256, unique=True, help_text="connectorProfileName")
     connector_type = models.CharField(max_length=64, help_text="AppFlow connectorType")
     connector_label = models.CharField(max_length=256, blank=True, help_text="for CustomConnector")
     connection_mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.PUBLIC)
     properties = models.JSONField(default=dict, blank=True)
     # All secrets of a connection as one JSON object, encrypted at rest. Never rendered.
-    credentials_encrypted = EncryptedTextField(blank=True, default="")
+    credentials_encrypted = StrictEncryptedTextField(blank=True, default="")
+    status = models.CharField(max_length=32, choices=Status.choices, default=Status.AVAILABLE)
+    # The connector's own message for the last failure (never a secret: connectors write them).
+    status_message = models.CharField(max_length=2048, blank=True)
+    last_tested_at = models.DateTimeField(null=True, blank=True)
+    last_test_ok_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
@@ -61,3 +75,98 @@ class Connection(models.Model):
             properties=dict(self.properties),
             credentials=self.credentials,
         )
+
+
+class ConnectionChange(models.Model):
+    """The audit trail of connections: who changed what, when, from where. `fields` names what
+    changed (plain property values, but for secrets only that they were set or replaced)."""
+
+    class Action(models.TextChoices):
+        CREATED = "created"
+        UPDATED = "updated"
+        DELETED = "deleted"
+        TESTED = "tested"
+        AUTHORIZED = "authorized"
+
+    connection = models.ForeignKey(
+        Connection, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
+    )
+    # Kept as text too: the record outlives a deleted connection.
+    connection_name = models.CharField(max_length=256)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    fields = models.JSONField(default=list, blank=True)
+    detail = models.CharField(max_length=2048, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    address = models.GenericIPAddressField(null=True, blank=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.connection_name} {self.action}"
+
+
+class ConnectionTest(models.Model):
+    """One press of "Test connection": queued here, run by a worker, polled by the page."""
+
+    class Status(models.TextChoices):
+        QUEUED = "Queued"
+        RUNNING = "Running"
+        PASSED = "Passed"
+        FAILED = "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="tests")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    message = models.CharField(max_length=2048, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    @property
+    def done(self) -> bool:
+        return self.status in (self.Status.PASSED, self.Status.FAILED)
+
+
+class EncryptionSentinel(models.Model):
+    """One row encrypted with the key in use: startup decrypts it to prove the key is right."""
+
+    value = StrictEncryptedTextField()
+
+
+class PendingAuthorization(models.Model):
+    """One OAuth 2.0 authorization on its way through a provider's consent page: the state and
+    PKCE verifier stay here, server-side, one row per attempt (two tabs make two rows). Bound to
+    the user and their session; used once (deleted by the callback); short-lived."""
+
+    state_hash = models.CharField(max_length=64, unique=True)  # sha256 of the state sent out
+    session_hash = models.CharField(max_length=64)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    connector_key = models.CharField(max_length=256)
+    # For a new connection: its name, mode and properties; for Re-authorize: the connection.
+    name = models.CharField(max_length=256, blank=True)
+    connection_mode = models.CharField(max_length=16, default="Public")
+    properties = models.JSONField(default=dict, blank=True)
+    connection = models.ForeignKey(
+        Connection, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # The PKCE verifier and the client secret typed in the form, as one encrypted JSON object.
+    secrets_encrypted = StrictEncryptedTextField(blank=True, default="")
+    redirect_uri = models.CharField(max_length=2048)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    @property
+    def secrets(self) -> dict:
+        return json.loads(self.secrets_encrypted) if self.secrets_encrypted else {}
+
+    @secrets.setter
+    def secrets(self, value: dict) -> None:
+        self.secrets_encrypted = json.dumps(value) if value else ""

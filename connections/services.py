@@ -7,10 +7,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
-from connections.connectors.base import ConnectorError
+from connections.audit import record_change
+from connections.connectors.base import OAUTH_TOKEN_KEYS, ConnectorError
 from connections.connectors.registry import get_connector_class, resolve_key
-from connections.models import Connection
+from connections.models import Connection, ConnectionChange, ConnectionTest
+from connections.oauth.tokens import runtime_info
 from console.errors import Conflict, NotFound, QuotaExceeded, UserError
 
 
@@ -57,11 +60,33 @@ def check_fields(connector_cls, properties: Mapping[str, Any], credentials: Mapp
         if field.choices and source.get(field.name) not in (None, "", *field.choices):
             errors.append(f"{field.name}: must be one of {', '.join(field.choices)}")
     known = {f.name for f in connector_cls.config_fields}
+    if connector_cls.auth_kind == "oauth2":
+        known |= OAUTH_TOKEN_KEYS  # stored by the OAuth callback, not typed in a form
     for name in [*properties, *credentials]:
         if name not in known:
             errors.append(f"{name}: is not a setting of the {connector_cls.display_name} connector")
     if errors:
         raise UserError(*errors)
+
+
+def connector_class_for(connector_type: str, connector_label: str = ""):
+    try:
+        return get_connector_class(resolve_key(connector_type, connector_label))
+    except ConnectorError as exc:
+        raise UserError(f"connectorType: {exc.message}") from None
+
+
+def _test_or_refuse(connector_cls, connection: Connection) -> None:
+    """AppFlow validates a connection on create and update: a failing test saves nothing."""
+    try:
+        connector_cls().test(connection.info())
+    except ConnectorError as exc:
+        raise UserError(f"The connection test failed: {exc.message}") from None
+    now = timezone.now()
+    connection.status = Connection.Status.AVAILABLE
+    connection.status_message = ""
+    connection.last_tested_at = now
+    connection.last_test_ok_at = now
 
 
 @transaction.atomic
@@ -74,23 +99,17 @@ def create_connection(
     properties: Mapping[str, Any],
     credentials: Mapping[str, Any] | None = None,
     user=None,
+    address: str | None = None,
 ) -> Connection:
     """Validate, test (as AppFlow does on create) and save a connection."""
-    try:
-        connector_cls = get_connector_class(resolve_key(connector_type, connector_label))
-    except ConnectorError as exc:
-        raise UserError(f"connectorType: {exc.message}") from None
+    connector_cls = connector_class_for(connector_type, connector_label)
     if not name or len(name) > 256:
         raise UserError("connectorProfileName: is required, at most 256 characters")
     if connection_mode not in Connection.Mode.values:
         raise UserError(f"connectionMode: must be Public or Private, not {connection_mode!r}")
     if Connection.objects.filter(name=name).exists():
         raise Conflict(f'A connection named "{name}" already exists.')
-    if Connection.objects.count() >= settings.SLUICE_MAX_CONNECTIONS:
-        raise QuotaExceeded(
-            f"You have reached the limit of {settings.SLUICE_MAX_CONNECTIONS} connections. "
-            "Delete one you no longer use, or raise SLUICE_MAX_CONNECTIONS."
-        )
+    check_quota()
     credentials = dict(credentials or {})
     check_fields(connector_cls, properties, credentials)
     connection = Connection(
@@ -100,14 +119,70 @@ def create_connection(
         connection_mode=connection_mode,
         properties=dict(properties),
         created_by=user,
+        updated_by=user,
     )
     connection.credentials = credentials
-    try:
-        connector_cls().test(connection.info())
-    except ConnectorError as exc:
-        raise UserError(f"The connection test failed: {exc.message}") from None
+    _test_or_refuse(connector_cls, connection)
     connection.save()
+    changed = [*sorted(properties), *(f"{k} (secret)" for k in sorted(credentials))]
+    record_change(connection, ConnectionChange.Action.CREATED, user=user, address=address, fields=changed)
     return connection
+
+
+def check_quota() -> None:
+    limit = settings.SLUICE_MAX_CONNECTIONS
+    if Connection.objects.count() >= limit:
+        raise QuotaExceeded(
+            f"You have reached the limit of {limit} connections. "
+            "Delete one you no longer use, or raise SLUICE_MAX_CONNECTIONS."
+        )
+
+
+@transaction.atomic
+def update_connection(
+    connection: Connection,
+    *,
+    properties: Mapping[str, Any],
+    new_secrets: Mapping[str, Any] | None = None,
+    connection_mode: str | None = None,
+    user=None,
+    address: str | None = None,
+) -> Connection:
+    """Change properties and replace the secrets typed anew (a blank secret keeps the stored one),
+    re-test, save. The row is locked so a token refresh in a worker cannot interleave."""
+    connection = Connection.objects.select_for_update().get(pk=connection.pk)
+    connector_cls = connector_class_for(connection.connector_type, connection.connector_label)
+    credentials = connection.credentials
+    replaced = sorted(k for k, v in (new_secrets or {}).items() if v not in (None, ""))
+    credentials.update({k: new_secrets[k] for k in replaced})
+    if connection_mode is not None:
+        if connection_mode not in Connection.Mode.values:
+            raise UserError(f"connectionMode: must be Public or Private, not {connection_mode!r}")
+        connection.connection_mode = connection_mode
+    declared = {f.name for f in connector_cls.config_fields}
+    # Stored values the form does not declare (OAuth tokens) are kept; check only declared ones.
+    check_fields(connector_cls, properties, {k: v for k, v in credentials.items() if k in declared})
+    changed = sorted(k for k in {*properties, *connection.properties}
+                     if properties.get(k) != connection.properties.get(k))
+    connection.properties = dict(properties)
+    connection.credentials = credentials
+    connection.updated_by = user
+    _test_or_refuse(connector_cls, connection)
+    connection.save()
+    fields = [*changed, *(f"{k} (secret, replaced)" for k in replaced)]
+    record_change(connection, ConnectionChange.Action.UPDATED, user=user, address=address, fields=fields)
+    return connection
+
+
+def copy_settings(connection: Connection) -> dict[str, Any]:
+    """The initial values of "Copy to new connection": plain properties only. As in AppFlow, no
+    secret is copied (OAuth tokens, client secrets), nor the OAuth client id."""
+    connector_cls = connector_class_for(connection.connector_type, connection.connector_label)
+    secret = connector_cls.secret_field_names()
+    return {
+        k: v for k, v in connection.properties.items()
+        if k not in secret and k not in {"clientId", "client_id"}
+    }
 
 
 def get_connection(name: str) -> Connection:
@@ -118,8 +193,12 @@ def get_connection(name: str) -> Connection:
 
 
 @transaction.atomic
-def delete_connection(connection: Connection, *, force: bool = False) -> None:
-    users = list(connection.flows.values_list("name", flat=True))
+def delete_connection(
+    connection: Connection, *, force: bool = False, user=None, address: str | None = None
+) -> list[str]:
+    """Delete a connection no flow uses; with `force`, suspend the flows that use it first.
+    Returns the names of the suspended flows."""
+    users = list(connection.flows.order_by("name").values_list("name", flat=True))
     if users and not force:
         raise Conflict(
             f'The connection "{connection.name}" is used by the flows {", ".join(users)}. '
@@ -129,4 +208,51 @@ def delete_connection(connection: Connection, *, force: bool = False) -> None:
         flow.status = flow.Status.SUSPENDED
         flow.status_message = f'Its connection "{connection.name}" was deleted.'
         flow.save(update_fields=["status", "status_message", "updated_at"])
+    detail = f"suspended flows: {', '.join(users)}" if users else ""
+    record_change(connection, ConnectionChange.Action.DELETED, user=user, address=address, detail=detail)
     connection.delete()
+    return users
+
+
+@transaction.atomic
+def start_connection_test(connection: Connection, *, user=None) -> ConnectionTest:
+    """Queue a test of the stored connection for a worker; the page polls the returned row."""
+    from connections import tasks
+
+    test = ConnectionTest.objects.create(connection=connection, requested_by=user)
+    transaction.on_commit(lambda: tasks.test_connection.delay(str(test.pk)))
+    return test
+
+
+def run_connection_test(test_id: str) -> ConnectionTest | None:
+    """What the worker does: claim the queued test once, run the connector's test, record it."""
+    S = ConnectionTest.Status
+    if not ConnectionTest.objects.filter(pk=test_id, status=S.QUEUED).update(status=S.RUNNING):
+        return None  # already claimed by another delivery
+    test = ConnectionTest.objects.select_related("connection", "requested_by").get(pk=test_id)
+    connection = test.connection
+    try:
+        connector_cls = connector_class_for(connection.connector_type, connection.connector_label)
+        # As a run would: OAuth tokens refreshed first (and invalid_grant reported as such).
+        connector_cls().test(runtime_info(connection))
+    except (ConnectorError, UserError) as exc:
+        message = exc.message if isinstance(exc, ConnectorError) else "; ".join(exc.errors)
+        passed = False
+    else:
+        message = "The connection works."
+        passed = True
+    now = timezone.now()
+    with transaction.atomic():
+        test.status = S.PASSED if passed else S.FAILED
+        test.message = message[:2048]
+        test.finished_at = now
+        test.save(update_fields=["status", "message", "finished_at"])
+        fields = {"last_tested_at": now}
+        if passed:
+            fields |= {"last_test_ok_at": now, "status": Connection.Status.AVAILABLE, "status_message": ""}
+        elif connection.status != Connection.Status.NEEDS_REAUTHORIZATION:
+            fields |= {"status": Connection.Status.ERROR, "status_message": message[:2048]}
+        Connection.objects.filter(pk=connection.pk).update(**fields)
+        record_change(connection, ConnectionChange.Action.TESTED, user=test.requested_by,
+                      detail=("passed" if passed else f"failed: {message}")[:2048])
+    return test

@@ -3,11 +3,21 @@ from __future__ import annotations
 from django.urls import path
 
 from connections import views
+from connections.oauth import views as oauth_views
 
 app_name = "connections"
 
+# Fixed routes first, under "-/" where they could clash with a name: AppFlow allows "/" in
+# connection names (hence path: rather than str:), so "<name>/edit/" is tried before "<name>/".
 urlpatterns = [
     path("", views.connection_list, name="list"),
-    # AppFlow allows "/" in connection names, hence path: rather than str:.
+    path("-/new/<str:key>/", views.connection_create, name="create"),
+    path("oauth/<str:key>/start/", oauth_views.oauth_start, name="oauth_start"),
+    path("oauth/<str:key>/callback/", oauth_views.oauth_callback, name="oauth_callback"),
+    path("<path:name>/edit/", views.connection_edit, name="edit"),
+    path("<path:name>/delete/", views.connection_delete, name="delete"),
+    path("<path:name>/test/", views.connection_test, name="test"),
+    path("<path:name>/tests/<uuid:test_id>/", views.connection_test_status, name="test_status"),
+    path("<path:name>/facts/", views.connection_facts, name="facts"),
     path("<path:name>/", views.connection_detail, name="detail"),
 ]

@@ -1,25 +1,75 @@
-"""Read-only connection pages. Credentials are never read here: only whether they are set."""
+"""Connection pages: the catalog, one connection, create / edit / copy / delete, and the test
+button. Views parse, call one service function, render. Secrets are never read here: only whether
+they are set; forms never render a secret's value back."""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_POST
 
 from connections import services
-from connections.connectors.base import ConnectorError
-from connections.connectors.registry import get_connector_class
-from connections.models import Connection
-from console.errors import NotFound
+from connections.audit import client_address
+from connections.connectors.base import Connector, ConnectorError
+from connections.connectors.registry import connector_keys, get_connector_class
+from connections.forms import NAME_FIELD, ConnectionForm
+from connections.models import Connection, ConnectionTest
+from console.errors import NotFound, UserError
 
 PAGE_SIZE = 50
+CHANGES_SHOWN = 10
+
+
+def initials(name: str) -> str:
+    words = [w for w in name.replace("-", " ").split() if w[:1].isalnum()]
+    return "".join(w[0] for w in words[:2]).upper() or "?"
+
+
+def catalog_entries() -> list[dict]:
+    counts = {
+        (row["connector_type"], row["connector_label"]): row["n"]
+        for row in Connection.objects.values("connector_type", "connector_label").annotate(n=Count("id"))
+    }
+    entries = []
+    for key in connector_keys():
+        cls = get_connector_class(key)
+        label = cls.connector_label if cls.connector_type == "CustomConnector" else ""
+        entries.append({
+            "key": key,
+            "cls": cls,
+            "initials": initials(cls.display_name or key),
+            "count": counts.get((cls.connector_type, label), 0),
+        })
+    return entries
 
 
 def connection_list(request: HttpRequest) -> HttpResponse:
+    """"Manage connections": the catalog of connectors, then the connections (of one connector
+    when one is chosen)."""
+    entries = catalog_entries()
+    chosen = next((e for e in entries if e["key"] == request.GET.get("connector")), None)
     connections = Connection.objects.annotate(flow_count=Count("flows")).order_by("name")
+    if chosen:
+        cls = chosen["cls"]
+        connections = connections.filter(connector_type=cls.connector_type)
+        if cls.connector_type == "CustomConnector":
+            connections = connections.filter(connector_label=cls.connector_label)
     page = Paginator(connections, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "connections/list.html", {"page": page, "connections": page.object_list})
+    context = {
+        "entries": entries,
+        "chosen": chosen,
+        "page": page,
+        "connections": page.object_list,
+        "total": sum(e["count"] for e in entries),
+        "limit": settings.SLUICE_MAX_CONNECTIONS,
+    }
+    return render(request, "connections/list.html", context)
 
 
 def visible_properties(connection: Connection) -> list[tuple[str, object]]:
@@ -32,14 +82,158 @@ def visible_properties(connection: Connection) -> list[tuple[str, object]]:
     return [(key, value) for key, value in sorted(connection.properties.items()) if key not in secret]
 
 
-def connection_detail(request: HttpRequest, name: str) -> HttpResponse:
+def _connection_or_404(name: str) -> Connection:
     try:
-        connection = services.get_connection(name)
+        return services.get_connection(name)
     except NotFound as exc:
         raise Http404(exc.errors[0]) from None
+
+
+def _connector_or_404(key: str) -> type[Connector]:
+    try:
+        return get_connector_class(key)
+    except ConnectorError as exc:
+        raise Http404(exc.message) from None
+
+
+def connection_detail(request: HttpRequest, name: str) -> HttpResponse:
+    connection = _connection_or_404(name)
+    try:
+        connector_cls = get_connector_class(connection.connector_key)
+    except ConnectorError:
+        connector_cls = None
+    secret_names = sorted(connector_cls.secret_field_names()) if connector_cls else []
     context = {
         "connection": connection,
+        "connector": connector_cls,
         "properties": visible_properties(connection),
+        "secret_names": secret_names,
         "flows": connection.flows.order_by("name"),
+        "changes": connection.changes.select_related("user")[:CHANGES_SHOWN],
+        "test": connection.tests.first(),
     }
     return render(request, "connections/detail.html", context)
+
+
+def form_page(request, form, connector_cls, *, connection=None, errors=(), status=200):
+    from connections.oauth.views import redirect_uri
+
+    oauth = connector_cls.auth_kind == "oauth2"
+    context = {
+        "form": form,
+        "connector": connector_cls,
+        "connection": connection,
+        "errors": list(errors),
+        "total": Connection.objects.count(),
+        "limit": settings.SLUICE_MAX_CONNECTIONS,
+        "oauth": oauth,
+        "redirect_uri": redirect_uri(request, connector_cls.key()) if oauth else "",
+    }
+    return render(request, "connections/form.html", context, status=status)
+
+
+@sensitive_post_parameters()
+@require_http_methods(["GET", "POST"])
+def connection_create(request: HttpRequest, key: str) -> HttpResponse:
+    connector_cls = _connector_or_404(key)
+    if request.method == "GET":
+        # Plain settings may come in the query (the OAuth "try again" link); secrets never do.
+        plain = {f.name for f in connector_cls.config_fields if not f.secret}
+        plain |= {NAME_FIELD, "connection_mode"}
+        initial = {k: v for k, v in request.GET.items() if k in plain}
+        if request.GET.get("copy"):
+            source = _connection_or_404(request.GET["copy"])
+            initial = {**services.copy_settings(source), "connection_mode": source.connection_mode,
+                       NAME_FIELD: f"{source.name}-copy"}
+        return form_page(request, ConnectionForm(connector_cls, initial=initial), connector_cls)
+    form = ConnectionForm(connector_cls, request.POST)
+    if not form.is_valid():
+        return form_page(request, form, connector_cls, status=400)
+    try:
+        connection = services.create_connection(
+            name=form.cleaned_data[NAME_FIELD],
+            connector_type=connector_cls.connector_type,
+            connector_label=connector_cls.connector_label,
+            connection_mode=form.cleaned_data["connection_mode"],
+            properties=form.properties(),
+            credentials=form.credentials(),
+            user=request.user,
+            address=client_address(request),
+        )
+    except UserError as exc:
+        return form_page(request, form, connector_cls, errors=exc.errors, status=400)
+    messages.success(request, f'The connection "{connection.name}" works and was saved.')
+    return redirect("connections:detail", connection.name)
+
+
+@sensitive_post_parameters()
+@require_http_methods(["GET", "POST"])
+def connection_edit(request: HttpRequest, name: str) -> HttpResponse:
+    connection = _connection_or_404(name)
+    connector_cls = _connector_or_404(connection.connector_key)
+    if request.method == "GET":
+        initial = {**connection.properties, "connection_mode": connection.connection_mode}
+        form = ConnectionForm(connector_cls, initial=initial, editing=True)
+        return form_page(request, form, connector_cls, connection=connection)
+    form = ConnectionForm(connector_cls, request.POST, editing=True)
+    if not form.is_valid():
+        return form_page(request, form, connector_cls, connection=connection, status=400)
+    try:
+        services.update_connection(
+            connection,
+            properties=form.properties(),
+            new_secrets=form.credentials(),
+            connection_mode=form.cleaned_data["connection_mode"],
+            user=request.user,
+            address=client_address(request),
+        )
+    except UserError as exc:
+        return form_page(request, form, connector_cls, connection=connection, errors=exc.errors, status=400)
+    messages.success(request, f'The connection "{connection.name}" works and was updated.')
+    return redirect("connections:detail", connection.name)
+
+
+@require_http_methods(["GET", "POST"])
+def connection_delete(request: HttpRequest, name: str) -> HttpResponse:
+    connection = _connection_or_404(name)
+    flows = list(connection.flows.order_by("name"))
+    errors: list[str] = []
+    if request.method == "POST":
+        try:
+            suspended = services.delete_connection(
+                connection, force=bool(request.POST.get("force")), user=request.user,
+                address=client_address(request),
+            )
+        except UserError as exc:
+            errors = exc.errors
+        else:
+            note = f" These flows are suspended: {', '.join(suspended)}." if suspended else ""
+            messages.success(request, f'The connection "{name}" was deleted.{note}')
+            return redirect("connections:list")
+    context = {"connection": connection, "flows": flows, "errors": errors,
+               "cancel_url": reverse("connections:detail", args=[connection.name])}
+    return render(request, "connections/delete.html", context, status=409 if errors else 200)
+
+
+@require_POST
+def connection_test(request: HttpRequest, name: str) -> HttpResponse:
+    connection = _connection_or_404(name)
+    test = services.start_connection_test(connection, user=request.user)
+    if request.htmx:
+        return render(request, "connections/_test.html", {"connection": connection, "test": test})
+    return redirect("connections:detail", connection.name)
+
+
+def connection_test_status(request: HttpRequest, name: str, test_id) -> HttpResponse:
+    connection = _connection_or_404(name)
+    test = get_object_or_404(ConnectionTest, pk=test_id, connection=connection)
+    response = render(request, "connections/_test.html", {"connection": connection, "test": test})
+    if test.done and request.htmx:
+        # The status badge and "last test" facts changed too: reload the facts card.
+        response["HX-Trigger"] = "connection-tested"
+    return response
+
+
+def connection_facts(request: HttpRequest, name: str) -> HttpResponse:
+    connection = _connection_or_404(name)
+    return render(request, "connections/_facts.html", {"connection": connection})

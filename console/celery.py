@@ -5,9 +5,18 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
 
 app = Celery("console")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def check_encryption_key(**_) -> None:
+    """Fail closed: a worker with the wrong key stops at start instead of failing every run."""
+    from connections.crypto import verify_encryption_key
+
+    verify_encryption_key()

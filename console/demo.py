@@ -3,6 +3,8 @@ data folder, and an on-demand flow that maps it to JSONL. Seeding twice changes 
 
 from __future__ import annotations
 
+import os
+
 from connections import services as connection_services
 from connections.connectors.localfiles import allowed_base
 from connections.models import Connection
@@ -50,7 +52,22 @@ def demo_flow_document() -> dict:
     }
 
 
+def seed_demo_crm() -> None:
+    """The bundled Demo CRM, ready to connect: its OAuth app for Sluice registered with this
+    deployment's redirect URI (the Demo CRM connector is in the catalog like any other)."""
+    from django.conf import settings
+    from django.urls import reverse
+
+    from demo_saas.oauth import ensure_client
+
+    if not settings.SLUICE_DEMO_SAAS:
+        return
+    base = settings.SLUICE_BASE_URL or "http://" + os.environ.get("SLUICE_BIND", "127.0.0.1:8000")
+    ensure_client(redirect_uri=base + reverse("connections:oauth_callback", args=["DemoCRM"]))
+
+
 def seed_demo(*, user=None, rows: int = 10_000) -> dict:
+    seed_demo_crm()
     root = allowed_base() / "demo"
     root.mkdir(parents=True, exist_ok=True)
     csv_path = root / "accounts.csv"

@@ -38,6 +38,9 @@ if not (SECRET_KEY and FIELD_ENCRYPTION_KEY):
             "var/keys.env, or set both in the environment (see .env.example)."
         )
     SECRET_KEY = SECRET_KEY or "debug-only-insecure-key"
+# Several keys, comma-separated, while rotating: the first encrypts, every one decrypts
+# (connections/crypto.py; `manage.py rotate_encryption_key`).
+FIELD_ENCRYPTION_KEY = [k.strip() for k in FIELD_ENCRYPTION_KEY.split(",") if k.strip()]
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -55,6 +58,7 @@ INSTALLED_APPS = [
     "console",
     "connections",
     "flows",
+    "demo_saas",
 ]
 
 MIDDLEWARE = [
@@ -180,6 +184,20 @@ CELERY_BEAT_SCHEDULE = {
 # An InProgress execution whose worker has not reported for this long is marked Error.
 SLUICE_LOST_AFTER_SECONDS = int(os.environ.get("SLUICE_LOST_AFTER_SECONDS", 900))
 SLUICE_MAX_CONNECTIONS = int(os.environ.get("SLUICE_MAX_CONNECTIONS", 100))
+# Hosts, addresses or networks outbound connections may reach although they are not public
+# (on-premise applications). connections/net.py is Django-free and reads the variable itself.
+# The address people use to reach this deployment, e.g. https://sluice.example.com. OAuth redirect
+# URIs are built from it (register them with each provider); without it, from the request.
+SLUICE_BASE_URL = os.environ.get("SLUICE_BASE_URL", "").rstrip("/")
+# The bundled Demo CRM (demo_saas/, under /demo-saas/): on by default in the embedded run (no
+# DATABASE_URL), off unless enabled in production.
+SLUICE_EMBEDDED = "DATABASE_URL" not in os.environ
+SLUICE_DEMO_SAAS = env_bool("SLUICE_DEMO_SAAS", SLUICE_EMBEDDED)
+if SLUICE_DEMO_SAAS and "SLUICE_NET_ALLOW" not in os.environ:
+    # The Demo CRM runs in this very process, on this machine: let the SSRF guard reach it.
+    _bind = os.environ.get("SLUICE_BIND", "127.0.0.1:8000")
+    os.environ["SLUICE_NET_ALLOW"] = _bind if ":" in _bind else "127.0.0.1:8000"
+SLUICE_NET_ALLOW = env_list("SLUICE_NET_ALLOW", "")
 
 LOGGING = {
     "version": 1,

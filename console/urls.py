@@ -11,4 +11,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("connections/", include("connections.urls")),
     path("flows/", include("flows.urls")),
+    # The bundled Demo CRM; its views answer 404 unless SLUICE_DEMO_SAAS is on.
+    path("demo-saas/", include("demo_saas.urls")),
 ]

@@ -14,6 +14,7 @@ from django.utils import timezone
 from connections.connectors.base import ConnectionInfo, ConnectorError, Window
 from connections.connectors.registry import get_connector, resolve_key
 from connections.models import Connection
+from connections.oauth.tokens import runtime_info
 from flows import services
 from flows.engine import Counters, Endpoint, RunError, run_flow
 from flows.models import Execution
@@ -31,7 +32,7 @@ def endpoint(config: dict) -> Endpoint:
         connection = Connection.objects.filter(name=name).first()
         if connection is None:
             raise ConnectorError(f'The connection "{name}" no longer exists. Create it again, then rerun.')
-        info = connection.info()
+        info = runtime_info(connection)  # OAuth tokens refreshed before they expire
     else:
         info = ConnectionInfo(name="", connector_type=config["connectorType"], label=key)
     return Endpoint(connector=get_connector(key), connection=info)

@@ -14,7 +14,7 @@ leaves a half-written destination.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -47,15 +47,25 @@ class ConfigField:
     default: Any = None
 
 
+# Where an OAuth 2.0 connection keeps its tokens, in its encrypted credentials (next to the
+# connector's declared secret fields, e.g. clientSecret). expiresAt is an integer epoch.
+OAUTH_TOKEN_KEYS = frozenset({"accessToken", "refreshToken", "expiresAt"})
+
+
 @dataclass(frozen=True)
 class ConnectionInfo:
-    """A connection as the engine and connectors see it: plain values, secrets decrypted."""
+    """A connection as the engine and connectors see it: plain values, secrets decrypted.
+
+    `refresh`, set for stored OAuth 2.0 connections, takes the access token the provider just
+    refused (HTTP 401) and returns fresh credentials; it refreshes at most once however many
+    workers ask at the same time. Secrets are kept out of repr() so a logged value shows none."""
 
     name: str
     connector_type: str
     label: str = ""
     properties: Mapping[str, Any] = field(default_factory=dict)
-    credentials: Mapping[str, Any] = field(default_factory=dict)
+    credentials: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    refresh: Callable[[str], Mapping[str, Any]] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -126,6 +136,14 @@ class Connector:
     write_operations: ClassVar[tuple[str, ...]] = ()
     # The key of this connector in sourceConnectorProperties / destinationConnectorProperties.
     properties_key: ClassVar[str] = ""
+    # OAuth 2.0 (auth_kind "oauth2"): the scopes to ask for; the endpoints come from the
+    # connection's properties (instance URL, environment), see oauth_endpoints().
+    oauth_scopes: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def oauth_endpoints(cls, properties: Mapping[str, Any]) -> tuple[str, str]:
+        """(authorization URL, token URL) for a connection with these properties."""
+        raise NotImplementedError
 
     @classmethod
     def key(cls) -> str:

@@ -43,6 +43,21 @@ def local_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixt
     )
 
 
+def demo_crm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    """The Demo CRM's API answered by a local server from the same generated data (the OAuth side
+    is covered by connections/tests/test_oauth.py)."""
+    from connections.tests.democrm_server import serve
+
+    base = serve(monkeypatch, token="contract-token").base
+    return ContractFixture(
+        connection=ConnectionInfo("contract", "CustomConnector", "DemoCRM",
+                                  {"instanceUrl": base, "clientId": "sluice"},
+                                  {"clientSecret": "s", "accessToken": "contract-token"}),
+        source_props={"entityName": "Opportunities"},
+    )
+
+
 FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "LocalFiles": local_files,
+    "DemoCRM": demo_crm,
 }

@@ -63,6 +63,13 @@ def status_class(status: str | None) -> str:
         "Canceled": "badge-muted",
         "Draft": "badge-muted",
         "Deprecated": "badge-muted",
+        # connections, and their tests
+        "Available": "badge-ok",
+        "NeedsReauthorization": "badge-warn",
+        "Passed": "badge-ok",
+        "Failed": "badge-error",
+        "Queued": "badge-running",
+        "Running": "badge-running",
     }.get(status or "", "badge-muted")
 
 
@@ -80,3 +87,14 @@ def connector_name(connector_type: str, connector_label: str = "") -> str:
 @register.filter
 def pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+@register.filter
+def auth_kind(kind: str) -> str:
+    """A connector's authentication kind as the catalog says it."""
+    return {
+        "oauth2": "OAuth 2.0",
+        "basic": "user name and password",
+        "api_key": "API key",
+        "none": "none",
+    }.get(kind or "", kind or "")

@@ -15,7 +15,11 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from connections.crypto import verify_encryption_key
 from console.demo import seed_demo
+
+# gunicorn's access log without query strings or referrers: an OAuth callback's URL holds a code.
+ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"'
 
 
 class Command(BaseCommand):
@@ -28,6 +32,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, bind: str, no_demo: bool, concurrency: int, **options):
         call_command("migrate", interactive=False, verbosity=0)
+        verify_encryption_key()  # a wrong FIELD_ENCRYPTION_KEY stops here, before any process starts
         call_command("collectstatic", interactive=False, verbosity=0)
         self.ensure_admin()
         if not no_demo and not os.environ.get("SLUICE_NO_DEMO"):
@@ -57,7 +62,7 @@ class Command(BaseCommand):
         python = sys.executable
         commands = {
             "web": [python, "-m", "gunicorn", "console.wsgi", "--bind", bind, "--workers", "2",
-                    "--access-logfile", "-"],
+                    "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT],
             "worker": [python, "-m", "celery", "-A", "console", "worker", "--loglevel", "INFO",
                        "--concurrency", str(concurrency)],
             "beat": [python, "-m", "celery", "-A", "console", "beat", "--loglevel", "INFO",

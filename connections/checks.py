@@ -1,0 +1,17 @@
+"""Startup checks: refuse to run with an encryption key that cannot read the stored secrets."""
+
+from __future__ import annotations
+
+from django.core import checks
+
+
+@checks.register(checks.Tags.database)
+def encryption_key_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """Runs with `manage.py check --database default` and before `migrate`."""
+    from connections.crypto import EncryptionKeyError, verify_encryption_key
+
+    try:
+        verify_encryption_key()
+    except EncryptionKeyError as exc:
+        return [checks.Error(str(exc), id="connections.E001")]
+    return []

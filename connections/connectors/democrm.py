@@ -1,0 +1,152 @@
+"""Demo CRM: the CRM bundled with Sluice (demo_saas/, under /demo-saas/), reached like any SaaS:
+OAuth 2.0 with PKCE, a bearer token, a paged REST API with a modified-since filter."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar
+from urllib.parse import urlencode
+
+import pyarrow as pa
+
+from connections import net
+from connections.connectors.base import (
+    ConfigField,
+    ConnectionInfo,
+    Connector,
+    ConnectorError,
+    Entity,
+    EntityField,
+    SourceBatch,
+    Window,
+)
+
+PAGE_SIZE = 500
+ARROW_TYPES = {"string": pa.string(), "integer": pa.int64(), "double": pa.float64(), "date": pa.string(),
+               "datetime": pa.string(), "boolean": pa.bool_()}
+
+
+class _Api:
+    """Calls for one connection; on a 401 it asks for fresh credentials once and retries."""
+
+    def __init__(self, conn: ConnectionInfo):
+        self.conn = conn
+        self.base = str(conn.properties.get("instanceUrl") or "").rstrip("/") + "/"
+        self.token = str(conn.credentials.get("accessToken") or "")
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        url = self.base + path + (f"?{urlencode(params)}" if params else "")
+        response = self._send(url)
+        if response.status == 401 and self.conn.refresh is not None:
+            self.token = str(self.conn.refresh(self.token).get("accessToken") or "")
+            response = self._send(url)
+        if response.status == 401:
+            raise ConnectorError(
+                "The Demo CRM refused the access token. Authorize the connection again (Re-authorize)."
+            )
+        if response.status == 404:
+            raise ConnectorError(f"The Demo CRM has no {path} here: check the Demo CRM address.")
+        if not response.ok:
+            raise ConnectorError(f"The Demo CRM answered HTTP {response.status} for {path}.",
+                                 permanent=response.status < 500)
+        try:
+            return response.json()
+        except ValueError:
+            raise ConnectorError(f"The Demo CRM sent something that is not JSON for {path}: "
+                                 "check the Demo CRM address.") from None
+
+    def _send(self, url: str) -> net.Response:
+        return net.request("GET", url, headers={"Authorization": f"Bearer {self.token}",
+                                                "Accept": "application/json"})
+
+
+class DemoCrmConnector(Connector):
+    """Accounts, Contacts and Opportunities from the bundled Demo CRM (source only)."""
+
+    connector_type: ClassVar[str] = "CustomConnector"
+    connector_label: ClassVar[str] = "DemoCRM"
+    properties_key: ClassVar[str] = "CustomConnector"
+    display_name: ClassVar[str] = "Demo CRM"
+    description: ClassVar[str] = (
+        "The small CRM bundled with Sluice (under /demo-saas/): accounts, contacts and opportunities "
+        "behind a real OAuth 2.0 consent page. Try connecting a SaaS without an outside account."
+    )
+    can_be_source: ClassVar[bool] = True
+    auth_kind: ClassVar[str] = "oauth2"
+    oauth_scopes: ClassVar[tuple[str, ...]] = ("crm.read",)
+    config_fields: ClassVar[tuple[ConfigField, ...]] = (
+        ConfigField("instanceUrl", "url", "Demo CRM address",
+                    help="Where the Demo CRM runs: this Sluice's address followed by /demo-saas/, "
+                         "e.g. http://127.0.0.1:8000/demo-saas/."),
+        ConfigField("clientId", "string", "Client ID",
+                    help="From the Demo CRM's developer settings (open /demo-saas/)."),
+        ConfigField("clientSecret", "secret", "Client secret", secret=True,
+                    help="From the same page. Stored encrypted; Sluice never shows it again."),
+    )
+    trigger_types: ClassVar[tuple[str, ...]] = ("OnDemand", "Scheduled")
+
+    @classmethod
+    def oauth_endpoints(cls, properties: Mapping[str, Any]) -> tuple[str, str]:
+        base = str(properties.get("instanceUrl") or "").rstrip("/") + "/"
+        return base + "oauth/authorize", base + "oauth/token"
+
+    @classmethod
+    def entity_name(cls, props: Mapping[str, Any]) -> str:
+        return str(props.get("entityName") or "") if isinstance(props, Mapping) else ""
+
+    @classmethod
+    def check_source_properties(cls, props: Any) -> list[tuple[str, str]]:
+        if not isinstance(props, Mapping):
+            return [("", "must be a JSON object")]
+        problems = [(k, "is not a property of a Demo CRM source (only entityName)")
+                    for k in props if k != "entityName"]
+        if not props.get("entityName"):
+            problems.append(("entityName", "is required (Accounts, Contacts or Opportunities)"))
+        return problems
+
+    def test(self, conn: ConnectionInfo) -> None:
+        if not conn.credentials.get("accessToken"):
+            raise ConnectorError("The connection is not authorized yet: connect it through the consent page.")
+        _Api(conn).get("api/v1/me")
+
+    def _objects(self, conn: ConnectionInfo) -> list[dict]:
+        return list(_Api(conn).get("api/v1/objects").get("objects") or [])
+
+    def list_entities(self, conn: ConnectionInfo, parent: str | None = None) -> list[Entity]:
+        return [Entity(o["name"], o["name"]) for o in self._objects(conn)]
+
+    def describe_entity(self, conn: ConnectionInfo, entity: str) -> list[EntityField]:
+        for obj in self._objects(conn):
+            if obj["name"] == entity:
+                return [
+                    EntityField(f["name"], f["type"], nullable=f["name"] != "id",
+                                primary_key=f["name"] == "id",
+                                timestamp_for_incremental=f["name"] == "modified_at")
+                    for f in obj["fields"]
+                ]
+        raise ConnectorError(f'The Demo CRM has no object "{entity}". It has Accounts, Contacts and '
+                             "Opportunities.")
+
+    def read(self, conn: ConnectionInfo, entity: str, fields: list[str] | None,
+             filters: list[Mapping[str, Any]], window: Window, options: Mapping[str, Any],
+             ) -> Iterator[SourceBatch]:
+        """Page through the object; the window's start is pushed down as modified_since (the
+        engine re-applies the window and every filter)."""
+        described = self.describe_entity(conn, entity)
+        names = fields or [f.name for f in described]
+        types = {f.name: f.data_type for f in described}
+        unknown = [n for n in names if n not in types]
+        if unknown:
+            raise ConnectorError(f"{entity} has no field {', '.join(unknown)}.")
+        schema = pa.schema([(n, ARROW_TYPES.get(types[n], pa.string())) for n in names])
+        api = _Api(conn)
+        params: dict[str, Any] = {"limit": PAGE_SIZE}
+        if window.start is not None:
+            params["modified_since"] = window.start.isoformat()
+        cursor: int | None = 0
+        while cursor is not None:
+            page = api.get(f"api/v1/objects/{entity}", {**params, "cursor": cursor})
+            rows = page.get("records") or []
+            table = pa.Table.from_pylist([{n: r.get(n) for n in names} for r in rows], schema=schema)
+            yield SourceBatch(table=table, bytes_read=table.nbytes)
+            cursor = page.get("next_cursor")

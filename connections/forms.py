@@ -1,0 +1,89 @@
+"""The connection form, built from the connector's declared ConfigFields (the single source):
+plain fields become properties, secret fields become credentials and never render a value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from connections.connectors.base import ConfigField, Connector
+from connections.models import Connection
+
+NAME_FIELD = "connection_name"
+
+
+def form_field(field: ConfigField, *, editing: bool) -> forms.Field:
+    common: dict[str, Any] = {
+        "label": field.label or field.name,
+        "help_text": field.help,
+        "required": field.required,
+    }
+    if field.secret:
+        if editing:
+            # A blank secret on edit keeps the stored one.
+            common["required"] = False
+            keep = "Leave blank to keep the current value."
+            common["help_text"] = f"{field.help} {keep}" if field.help else keep
+        return forms.CharField(widget=forms.PasswordInput(render_value=False), strip=False, **common)
+    if field.kind == "choice":
+        choices = [(c, c) for c in field.choices]
+        if not field.required:
+            choices = [("", "—"), *choices]
+        return forms.ChoiceField(choices=choices, initial=field.default, **common)
+    if field.kind == "boolean":
+        common["required"] = False
+        return forms.BooleanField(initial=bool(field.default), **common)
+    if field.kind == "integer":
+        return forms.IntegerField(initial=field.default, **common)
+    if field.kind == "url":
+        return forms.URLField(initial=field.default, assume_scheme="https", **common)
+    return forms.CharField(initial=field.default, **common)
+
+
+class ConnectionForm(forms.Form):
+    def __init__(self, connector_cls: type[Connector], *args, editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.connector_cls = connector_cls
+        self.editing = editing
+        if not editing:
+            self.fields[NAME_FIELD] = forms.CharField(
+                label="Connection name", max_length=256,
+                help_text="A name you will recognise in flows, e.g. sales-crm-production. "
+                          "Letters, digits and / ! @ # + = . _ -",
+            )
+        self.fields["connection_mode"] = forms.ChoiceField(
+            label="Connection mode", choices=Connection.Mode.choices, initial=Connection.Mode.PUBLIC,
+            help_text="Private: the application is reached over a private network link.",
+        )
+        for field in connector_cls.config_fields:
+            self.fields[field.name] = form_field(field, editing=editing)
+
+    def clean_connection_name(self) -> str:
+        import re
+
+        name = self.cleaned_data[NAME_FIELD].strip()
+        # AppFlow's pattern for connectorProfileName.
+        if not re.fullmatch(r"[\w/!@#+=.-]+", name):
+            raise forms.ValidationError("Use letters, digits and / ! @ # + = . _ - only (no spaces).")
+        return name
+
+    def secret_fields(self) -> list[forms.BoundField]:
+        return [self[f.name] for f in self.connector_cls.config_fields if f.secret]
+
+    def plain_fields(self) -> list[forms.BoundField]:
+        return [self[f.name] for f in self.connector_cls.config_fields if not f.secret]
+
+    def properties(self) -> dict[str, Any]:
+        return {
+            f.name: self.cleaned_data[f.name]
+            for f in self.connector_cls.config_fields
+            if not f.secret and self.cleaned_data.get(f.name) not in (None, "")
+        }
+
+    def credentials(self) -> dict[str, Any]:
+        return {
+            f.name: self.cleaned_data[f.name]
+            for f in self.connector_cls.config_fields
+            if f.secret and self.cleaned_data.get(f.name) not in (None, "")
+        }

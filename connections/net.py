@@ -1,0 +1,232 @@
+"""Outbound connections to user-supplied hosts, guarded against SSRF. Django-free: connectors,
+OAuth token calls and the engine use it alike.
+
+Every user-supplied URL or host (instance URLs, API hosts, database hosts) goes through here:
+the name is resolved once, every address it resolves to is checked (loopback, private, link-local
+— cloud metadata lives there —, CGNAT, multicast, reserved, unspecified, IPv4-mapped, NAT64 and
+6to4 forms are refused), and the connection is made to the address that was checked, so a DNS
+answer that changes between the check and the connect (rebinding) cannot slip through. Redirects
+are not followed unless asked, and each hop is checked again.
+
+On-premise hosts are let through by the allow-list in SLUICE_NET_ALLOW (comma-separated host
+names, addresses or networks, each optionally with a port: "crm.internal,10.20.0.0/16,
+127.0.0.1:8000", "[::1]:8000").
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import json
+import os
+import socket
+import ssl
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from connections.connectors.base import ConnectorError
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+CGNAT = ipaddress.ip_network("100.64.0.0/10")
+NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+SIX_TO_FOUR = ipaddress.ip_network("2002::/16")
+DEFAULT_TIMEOUT = 30.0
+
+
+class BlockedAddress(ConnectorError):
+    """The host resolves to an address Sluice must not connect to."""
+
+
+def allow_list() -> list[str]:
+    items = os.environ.get("SLUICE_NET_ALLOW", "").split(",")
+    return [item.strip().lower() for item in items if item.strip()]
+
+
+def _split_entry(entry: str) -> tuple[str, int | None]:
+    """"crm.internal" / "crm.internal:8443" / "10.0.0.0/8" / "[::1]:8000" -> (host or network, port)."""
+    if entry.startswith("["):
+        host, _, rest = entry[1:].partition("]")
+        return host, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
+    if entry.count(":") == 1:
+        host, _, port = entry.partition(":")
+        if port.isdigit():
+            return host, int(port)
+    return entry, None
+
+
+def _allowed(host: str, address: IPAddress, port: int) -> bool:
+    for entry in allow_list():
+        name, only_port = _split_entry(entry)
+        if only_port is not None and only_port != port:
+            continue
+        if name == host.lower().rstrip("."):
+            return True
+        try:
+            if address in ipaddress.ip_network(name, strict=False):
+                return True
+        except ValueError:
+            continue  # a host name entry that is not this host
+    return False
+
+
+def refusal(address: IPAddress) -> str | None:
+    """Why `address` is not a public internet address, or None when it is."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return "an IPv4-mapped IPv6 address"
+        if any(address in net for net in NAT64):
+            return "a NAT64 address"
+        if address in SIX_TO_FOUR or address.teredo is not None:
+            return "a 6to4 or Teredo address"
+    checks = (
+        (address.is_loopback, "a loopback address"),
+        (address.is_link_local, "a link-local address (cloud metadata lives there)"),
+        (address.is_multicast, "a multicast address"),
+        (address.is_unspecified, "an unspecified address"),
+        (isinstance(address, ipaddress.IPv4Address) and address in CGNAT, "a carrier-grade NAT address"),
+        (address.is_private, "a private network address"),
+        (address.is_reserved, "a reserved address"),
+        (not address.is_global, "not a public address"),
+    )
+    return next((reason for hit, reason in checks if hit), None)
+
+
+def resolve(host: str, port: int) -> list[IPAddress]:
+    """Every address `host` resolves to, each checked; refuses if any one is not allowed (a name
+    with one public and one private address is refused: the connect could pick either)."""
+    if not host:
+        raise BlockedAddress("The URL has no host name.")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ConnectorError(f'The host "{host}" could not be found ({exc}). Check the name.',
+                             permanent=False) from None
+    addresses: list[IPAddress] = []
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        if address not in addresses:
+            addresses.append(address)
+    for address in addresses:
+        reason = refusal(address)
+        if reason and not _allowed(host, address, port):
+            raise BlockedAddress(
+                f'The host "{host}" resolves to {address}, {reason}. Sluice does not connect there. '
+                "If it is an on-premise application you trust, add it to SLUICE_NET_ALLOW."
+            )
+    return addresses
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    url: str
+    history: list[str] = field(default_factory=list)
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+def _connect(addresses: list[IPAddress], port: int, timeout: float) -> socket.socket:
+    """A TCP connection to one of these checked addresses, tried in order (as a resolver's answers
+    are): no name resolution happens here."""
+    error: OSError | None = None
+    for address in addresses:
+        family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(timeout)
+            sock.connect((str(address), port))
+            return sock
+        except OSError as exc:
+            sock.close()
+            error = exc
+    raise error or OSError("no address to connect to")
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, host: str, port: int, addresses: list[IPAddress], timeout: float):
+        super().__init__(host, port, timeout=timeout)
+        self._addresses = addresses
+
+    def connect(self) -> None:
+        self.sock = _connect(self._addresses, self.port, self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, host: str, port: int, addresses: list[IPAddress], timeout: float,
+                 context: ssl.SSLContext):
+        super().__init__(host, port, timeout=timeout, context=context)
+        self._addresses = addresses
+
+    def connect(self) -> None:
+        sock = _connect(self._addresses, self.port, self.timeout)
+        # The certificate is checked against the name, while the socket goes to the checked address.
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def request(
+    method: str,
+    url: str,
+    *,
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_redirects: int = 0,
+    ssl_context: ssl.SSLContext | None = None,
+) -> Response:
+    """One HTTP(S) request to a user-supplied URL, SSRF-checked. Redirects: returned as they are
+    unless `max_redirects` > 0; each hop is checked like the first."""
+    history: list[str] = []
+    for _hop in range(max_redirects + 1):
+        response = _one_request(method, url, headers or {}, body, timeout, ssl_context)
+        location = response.headers.get("location")
+        if response.status in (301, 302, 303, 307, 308) and location and len(history) < max_redirects:
+            history.append(url)
+            url = urljoin(url, location)
+            if response.status == 303 or (response.status in (301, 302) and method != "GET"):
+                method, body = "GET", None
+            continue
+        response.history = history
+        return response
+    return response
+
+
+def _one_request(method, url, headers, body, timeout, ssl_context) -> Response:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise BlockedAddress(f"Only http and https URLs are allowed, not {parts.scheme or 'none'}.")
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    addresses = resolve(host, port)
+    if parts.scheme == "https":
+        conn: http.client.HTTPConnection = _PinnedHTTPSConnection(
+            host, port, addresses, timeout, ssl_context or ssl.create_default_context()
+        )
+    else:
+        conn = _PinnedHTTPConnection(host, port, addresses, timeout)
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        raw = conn.getresponse()
+        data = raw.read()
+        return Response(raw.status, {k.lower(): v for k, v in raw.getheaders()}, data, url)
+    except (OSError, http.client.HTTPException) as exc:
+        # The message names the host, not the URL: a query string may hold a token.
+        raise ConnectorError(f"Could not reach {host}: {exc.__class__.__name__}: {exc}",
+                             permanent=False) from None
+    finally:
+        conn.close()
+
+
+def check_host(host: str, port: int) -> IPAddress:
+    """For non-HTTP clients (databases): the checked address to connect to instead of the name."""
+    return resolve(host, port)[0]

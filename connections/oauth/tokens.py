@@ -1,0 +1,85 @@
+"""Stored OAuth 2.0 tokens at run time: refreshed before they expire and after a 401, under a row
+lock so two workers never spend the same refresh token, a rotated refresh token saved in the same
+transaction, and invalid_grant turning the connection to "Needs re-authorization"."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from django.db import transaction
+
+from connections.connectors.base import ConnectionInfo, ConnectorError
+from connections.connectors.registry import get_connector_class
+from connections.models import Connection
+from connections.oauth import client
+
+logger = logging.getLogger(__name__)
+LEEWAY_SECONDS = 120
+
+
+def is_oauth(connection: Connection) -> bool:
+    try:
+        return get_connector_class(connection.connector_key).auth_kind == "oauth2"
+    except ConnectorError:
+        return False
+
+
+def runtime_info(connection: Connection) -> ConnectionInfo:
+    """The value a run gets: for OAuth connections, with an access token valid for a while yet and
+    a `refresh` hook for a 401 in the middle of the run."""
+    info = connection.info()
+    if not is_oauth(connection):
+        return info
+    if connection.status == Connection.Status.NEEDS_REAUTHORIZATION:
+        raise ConnectorError(reauthorize_message(connection))
+    credentials = info.credentials
+    if client.needs_refresh(credentials, LEEWAY_SECONDS):
+        credentials = refresh_tokens(connection.pk, str(credentials.get("accessToken") or ""))
+    pk = connection.pk
+    return dataclasses.replace(info, credentials=credentials, refresh=lambda stale: refresh_tokens(pk, stale))
+
+
+def reauthorize_message(connection: Connection) -> str:
+    return (f'The connection "{connection.name}" needs re-authorization: the provider no longer '
+            "accepts its refresh token. Open the connection and choose Re-authorize.")
+
+
+def refresh_tokens(connection_pk: int, stale_access_token: str) -> dict:
+    """Fresh credentials for the connection. `stale_access_token` is the token the caller found
+    expired or refused: if the stored one differs, another worker refreshed meanwhile and its
+    result is returned without spending the refresh token again."""
+    failure: ConnectorError | None = None
+    with transaction.atomic():
+        connection = Connection.objects.select_for_update().get(pk=connection_pk)
+        credentials = connection.credentials
+        if credentials.get("accessToken") != stale_access_token and not client.needs_refresh(
+            credentials, LEEWAY_SECONDS
+        ):
+            return credentials
+        connector_cls = get_connector_class(connection.connector_key)
+        _, token_url = connector_cls.oauth_endpoints(connection.properties)
+        try:
+            fresh = client.refresh(
+                token_url,
+                refresh_token=str(credentials.get("refreshToken") or ""),
+                client_id=str(connection.properties.get("clientId") or ""),
+                client_secret=str(credentials.get("clientSecret") or ""),
+            )
+        except client.OAuthError as exc:
+            if exc.error != "invalid_grant":
+                raise ConnectorError(f"Refreshing the access token failed: {exc.message}",
+                                     permanent=exc.permanent) from None
+            # Saved (not rolled back): the connection stays marked until someone re-authorizes.
+            connection.status = Connection.Status.NEEDS_REAUTHORIZATION
+            connection.status_message = "The provider refused the refresh token (invalid_grant)."
+            connection.save(update_fields=["status", "status_message", "updated_at"])
+            failure = ConnectorError(reauthorize_message(connection))
+        else:
+            credentials.update(fresh)
+            connection.credentials = credentials
+            connection.save(update_fields=["credentials_encrypted", "updated_at"])
+            logger.info("refreshed the access token of connection %s", connection.name)
+    if failure is not None:
+        raise failure
+    return credentials

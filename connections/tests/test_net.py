@@ -1,0 +1,164 @@
+"""The SSRF guard: names and addresses that must never be reached, and the checked address is
+the one connected to. No database, no Django."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from connections import net
+
+
+def fake_dns(monkeypatch, answers: dict[str, list[str]]) -> list[str]:
+    asked: list[str] = []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        asked.append(host)
+        if host not in answers:
+            raise socket.gaierror(-2, "Name or service not known")
+        return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
+                for a in answers[host]]
+
+    monkeypatch.setattr(net.socket, "getaddrinfo", getaddrinfo)
+    return asked
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1/",
+    "http://0x7f000001/",
+    "http://2130706433/",
+    "http://127.1/",
+    "http://[::1]/",
+    "http://10.0.0.1/",
+    "http://192.168.1.10/",
+    "http://172.16.0.5/",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://100.64.0.1/",
+    "http://224.0.0.1/",
+    "http://0.0.0.0/",
+    "http://[::ffff:127.0.0.1]/",
+    "http://[::ffff:169.254.169.254]/",
+    "http://[64:ff9b::a9fe:a9fe]/",
+    "http://[fe80::1]/",
+    "http://[fc00::1]/",
+    "http://[2002:7f00:1::]/",
+])
+def test_internal_addresses_are_refused(url, monkeypatch):
+    monkeypatch.delenv("SLUICE_NET_ALLOW", raising=False)
+    with pytest.raises(net.BlockedAddress) as caught:
+        net.request("GET", url, timeout=2)
+    assert "Sluice does not connect there" in caught.value.message
+    assert "SLUICE_NET_ALLOW" in caught.value.message
+
+
+def test_a_name_resolving_to_a_private_address_is_refused(monkeypatch):
+    fake_dns(monkeypatch, {"crm.example.com": ["10.1.2.3"]})
+    with pytest.raises(net.BlockedAddress, match="crm.example.com.*10.1.2.3.*private"):
+        net.request("GET", "https://crm.example.com/api")
+
+
+def test_one_private_answer_among_public_ones_is_enough_to_refuse(monkeypatch):
+    fake_dns(monkeypatch, {"mixed.example.com": ["93.184.216.34", "169.254.169.254"]})
+    with pytest.raises(net.BlockedAddress, match="link-local"):
+        net.check_host("mixed.example.com", 5432)
+
+
+def test_a_public_address_passes(monkeypatch):
+    fake_dns(monkeypatch, {"api.example.com": ["93.184.216.34"]})
+    assert str(net.check_host("api.example.com", 443)) == "93.184.216.34"
+
+
+def test_only_http_and_https(monkeypatch):
+    for url in ("file:///etc/passwd", "gopher://example.com/", "ftp://example.com/"):
+        with pytest.raises(net.BlockedAddress, match="Only http and https"):
+            net.request("GET", url)
+
+
+def test_an_unknown_name_is_a_transient_error_that_names_the_host(monkeypatch):
+    fake_dns(monkeypatch, {})
+    with pytest.raises(net.ConnectorError, match='"nope.example.com" could not be found') as caught:
+        net.request("GET", "https://nope.example.com/")
+    assert not caught.value.permanent
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802
+        if self.path == "/redirect-internal":
+            self.send_response(302)
+            self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
+            self.end_headers()
+            return
+        body = f'{{"host": "{self.headers["Host"]}"}}'.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def local_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+
+
+def test_the_allow_list_lets_an_on_premise_host_through(monkeypatch, local_server):
+    monkeypatch.setenv("SLUICE_NET_ALLOW", "crm.internal")
+    asked = fake_dns(monkeypatch, {"crm.internal": ["127.0.0.1"]})
+    response = net.request("GET", f"http://crm.internal:{local_server}/x")
+    assert response.ok and response.json() == {"host": f"crm.internal:{local_server}"}
+    assert asked == ["crm.internal"]  # resolved once: the connect used the checked address
+
+
+def test_the_allow_list_takes_networks(monkeypatch, local_server):
+    monkeypatch.setenv("SLUICE_NET_ALLOW", "127.0.0.0/8")
+    assert net.request("GET", f"http://127.0.0.1:{local_server}/").ok
+
+
+def test_dns_rebinding_after_the_check_is_not_consulted(monkeypatch, local_server):
+    """The name is resolved once; a second answer (pointing elsewhere) is never asked for."""
+    monkeypatch.setenv("SLUICE_NET_ALLOW", "127.0.0.1")
+    answers = iter([["127.0.0.1"], ["10.9.9.9"]])
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in next(answers)]
+
+    monkeypatch.setattr(net.socket, "getaddrinfo", getaddrinfo)
+    assert net.request("GET", f"http://rebind.example:{local_server}/").ok
+
+
+def test_redirects_are_off_by_default_and_rechecked_when_followed(monkeypatch, local_server):
+    monkeypatch.setenv("SLUICE_NET_ALLOW", "127.0.0.1")
+    url = f"http://127.0.0.1:{local_server}/redirect-internal"
+    response = net.request("GET", url)
+    assert response.status == 302  # not followed
+    with pytest.raises(net.BlockedAddress, match="169.254.169.254"):
+        net.request("GET", url, max_redirects=3)
+
+
+def test_the_module_imports_without_django():
+    import subprocess
+    import sys
+
+    code = "import sys, connections.net; assert 'django' not in sys.modules, 'django imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_an_allow_list_entry_with_a_port_allows_only_that_port(monkeypatch, local_server):
+    monkeypatch.setenv("SLUICE_NET_ALLOW", f"127.0.0.1:{local_server}")
+    assert net.request("GET", f"http://127.0.0.1:{local_server}/").ok
+    with pytest.raises(net.BlockedAddress):
+        net.check_host("127.0.0.1", 22)
+    monkeypatch.setenv("SLUICE_NET_ALLOW", f"[::1]:{local_server}")
+    assert net.check_host("::1", local_server).is_loopback
+    with pytest.raises(net.BlockedAddress):
+        net.check_host("::1", 22)
