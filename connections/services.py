@@ -13,6 +13,8 @@ from connections.audit import record_change
 from connections.connectors.base import OAUTH_TOKEN_KEYS, ConnectorError
 from connections.connectors.registry import get_connector_class, resolve_key
 from connections.models import Connection, ConnectionChange, ConnectionTest
+from connections.oauth import client as oauth_client
+from connections.oauth import tokens
 from connections.oauth.tokens import runtime_info
 from console.errors import Conflict, NotFound, QuotaExceeded, UserError
 
@@ -138,6 +140,21 @@ def check_quota() -> None:
         )
 
 
+def _refresh_expired_tokens(connection: Connection) -> bool:
+    """The re-test after an edit uses the stored tokens, so refresh them first as a run would;
+    True when they were refreshed (and saved, rotated refresh token included)."""
+    if not tokens.is_oauth(connection) or connection.status == Connection.Status.NEEDS_REAUTHORIZATION:
+        return False
+    stored = connection.credentials
+    if not stored.get("refreshToken") or not oauth_client.needs_refresh(stored, tokens.LEEWAY_SECONDS):
+        return False
+    try:
+        tokens.refresh_tokens(connection.pk, str(stored.get("accessToken") or ""))
+    except ConnectorError as exc:
+        raise UserError(f"The connection test failed: {exc.message}") from None
+    return True
+
+
 @transaction.atomic
 def update_connection(
     connection: Connection,
@@ -152,6 +169,8 @@ def update_connection(
     re-test, save. The row is locked so a token refresh in a worker cannot interleave."""
     connection = Connection.objects.select_for_update().get(pk=connection.pk)
     connector_cls = connector_class_for(connection.connector_type, connection.connector_label)
+    if _refresh_expired_tokens(connection):
+        connection = Connection.objects.select_for_update().get(pk=connection.pk)
     credentials = connection.credentials
     replaced = sorted(k for k, v in (new_secrets or {}).items() if v not in (None, ""))
     credentials.update({k: new_secrets[k] for k in replaced})

@@ -256,3 +256,17 @@ def test_the_test_button_refreshes_an_expired_token_first(provider, django_captu
         test = services.start_connection_test(connection)
     assert services.run_connection_test(str(test.pk)).status == "Passed"
     assert len(provider.token_calls) == 1
+
+
+@pytest.mark.django_db
+def test_editing_a_connection_with_an_expired_token_refreshes_it_before_the_re_test(provider):
+    from connections import services
+
+    connection = authorized(provider, expires_in=0)
+    old = connection.credentials
+    services.update_connection(connection, properties=dict(connection.properties), new_secrets={})
+    stored = Connection.objects.get(pk=connection.pk).credentials
+    assert [c["grant_type"] for c in provider.token_calls] == ["refresh_token"]
+    assert stored["accessToken"] != old["accessToken"]
+    assert stored["refreshToken"] != old["refreshToken"]  # the rotated token survived the edit's save
+    assert stored["clientSecret"] == old["clientSecret"]
