@@ -31,9 +31,19 @@ class Flow(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The next scheduled slot (UTC). Set only while a Scheduled flow is Active, so the dispatcher's
+    # one query is "next_run_at <= now" on a partial index of the flows that have one.
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    # When it was last activated: where a rate schedule without a scheduleStartTime counts from.
+    activated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
+        indexes = [
+            models.Index(
+                fields=["next_run_at"], name="flow_due", condition=models.Q(next_run_at__isnull=False)
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -80,13 +90,15 @@ class Execution(models.Model):
         ERROR = "Error"
         CANCEL_STARTED = "CancelStarted"
         CANCELED = "Canceled"
+        # Sluice's own: a scheduled slot that did not run (the previous run was still going).
+        SKIPPED = "Skipped"
 
     class Trigger(models.TextChoices):
         ON_DEMAND = "OnDemand"
         SCHEDULED = "Scheduled"
         EVENT = "Event"
 
-    FINISHED = (Status.SUCCESSFUL, Status.ERROR, Status.CANCELED)
+    FINISHED = (Status.SUCCESSFUL, Status.ERROR, Status.CANCELED, Status.SKIPPED)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="executions")
@@ -109,6 +121,10 @@ class Execution(models.Model):
     output_location = models.CharField(max_length=1024, blank=True)
     data_pull_start = models.DateTimeField(null=True, blank=True)
     data_pull_end = models.DateTimeField(null=True, blank=True)
+    # The schedule slot this execution is for; unique per flow, so racing dispatchers make one.
+    scheduled_for = models.DateTimeField(null=True, blank=True)
+    # Written by the worker every few seconds while it runs; the reconciler reads it.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -118,6 +134,9 @@ class Execution(models.Model):
         indexes = [
             models.Index(fields=["flow", "-created_at"], name="execution_flow_newest"),
             models.Index(fields=["status"], name="execution_status"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["flow", "scheduled_for"], name="one_execution_per_slot"),
         ]
 
     def __str__(self) -> str:
@@ -142,3 +161,26 @@ class ExecutionLog(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+
+class FlowActivity(models.Model):
+    """Who changed a flow's state, and why: activations, deactivations (by a person or after
+    failures), skipped slots. The flow page shows it; AppFlow keeps this in CloudTrail."""
+
+    class Action(models.TextChoices):
+        ACTIVATED = "activated"
+        DEACTIVATED = "deactivated"
+        AUTO_DEACTIVATED = "auto-deactivated"
+        SCHEDULE_ENDED = "schedule-ended"
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="activity")
+    at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=32, choices=Action.choices)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["flow", "-at"], name="flow_activity_newest")]

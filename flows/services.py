@@ -5,6 +5,7 @@ Views, the CLI and the worker call these; nothing else turns requests into Flow/
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -14,7 +15,8 @@ from connections.models import Connection
 from console.errors import Conflict, NotFound, UserError
 from flows.document import DocumentInvalid, canonical_connector_type, check_flow_document
 from flows.document.validate import DESCRIBE_FLOW_KEYS
-from flows.models import Execution, ExecutionLog, Flow, FlowVersion
+from flows.models import Execution, ExecutionLog, Flow, FlowActivity, FlowVersion
+from flows.schedules import ScheduleConfig, ScheduleError, next_slot
 
 
 def _connection_names(document: dict) -> list[tuple[str, dict]]:
@@ -119,6 +121,10 @@ def _add_version(flow: Flow, document: dict, user) -> FlowVersion:
     flow.current_version = version
     flow.save(update_fields=["current_version", "updated_at"])
     flow.connections.set(resolve_connections(document))
+    if flow.status == Flow.Status.ACTIVE and flow.trigger_type == "Scheduled":
+        # A new version may change the schedule: the next slot follows the new one.
+        flow.next_run_at = next_run_after(flow, timezone.now())
+        flow.save(update_fields=["next_run_at"])
     return version
 
 
@@ -181,3 +187,78 @@ def delete_flow(flow: Flow, *, force: bool = False) -> None:
             "Cancel them first, or force the delete."
         )
     flow.delete()
+
+
+# --- activation ----------------------------------------------------------------------------------
+
+
+def schedule_config(flow: Flow) -> ScheduleConfig | None:
+    """The flow's schedule, read from its current version; None unless it is a Scheduled flow."""
+    trigger = flow.definition.get("triggerConfig") or {}
+    if trigger.get("triggerType") != "Scheduled":
+        return None
+    properties = (trigger.get("triggerProperties") or {}).get("Scheduled") or {}
+    try:
+        return ScheduleConfig.from_properties(properties)
+    except ScheduleError as exc:
+        raise UserError(f"triggerConfig.triggerProperties.Scheduled.{exc.key}: {exc.message}") from None
+
+
+def next_run_after(flow: Flow, moment: datetime) -> datetime | None:
+    config = schedule_config(flow)
+    if config is None:
+        return None
+    return next_slot(config, moment, anchor=flow.activated_at or moment)
+
+
+def record(flow: Flow, action: str, message: str, user=None) -> FlowActivity:
+    return FlowActivity.objects.create(flow=flow, action=action, message=message, user=user)
+
+
+def _who(user) -> str:
+    return f" by {user.get_username()}" if user else ""
+
+
+@transaction.atomic
+def activate_flow(flow: Flow, *, user=None) -> Flow:
+    """StartFlow for a Scheduled or Event flow: it runs on its trigger from now on."""
+    flow = Flow.objects.select_for_update().select_related("current_version").get(pk=flow.pk)
+    if flow.trigger_type == "OnDemand":
+        raise Conflict(f'The flow "{flow.name}" runs on demand: it has nothing to activate. Run it instead.')
+    if flow.current_version is None:
+        raise UserError(f'The flow "{flow.name}" has no saved definition to activate.')
+    if flow.status == Flow.Status.ACTIVE:
+        return flow
+    now = timezone.now()
+    next_run = None
+    if flow.trigger_type == "Scheduled":
+        # The first slot may be now itself (a rate schedule with no start time starts at once).
+        next_run = next_slot(schedule_config(flow), now - timedelta(microseconds=1), anchor=now)
+        if next_run is None:
+            raise Conflict(f'The schedule of "{flow.name}" has ended (scheduleEndTime is past): no run is '
+                           "left. Save a version with a later end time, then activate it.")
+    flow.status, flow.status_message = Flow.Status.ACTIVE, ""
+    flow.activated_at, flow.next_run_at = now, next_run
+    flow.save(update_fields=["status", "status_message", "activated_at", "next_run_at", "updated_at"])
+    when = f" Next run: {next_run:%Y-%m-%d %H:%M:%S} UTC." if next_run else ""
+    record(flow, FlowActivity.Action.ACTIVATED, f"Activated{_who(user)}.{when}", user)
+    return flow
+
+
+@transaction.atomic
+def deactivate_flow(flow: Flow, *, user=None, reason: str = "", status: str = Flow.Status.SUSPENDED,
+                    action: str = FlowActivity.Action.DEACTIVATED) -> Flow:
+    """StopFlow: no more scheduled or event runs until activated again. History and the
+    incremental watermark (the last successful window) are kept; runs in progress go on."""
+    flow = Flow.objects.select_for_update().get(pk=flow.pk)
+    if flow.trigger_type == "OnDemand":
+        raise Conflict(f'The flow "{flow.name}" runs on demand: there is nothing to deactivate '
+                       "(AppFlow's UnsupportedOperationException).")
+    if flow.status not in (Flow.Status.ACTIVE, Flow.Status.DRAFT) and not reason:
+        return flow
+    now = timezone.now()
+    message = reason or f"Deactivated{_who(user)} at {now:%Y-%m-%d %H:%M} UTC. Activate it to resume."
+    flow.status, flow.status_message, flow.next_run_at = status, message, None
+    flow.save(update_fields=["status", "status_message", "next_run_at", "updated_at"])
+    record(flow, action, message, user)
+    return flow

@@ -4,6 +4,7 @@ import and delete. Views parse, call one service function, render; htmx swaps ge
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -14,16 +15,19 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from console.errors import UserError
 from flows import services
 from flows.forms import ImportFlowForm
 from flows.models import Execution, Flow
+from flows.schedules import upcoming
 
 FLOWS_PER_PAGE = 25
 EXECUTIONS_PER_PAGE = 20
 LOG_LINES_SHOWN = 1000
+ACTIVITY_SHOWN = 20
 
 
 # --- reading a flow document for people -------------------------------------------------------
@@ -145,6 +149,8 @@ def flow_detail(request: HttpRequest, name: str) -> HttpResponse:
     document = flow.definition
     context = {
         **history,
+        **schedule_context(flow),
+        "activity": flow.activity.select_related("user")[:ACTIVITY_SHOWN],
         "version": flow.current_version,
         "summary": describe_flow(document),
         "trigger": document.get("triggerConfig") or {},
@@ -152,6 +158,51 @@ def flow_detail(request: HttpRequest, name: str) -> HttpResponse:
         "document_json": json.dumps(document, indent=2, ensure_ascii=False),
     }
     return render(request, "flows/detail.html", context)
+
+
+def schedule_context(flow: Flow) -> dict[str, Any]:
+    """The next runs of a Scheduled flow, in its zone and in UTC; a broken schedule is shown as the
+    error it is rather than a stack trace."""
+    if flow.trigger_type != "Scheduled" or flow.current_version is None:
+        return {}
+    try:
+        config = services.schedule_config(flow)
+    except UserError as exc:
+        return {"schedule_error": exc.errors[0]}
+    active = flow.status == Flow.Status.ACTIVE
+    now = timezone.now()
+    if active and flow.next_run_at:
+        runs = upcoming(config, flow.next_run_at - timedelta(microseconds=1), anchor=flow.activated_at)
+    else:
+        runs = upcoming(config, now)
+    return {"schedule": config, "upcoming": runs, "upcoming_is_preview": not active}
+
+
+def _act(request: HttpRequest, name: str, action) -> HttpResponse:
+    flow = get_object_or_404(Flow.objects.select_related("current_version"), name=name)
+    try:
+        flow = action(flow, user=request.user)
+    except UserError as exc:
+        for error in exc.errors:
+            messages.error(request, error)
+    else:
+        if flow.status == Flow.Status.ACTIVE:
+            when = f" Next run {flow.next_run_at:%Y-%m-%d %H:%M:%S} UTC." if flow.next_run_at else ""
+            messages.success(request, f'Activated "{flow.name}".{when}')
+        else:
+            messages.info(request, f'Deactivated "{flow.name}": no more {flow.trigger_type.lower()} runs '
+                                   "until it is activated again. Its history is kept.")
+    return redirect("flows:detail", name=flow.name)
+
+
+@require_POST
+def flow_activate(request: HttpRequest, name: str) -> HttpResponse:
+    return _act(request, name, services.activate_flow)
+
+
+@require_POST
+def flow_deactivate(request: HttpRequest, name: str) -> HttpResponse:
+    return _act(request, name, services.deactivate_flow)
 
 
 def flow_download(request: HttpRequest, name: str) -> HttpResponse:

@@ -113,12 +113,24 @@ def list_flows(options: dict[str, Any]) -> dict[str, Any]:
 
 def start_flow(options: dict[str, Any]) -> dict[str, Any] | Outcome:
     flow = services.get_flow(options["flow_name"])
+    if flow.trigger_type != "OnDemand":
+        # AppFlow's StartFlow: a scheduled or event flow is activated, not run; no executionId.
+        if options["wait"]:
+            raise UserError(f'--wait: "{flow.name}" is a {flow.trigger_type} flow; start-flow activates it '
+                            "and its runs come from its trigger, so there is no run to wait for.")
+        flow = services.activate_flow(flow)
+        return {"flowArn": shapes.flow_arn(flow.name), "flowStatus": flow.status}
     execution = services.start_flow(flow)
     flow.refresh_from_db(fields=["status"])
     if not options["wait"]:
         arn = shapes.flow_arn(flow.name)
         return {"flowArn": arn, "flowStatus": flow.status, "executionId": str(execution.pk)}
     return wait_for(execution, flow, options["timeout"])
+
+
+def stop_flow(options: dict[str, Any]) -> dict[str, Any]:
+    flow = services.deactivate_flow(services.get_flow(options["flow_name"]))
+    return {"flowArn": shapes.flow_arn(flow.name), "flowStatus": flow.status}
 
 
 def wait_for(execution: Execution, flow: Flow, timeout: float | None) -> Outcome:

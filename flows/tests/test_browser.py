@@ -144,3 +144,29 @@ def test_import_shows_path_errors_then_imports(page, demo):
     page.wait_for_url(re.compile(r"/flows/imported-in-browser/$"))
     expect(page.locator("#messages")).to_contain_text('Imported the flow "imported-in-browser"')
     expect(page.get_by_role("heading", level=1)).to_contain_text("imported-in-browser")
+
+
+def test_activate_a_scheduled_flow_see_its_next_runs_and_deactivate_it(page, demo):
+    from playwright.sync_api import expect
+
+    from flows import services
+    from flows.tests.test_activation import scheduled_document
+
+    flow = services.create_flow(scheduled_document(
+        "nightly", scheduleExpression="cron(30 2 * * ? *)", timezone="America/New_York"))
+    log_in(page)
+    page.goto(f"/flows/{flow.name}/")
+    schedule = page.locator("#schedule")
+    expect(schedule).to_contain_text("would run if it were activated now")
+    expect(schedule.locator("table.upcoming tbody tr")).to_have_count(10)
+
+    page.get_by_role("button", name="Activate").click()
+    expect(page.locator("#messages")).to_contain_text('Activated "nightly"')
+    expect(page.get_by_role("heading", level=1).locator(".badge")).to_have_text("Active")
+    expect(page.locator("#activity")).to_contain_text("Activated by owner")
+    if os.environ.get("SLUICE_SCREENSHOTS"):
+        page.screenshot(path=os.path.join(os.environ["SLUICE_SCREENSHOTS"], "flow-scheduled.png"), full_page=True)
+
+    page.get_by_role("button", name="Deactivate").click()
+    expect(page.locator("#messages")).to_contain_text('Deactivated "nightly"')
+    expect(page.get_by_role("heading", level=1).locator(".badge")).to_have_text("Suspended")
