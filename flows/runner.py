@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
+from django import db
 from django.conf import settings
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from connections.connectors.base import ConnectionInfo, ConnectorError, Window
@@ -71,11 +73,48 @@ def finish(execution: Execution, status: str, counters: Counters | None, message
     Execution.objects.filter(pk=execution.pk).exclude(status__in=Execution.FINISHED).update(**fields)
 
 
+class Heartbeat:
+    """Writes heartbeat_at every few seconds from a thread of its own, so a source that takes
+    minutes over one batch still shows it is alive; a killed worker stops writing and the
+    reconciler notices."""
+
+    def __init__(self, execution_id, every: float):
+        self.execution_id, self.every = execution_id, every
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self.beat, name=f"heartbeat-{execution_id}", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=self.every + 5)
+
+    def beat(self) -> None:
+        try:
+            while not self.stopped.wait(self.every):
+                try:
+                    Execution.objects.filter(pk=self.execution_id).update(heartbeat_at=timezone.now())
+                except Exception:  # a busy database now and then is not a reason to stop beating
+                    logger.warning("Heartbeat of execution %s not written", self.execution_id, exc_info=True)
+        finally:
+            db.connections.close_all()  # this thread's own connection
+
+
 def run_execution(execution_id: str, worker: str = "") -> None:
     execution = claim(execution_id, worker)
     if execution is None:
         return
     services.log(execution, f"Started on worker {worker or 'local'}.")
+    try:
+        with Heartbeat(execution.pk, settings.SLUICE_HEARTBEAT_SECONDS):
+            _run(execution)
+    finally:
+        services.after_run(execution.pk)
+
+
+def _run(execution: Execution) -> None:
     last_report = [0.0]
 
     def due() -> bool:
@@ -133,18 +172,26 @@ def run_execution(execution_id: str, worker: str = "") -> None:
 
 
 def mark_lost_executions() -> int:
-    """Executions whose worker stopped reporting are marked Error, so nothing stays InProgress."""
+    """The reconciler: executions whose worker stopped beating are marked Error "worker lost", so
+    nothing stays InProgress forever. A scheduled flow's next run covers the lost run's window,
+    because only a successful run moves the watermark."""
     cutoff = timezone.now() - timedelta(seconds=settings.SLUICE_LOST_AFTER_SECONDS)
-    lost = Execution.objects.filter(
-        status__in=[S.IN_PROGRESS, S.CANCEL_STARTED], started_at__isnull=False, updated_at__lt=cutoff
-    )
+    silent = (Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True)) & Q(updated_at__lt=cutoff)
+    running = [S.IN_PROGRESS, S.CANCEL_STARTED]
+    lost = Execution.objects.filter(silent, status__in=running, started_at__isnull=False)
     message = (
         f"The worker running this execution stopped reporting for over "
-        f"{settings.SLUICE_LOST_AFTER_SECONDS} seconds (worker lost). Run the flow again."
+        f"{settings.SLUICE_LOST_AFTER_SECONDS} seconds (worker lost). Nothing it wrote was committed; "
+        "run the flow again (a scheduled flow's next run covers this window)."
     )
     ids = list(lost.values_list("pk", flat=True))
-    for execution in Execution.objects.filter(pk__in=ids):
-        services.log(execution, message, "ERROR")
-    return Execution.objects.filter(pk__in=ids).update(
-        status=S.ERROR, error_message=message, finished_at=timezone.now(), updated_at=F("updated_at")
-    )
+    marked = 0
+    for execution_id in ids:
+        # One at a time, conditionally: a worker that comes back and finishes meanwhile wins.
+        if Execution.objects.filter(pk=execution_id, status__in=[S.IN_PROGRESS, S.CANCEL_STARTED]).update(
+            status=S.ERROR, error_message=message, finished_at=timezone.now(), updated_at=F("updated_at")
+        ):
+            marked += 1
+            services.log(Execution(pk=execution_id), message, "ERROR")
+            services.after_run(execution_id)
+    return marked

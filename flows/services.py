@@ -16,7 +16,13 @@ from console.errors import Conflict, NotFound, UserError
 from flows.document import DocumentInvalid, canonical_connector_type, check_flow_document
 from flows.document.validate import DESCRIBE_FLOW_KEYS
 from flows.models import Execution, ExecutionLog, Flow, FlowActivity, FlowVersion
-from flows.schedules import ScheduleConfig, ScheduleError, next_slot
+from flows.schedules import (
+    DEFAULT_DEACTIVATION_THRESHOLD,
+    DEFAULT_FIRST_PULL,
+    ScheduleConfig,
+    ScheduleError,
+    next_slot,
+)
 
 
 def _connection_names(document: dict) -> list[tuple[str, dict]]:
@@ -139,18 +145,28 @@ def log(execution: Execution, message: str, level: str = "INFO") -> None:
     ExecutionLog.objects.create(execution=execution, level=level, message=message)
 
 
+Window = tuple[datetime | None, datetime | None]
+
+
 @transaction.atomic
-def start_flow(flow: Flow, *, user=None, trigger: str = Execution.Trigger.ON_DEMAND) -> Execution:
-    """Record an InProgress execution and hand its id to a worker once the row is committed."""
+def start_flow(flow: Flow, *, user=None, trigger: str = Execution.Trigger.ON_DEMAND,
+               scheduled_for: datetime | None = None, window: Window | None = None) -> Execution:
+    """Record an InProgress execution and hand its id to a worker once the row is committed.
+    `window` is the incremental data pull window (start, end); `scheduled_for` the schedule slot."""
     if flow.current_version is None:
         raise UserError(f'The flow "{flow.name}" has no saved definition to run.')
-    if flow.status == Flow.Status.SUSPENDED:
+    if flow.status == Flow.Status.SUSPENDED and trigger == Execution.Trigger.ON_DEMAND:
         raise Conflict(f'The flow "{flow.name}" is suspended: {flow.status_message} Fix it, then run it.')
+    start, end = window or (None, None)
     execution = Execution.objects.create(
-        flow=flow, version=flow.current_version, trigger=trigger, started_by=user
+        flow=flow, version=flow.current_version, trigger=trigger, started_by=user,
+        scheduled_for=scheduled_for, data_pull_start=start, data_pull_end=end,
     )
     who = f" by {user.get_username()}" if user else ""
-    log(execution, f"Queued{who} ({trigger}), flow version {flow.current_version.number}.")
+    slot = f" for the slot {scheduled_for:%Y-%m-%d %H:%M:%S} UTC" if scheduled_for else ""
+    log(execution, f"Queued{who} ({trigger}{slot}), flow version {flow.current_version.number}.")
+    if window:
+        log(execution, f"Data pull window: {_moment(start)} to {_moment(end)}.")
 
     from flows.tasks import run_execution  # the task module imports this one
 
@@ -215,6 +231,37 @@ def record(flow: Flow, action: str, message: str, user=None) -> FlowActivity:
     return FlowActivity.objects.create(flow=flow, action=action, message=message, user=user)
 
 
+def _moment(value: datetime | None) -> str:
+    return f"{value:%Y-%m-%d %H:%M:%S} UTC" if value else "(open)"
+
+
+def record_skipped_slot(flow: Flow, slot: datetime, reason: str) -> Execution:
+    """A schedule slot that did not run, kept in the history with its reason."""
+    now = timezone.now()
+    execution = Execution.objects.create(
+        flow=flow, version=flow.current_version, trigger=Execution.Trigger.SCHEDULED,
+        status=Execution.Status.SKIPPED, scheduled_for=slot, started_at=None, finished_at=now,
+        error_message=reason,
+    )
+    log(execution, reason, "WARNING")
+    return execution
+
+
+def incremental_window(flow: Flow, config: ScheduleConfig, now: datetime) -> Window:
+    """AppFlow's incremental window: from the end of the last *successful* run's window (the first
+    run: firstExecutionFrom, else 30 days back) to now minus the offset. A failed or lost run does
+    not move the watermark, so the next run covers its window too."""
+    end = now - config.offset
+    last_end = (
+        flow.executions.filter(status=Execution.Status.SUCCESSFUL, data_pull_end__isnull=False)
+        .order_by("-data_pull_end")
+        .values_list("data_pull_end", flat=True)
+        .first()
+    )
+    start = last_end or config.first_from or (now - DEFAULT_FIRST_PULL)
+    return min(start, end), end
+
+
 def _who(user) -> str:
     return f" by {user.get_username()}" if user else ""
 
@@ -222,7 +269,7 @@ def _who(user) -> str:
 @transaction.atomic
 def activate_flow(flow: Flow, *, user=None) -> Flow:
     """StartFlow for a Scheduled or Event flow: it runs on its trigger from now on."""
-    flow = Flow.objects.select_for_update().select_related("current_version").get(pk=flow.pk)
+    flow = Flow.objects.select_for_update(of=("self",)).select_related("current_version").get(pk=flow.pk)
     if flow.trigger_type == "OnDemand":
         raise Conflict(f'The flow "{flow.name}" runs on demand: it has nothing to activate. Run it instead.')
     if flow.current_version is None:
@@ -262,3 +309,36 @@ def deactivate_flow(flow: Flow, *, user=None, reason: str = "", status: str = Fl
     flow.save(update_fields=["status", "status_message", "next_run_at", "updated_at"])
     record(flow, action, message, user)
     return flow
+
+
+# --- after a run ---------------------------------------------------------------------------------
+
+
+def after_run(execution_id) -> None:
+    """What follows a finished run: a Scheduled or Event flow whose last
+    flowErrorDeactivationThreshold runs all failed is deactivated (Errored), with the reason."""
+    execution = Execution.objects.select_related("flow__current_version").filter(pk=execution_id).first()
+    if execution is None or execution.status != Execution.Status.ERROR:
+        return
+    flow = execution.flow
+    if flow.trigger_type == "OnDemand" or flow.status != Flow.Status.ACTIVE:
+        return
+    try:
+        config = schedule_config(flow)
+    except UserError:
+        config = None
+    threshold = config.deactivation_threshold if config else DEFAULT_DEACTIVATION_THRESHOLD
+    # Skipped slots and canceled runs are neither failures nor successes: they do not count.
+    recent = list(
+        flow.executions.filter(status__in=[Execution.Status.SUCCESSFUL, Execution.Status.ERROR])
+        .order_by("-created_at")
+        .values_list("status", flat=True)[:threshold]
+    )
+    if len(recent) < threshold or any(status != Execution.Status.ERROR for status in recent):
+        return
+    now = timezone.now()
+    reason = (f"Deactivated at {now:%Y-%m-%d %H:%M} UTC after {threshold} failed run"
+              f"{'s' if threshold != 1 else ''} in a row (flowErrorDeactivationThreshold). The last error: "
+              f"{execution.error_message or 'none recorded'} Fix the cause, then activate the flow again.")
+    deactivate_flow(flow, reason=reason, status=Flow.Status.ERRORED,
+                    action=FlowActivity.Action.AUTO_DEACTIVATED)

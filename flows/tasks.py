@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from flows import runner
+from flows import dispatcher, runner
 
 
 @shared_task(bind=True, name="flows.tasks.run_execution", acks_late=True, reject_on_worker_lost=True)
@@ -13,3 +13,9 @@ def run_execution(self, execution_id: str) -> None:
 @shared_task(name="flows.tasks.mark_lost_executions")
 def mark_lost_executions() -> int:
     return runner.mark_lost_executions()
+
+
+@shared_task(name="flows.tasks.dispatch_schedules")
+def dispatch_schedules() -> dict:
+    result = dispatcher.dispatch_due()
+    return {"started": len(result.started), "skipped": len(result.skipped), "seconds": result.seconds}

@@ -155,3 +155,23 @@ def test_lost_executions_are_marked_error(demo, django_capture_on_commit_callbac
     assert runner.mark_lost_executions() == 1
     execution.refresh_from_db()
     assert execution.status == "Error" and "worker lost" in execution.error_message
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_running_execution_beats_and_a_silent_one_is_marked_lost(demo, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    execution = Execution.objects.create(flow=demo["flow"], version=demo["flow"].current_version)
+    with runner.Heartbeat(execution.pk, every=0.05):
+        wait_for(execution, done=lambda e: e.heartbeat_at is not None, timeout=10)
+    long_ago = timezone.now() - timedelta(seconds=settings.SLUICE_LOST_AFTER_SECONDS + 5)
+    Execution.objects.filter(pk=execution.pk).update(started_at=long_ago, updated_at=long_ago)
+    # Its heartbeat is recent: the worker is alive even though the counters have not moved.
+    assert runner.mark_lost_executions() == 0
+    Execution.objects.filter(pk=execution.pk).update(heartbeat_at=long_ago)
+    assert runner.mark_lost_executions() == 1
+    execution.refresh_from_db()
+    assert execution.status == "Error" and "(worker lost)" in execution.error_message
+    assert execution.log_lines.filter(level="ERROR", message__contains="worker lost").exists()

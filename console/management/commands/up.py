@@ -60,6 +60,10 @@ class Command(BaseCommand):
                     "--access-logfile", "-"],
             "worker": [python, "-m", "celery", "-A", "console", "worker", "--loglevel", "INFO",
                        "--concurrency", str(concurrency)],
+            # Dispatch and reconcile on their own queue: they are not held up by long runs.
+            "control": [python, "-m", "celery", "-A", "console", "worker", "--loglevel", "INFO",
+                        "--concurrency", "1", "--queues", settings.SLUICE_CONTROL_QUEUE,
+                        "--hostname", "control@%h"],
             "beat": [python, "-m", "celery", "-A", "console", "beat", "--loglevel", "INFO",
                      "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
         }
