@@ -137,7 +137,8 @@ def _run(execution: Execution) -> None:
         services.log(execution, message, level)
 
     document = execution.version.definition
-    window = Window(execution.data_pull_start, execution.data_pull_end)
+    pull = document["sourceFlowConfig"].get("incrementalPullConfig") or {}
+    window = Window(execution.data_pull_start, execution.data_pull_end, pull.get("datetimeTypeFieldName"))
     counters = None
     try:
         source = endpoint(document["sourceFlowConfig"])

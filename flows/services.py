@@ -157,6 +157,8 @@ def start_flow(flow: Flow, *, user=None, trigger: str = Execution.Trigger.ON_DEM
         raise UserError(f'The flow "{flow.name}" has no saved definition to run.')
     if flow.status == Flow.Status.SUSPENDED and trigger == Execution.Trigger.ON_DEMAND:
         raise Conflict(f'The flow "{flow.name}" is suspended: {flow.status_message} Fix it, then run it.')
+    if window is None and trigger == Execution.Trigger.ON_DEMAND:
+        window = _window_of_a_manual_run(flow)
     start, end = window or (None, None)
     execution = Execution.objects.create(
         flow=flow, version=flow.current_version, trigger=trigger, started_by=user,
@@ -245,6 +247,33 @@ def record_skipped_slot(flow: Flow, slot: datetime, reason: str) -> Execution:
     )
     log(execution, reason, "WARNING")
     return execution
+
+
+def backfill_window(start: datetime | None, end: datetime | None) -> Window | None:
+    """A window a person asked for (an on-demand backfill), checked. None when neither end is given."""
+    if start is None and end is None:
+        return None
+    now = timezone.now()
+    if start is None:
+        raise UserError("Backfill window: give a start time (the end defaults to now).")
+    end = end or now
+    if start >= end:
+        raise UserError(f"Backfill window: the start ({_moment(start)}) must be before the end "
+                        f"({_moment(end)}).")
+    if end > now:
+        raise UserError(f"Backfill window: the end ({_moment(end)}) is in the future; records from then do "
+                        "not exist yet. Leave it empty to pull up to now.")
+    return start, end
+
+
+def _window_of_a_manual_run(flow: Flow) -> Window | None:
+    """Run now on an incremental scheduled flow pulls what is new since the last success, as the
+    next scheduled run would, so the watermark stays right."""
+    try:
+        config = schedule_config(flow)
+    except UserError:
+        return None
+    return incremental_window(flow, config, timezone.now()) if config and config.incremental else None
 
 
 def incremental_window(flow: Flow, config: ScheduleConfig, now: datetime) -> Window:

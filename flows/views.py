@@ -4,7 +4,7 @@ import and delete. Views parse, call one service function, render; htmx swaps ge
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -124,6 +124,11 @@ def field_settings(tasks: Any) -> dict[str, Any]:
 # --- pages ---------------------------------------------------------------------------------------
 
 
+def incremental_field(document: dict) -> str:
+    pull = (document.get("sourceFlowConfig") or {}).get("incrementalPullConfig") or {}
+    return str(pull.get("datetimeTypeFieldName") or "")
+
+
 def flow_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(flows_with_last_run(), FLOWS_PER_PAGE).get_page(request.GET.get("page"))
     rows = [(flow, describe_flow(flow.definition)) for flow in page]
@@ -154,6 +159,7 @@ def flow_detail(request: HttpRequest, name: str) -> HttpResponse:
         "version": flow.current_version,
         "summary": describe_flow(document),
         "trigger": document.get("triggerConfig") or {},
+        "incremental_field": incremental_field(document),
         "fields": field_settings(document.get("tasks")),
         "document_json": json.dumps(document, indent=2, ensure_ascii=False),
     }
@@ -225,7 +231,9 @@ def with_messages(request: HttpRequest, html: str) -> HttpResponse:
 def flow_run(request: HttpRequest, name: str) -> HttpResponse:
     flow = get_object_or_404(Flow.objects.select_related("current_version"), name=name)
     try:
-        execution = services.start_flow(flow, user=request.user)
+        window = services.backfill_window(_utc_field(request, "window_start", "Backfill start"),
+                                          _utc_field(request, "window_end", "Backfill end"))
+        execution = services.start_flow(flow, user=request.user, window=window)
     except UserError as exc:
         for error in exc.errors:
             messages.error(request, error)
@@ -238,6 +246,18 @@ def flow_run(request: HttpRequest, name: str) -> HttpResponse:
     if execution is None:
         return redirect("flows:detail", name=flow.name)
     return redirect("flows:execution", name=flow.name, execution_id=execution.id)
+
+
+def _utc_field(request: HttpRequest, name: str, label: str) -> datetime | None:
+    """A datetime-local (or ISO 8601) form value; read as UTC when it names no zone."""
+    value = (request.POST.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise UserError(f"{label}: \"{value}\" is not a time; use YYYY-MM-DD HH:MM (UTC).") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def execution_context(execution: Execution) -> dict[str, Any]:

@@ -77,10 +77,18 @@ class EntityField:
 
 @dataclass(frozen=True)
 class Window:
-    """The incremental data pull window; None ends are open."""
+    """The incremental data pull window, start inclusive, end exclusive; None ends are open.
+    `field` is the source's timestamp field that decides whether a record is in the window
+    (sourceFlowConfig.incrementalPullConfig.datetimeTypeFieldName); None: the connector's default."""
 
     start: datetime | None = None
     end: datetime | None = None
+    field: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """True when it restricts nothing."""
+        return self.start is None and self.end is None
 
 
 @dataclass(frozen=True)
