@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from console import views
+from flows import webhook_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -11,4 +12,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("connections/", include("connections.urls")),
     path("flows/", include("flows.urls")),
+    path("hooks/<str:token>/", webhook_views.receive, name="webhook"),
 ]

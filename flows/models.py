@@ -6,6 +6,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils.functional import cached_property
+from encrypted_model_fields.fields import EncryptedTextField
 
 
 class Flow(models.Model):
@@ -168,10 +169,11 @@ class FlowActivity(models.Model):
     failures), skipped slots. The flow page shows it; AppFlow keeps this in CloudTrail."""
 
     class Action(models.TextChoices):
-        ACTIVATED = "activated"
-        DEACTIVATED = "deactivated"
-        AUTO_DEACTIVATED = "auto-deactivated"
-        SCHEDULE_ENDED = "schedule-ended"
+        ACTIVATED = "activated", "Activated"
+        DEACTIVATED = "deactivated", "Deactivated"
+        AUTO_DEACTIVATED = "auto-deactivated", "Deactivated by Sluice"
+        SCHEDULE_ENDED = "schedule-ended", "Schedule ended"
+        SECRET_ROTATED = "webhook-key", "Webhook key"
 
     flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="activity")
     at = models.DateTimeField(auto_now_add=True)
@@ -184,3 +186,42 @@ class FlowActivity(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["flow", "-at"], name="flow_activity_newest")]
+
+
+class EventEndpoint(models.Model):
+    """The webhook of an Event-triggered flow: a secret URL and the HMAC key that signs requests.
+    The key is stored encrypted (it must be read back to verify signatures) and shown only once."""
+
+    flow = models.OneToOneField(Flow, on_delete=models.CASCADE, related_name="event_endpoint")
+    token = models.CharField(max_length=64, unique=True)  # the unguessable part of the URL
+    secret = EncryptedTextField()
+    # Where the idempotency key is: "header:<Name>" or "json:<dotted.path>"; empty: none.
+    idempotency_key = models.CharField(max_length=256, default="header:Idempotency-Key", blank=True)
+    dedupe_seconds = models.PositiveIntegerField(default=24 * 3600)
+    rotated_at = models.DateTimeField(auto_now_add=True)
+
+
+class EventDelivery(models.Model):
+    """One request to a flow's webhook and what became of it: the event log on the flow page."""
+
+    class Outcome(models.TextChoices):
+        ACCEPTED = "accepted"
+        DUPLICATE = "duplicate"
+        REJECTED = "rejected"
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="event_deliveries")
+    received_at = models.DateTimeField(auto_now_add=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    reason = models.CharField(max_length=512, blank=True)
+    idempotency_key = models.CharField(max_length=256, blank=True)
+    body_bytes = models.PositiveIntegerField(default=0)
+    execution = models.ForeignKey(
+        Execution, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["flow", "-received_at"], name="event_delivery_newest"),
+            models.Index(fields=["flow", "idempotency_key", "received_at"], name="event_delivery_key"),
+        ]

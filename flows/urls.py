@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from flows import views
+from flows import views, webhook_views
 
 app_name = "flows"
 
@@ -14,6 +14,8 @@ urlpatterns = [
     path("<str:name>/run/", views.flow_run, name="run"),
     path("<str:name>/activate/", views.flow_activate, name="activate"),
     path("<str:name>/deactivate/", views.flow_deactivate, name="deactivate"),
+    path("<str:name>/webhook/key/", webhook_views.rotate_key, name="webhook-key"),
+    path("<str:name>/webhook/settings/", webhook_views.settings, name="webhook-settings"),
     path("<str:name>/download/", views.flow_download, name="download"),
     path("<str:name>/delete/", views.flow_delete, name="delete"),
     path("<str:name>/executions/<uuid:execution_id>/", views.execution_detail, name="execution"),

@@ -21,13 +21,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from console.errors import UserError
 from flows import services
 from flows.forms import ImportFlowForm
-from flows.models import Execution, Flow
+from flows.models import EventEndpoint, Execution, Flow
 from flows.schedules import upcoming
 
 FLOWS_PER_PAGE = 25
 EXECUTIONS_PER_PAGE = 20
 LOG_LINES_SHOWN = 1000
 ACTIVITY_SHOWN = 20
+DELIVERIES_SHOWN = 25
 
 
 # --- reading a flow document for people -------------------------------------------------------
@@ -146,7 +147,7 @@ def history_context(request: HttpRequest, flow: Flow, page_number: Any = None) -
     }
 
 
-def flow_detail(request: HttpRequest, name: str) -> HttpResponse:
+def flow_detail(request: HttpRequest, name: str, new_secret: str = "") -> HttpResponse:
     flow = get_object_or_404(Flow.objects.select_related("current_version__created_by"), name=name)
     history = history_context(request, flow)
     if request.htmx and request.htmx.target == "history":
@@ -155,6 +156,7 @@ def flow_detail(request: HttpRequest, name: str) -> HttpResponse:
     context = {
         **history,
         **schedule_context(flow),
+        **webhook_context(request, flow, new_secret),
         "activity": flow.activity.select_related("user")[:ACTIVITY_SHOWN],
         "version": flow.current_version,
         "summary": describe_flow(document),
@@ -182,6 +184,19 @@ def schedule_context(flow: Flow) -> dict[str, Any]:
     else:
         runs = upcoming(config, now)
     return {"schedule": config, "upcoming": runs, "upcoming_is_preview": not active}
+
+
+def webhook_context(request: HttpRequest, flow: Flow, new_secret: str) -> dict[str, Any]:
+    if flow.trigger_type != "Event":
+        return {}
+    endpoint = EventEndpoint.objects.filter(flow=flow).first()
+    url = request.build_absolute_uri(reverse("webhook", args=[endpoint.token])) if endpoint else ""
+    return {
+        "webhook": endpoint,
+        "webhook_url": url,
+        "new_secret": new_secret,
+        "deliveries": flow.event_deliveries.select_related("execution")[:DELIVERIES_SHOWN],
+    }
 
 
 def _act(request: HttpRequest, name: str, action) -> HttpResponse:

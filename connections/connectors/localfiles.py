@@ -81,7 +81,8 @@ class LocalFilesConnector(Connector):
             "the folder Sluice may use (SLUICE_LOCAL_FILES_BASE, by default the data folder).",
         ),
     )
-    trigger_types: ClassVar[tuple[str, ...]] = ("OnDemand", "Scheduled")
+    # Event: a signed webhook (e.g. "a file was dropped") makes it read its files now.
+    trigger_types: ClassVar[tuple[str, ...]] = ("OnDemand", "Scheduled", "Event")
     write_operations: ClassVar[tuple[str, ...]] = ("INSERT",)
 
     # -- flow document properties -------------------------------------------------------------

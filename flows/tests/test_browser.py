@@ -170,3 +170,37 @@ def test_activate_a_scheduled_flow_see_its_next_runs_and_deactivate_it(page, dem
     page.get_by_role("button", name="Deactivate").click()
     expect(page.locator("#messages")).to_contain_text('Deactivated "nightly"')
     expect(page.get_by_role("heading", level=1).locator(".badge")).to_have_text("Suspended")
+
+
+def test_make_a_webhook_key_see_it_once_and_watch_the_event_log(page, demo, live_server):
+    import time
+    import urllib.request
+
+    from playwright.sync_api import expect
+
+    from console.demo import demo_flow_document
+    from flows import events, services
+
+    flow = services.create_flow(demo_flow_document() | {"flowName": "on-drop",
+                                                        "triggerConfig": {"triggerType": "Event"}})
+    log_in(page)
+    page.goto(f"/flows/{flow.name}/")
+    page.get_by_role("button", name="Activate").click()
+    page.get_by_role("button", name="Make signing key").click()
+    webhook = page.locator("#webhook")
+    expect(webhook).to_contain_text("shown only once")
+    secret = webhook.locator("[data-secret]").inner_text()
+    url = webhook.locator("dd code.mono").first.inner_text()
+
+    body, stamp = b'{"file": "accounts.csv"}', str(int(time.time()))
+    request = urllib.request.Request(url, data=body, method="POST", headers={
+        "Content-Type": "application/json", "X-Sluice-Timestamp": stamp,
+        "X-Sluice-Signature": events.sign(secret, stamp, body), "Idempotency-Key": "drop-1"})
+    with urllib.request.urlopen(request) as response:
+        assert response.status == 202
+
+    page.goto(f"/flows/{flow.name}/")  # not a reload: that would post (and rotate) again
+    expect(webhook.locator("[data-secret]")).to_have_count(0)
+    expect(webhook.locator('tr[data-outcome="accepted"]')).to_have_count(1)
+    if os.environ.get("SLUICE_SCREENSHOTS"):
+        page.screenshot(path=os.path.join(os.environ["SLUICE_SCREENSHOTS"], "flow-event.png"), full_page=True)
