@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from console import views
-from flows import webhook_views
+from flows import notification_views, webhook_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -13,4 +13,6 @@ urlpatterns = [
     path("connections/", include("connections.urls")),
     path("flows/", include("flows.urls")),
     path("hooks/<str:token>/", webhook_views.receive, name="webhook"),
+    path("notifications/", notification_views.channel_list, name="notifications"),
+    path("notifications/<int:pk>/delete/", notification_views.channel_delete, name="notification-delete"),
 ]

@@ -225,3 +225,74 @@ class EventDelivery(models.Model):
             models.Index(fields=["flow", "-received_at"], name="event_delivery_newest"),
             models.Index(fields=["flow", "idempotency_key", "received_at"], name="event_delivery_key"),
         ]
+
+
+class RunEvent(models.Model):
+    """A run event in the shape of AppFlow's EventBridge notifications: recorded always, and sent
+    to the notification channels that want it."""
+
+    class Kind(models.TextChoices):
+        START = "AppFlow Start Flow Run Report"
+        END = "AppFlow End Flow Run Report"
+        SCHEDULED_DEACTIVATED = "AppFlow Scheduled Flow Deactivated"
+        EVENT_DEACTIVATED = "AppFlow Event Flow Deactivated"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="run_events")
+    execution = models.ForeignKey(Execution, null=True, blank=True, on_delete=models.CASCADE,
+                                  related_name="run_events")
+    at = models.DateTimeField(auto_now_add=True)
+    kind = models.CharField(max_length=64, choices=Kind.choices)
+    failure = models.BooleanField(default=False)  # for channels that want failures only
+    detail = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["at"]
+        indexes = [models.Index(fields=["flow", "-at"], name="run_event_newest")]
+
+
+class NotificationChannel(models.Model):
+    class Kind(models.TextChoices):
+        WEBHOOK = "webhook", "Webhook (JSON)"
+        EMAIL = "email", "Email"
+
+    class When(models.TextChoices):
+        ALWAYS = "always", "Every run event"
+        FAILURES = "failures", "Failures only"
+
+    name = models.CharField(max_length=128, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    target = models.CharField(max_length=1024, help_text="the URL, or the email addresses (comma-separated)")
+    secret = EncryptedTextField(blank=True, default="")  # webhook HMAC key; optional
+    flow = models.ForeignKey(Flow, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="notification_channels", help_text="empty: every flow")
+    when = models.CharField(max_length=16, choices=When.choices, default=When.FAILURES)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class NotificationDelivery(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENT = "sent"
+        FAILED = "failed"
+
+    event = models.ForeignKey(RunEvent, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.ForeignKey(NotificationChannel, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=1024, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["event", "channel"], name="one_delivery_per_channel")]

@@ -16,7 +16,7 @@ from django.utils import timezone
 from connections.connectors.base import ConnectionInfo, ConnectorError, Window
 from connections.connectors.registry import get_connector, resolve_key
 from connections.models import Connection
-from flows import services
+from flows import notifications, services
 from flows.engine import Counters, Endpoint, RunError, run_flow
 from flows.models import Execution
 
@@ -107,11 +107,26 @@ def run_execution(execution_id: str, worker: str = "") -> None:
     if execution is None:
         return
     services.log(execution, f"Started on worker {worker or 'local'}.")
+    _quietly(notifications.run_started, execution)
     try:
         with Heartbeat(execution.pk, settings.SLUICE_HEARTBEAT_SECONDS):
             _run(execution)
     finally:
-        services.after_run(execution.pk)
+        _finished(execution.pk)
+
+
+def _finished(execution_id) -> None:
+    """The end event, then what follows a run (auto-deactivation and its event)."""
+    _quietly(notifications.run_ended, execution_id)
+    _quietly(services.after_run, execution_id)
+
+
+def _quietly(step, *args) -> None:
+    # Telling people about a run must never change how the run ended.
+    try:
+        step(*args)
+    except Exception:
+        logger.exception("%s failed for %s", getattr(step, "__name__", step), args)
 
 
 def _run(execution: Execution) -> None:
@@ -194,5 +209,5 @@ def mark_lost_executions() -> int:
         ):
             marked += 1
             services.log(Execution(pk=execution_id), message, "ERROR")
-            services.after_run(execution_id)
+            _finished(execution_id)
     return marked

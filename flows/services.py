@@ -337,6 +337,10 @@ def deactivate_flow(flow: Flow, *, user=None, reason: str = "", status: str = Fl
     flow.status, flow.status_message, flow.next_run_at = status, message, None
     flow.save(update_fields=["status", "status_message", "next_run_at", "updated_at"])
     record(flow, action, message, user)
+    if action == FlowActivity.Action.AUTO_DEACTIVATED:
+        from flows import notifications  # it imports the models this module serves
+
+        notifications.flow_deactivated(flow, message, now)
     return flow
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from flows import dispatcher, runner
+from flows import dispatcher, notifications, runner
 
 
 @shared_task(bind=True, name="flows.tasks.run_execution", acks_late=True, reject_on_worker_lost=True)
@@ -19,3 +19,11 @@ def mark_lost_executions() -> int:
 def dispatch_schedules() -> dict:
     result = dispatcher.dispatch_due()
     return {"started": len(result.started), "skipped": len(result.skipped), "seconds": result.seconds}
+
+
+@shared_task(bind=True, name="flows.tasks.deliver_notification", acks_late=True, max_retries=None)
+def deliver_notification(self, delivery_id: int) -> None:
+    # The attempt count lives on the delivery row, which decides when to give up.
+    delay = notifications.deliver(delivery_id)
+    if delay is not None:
+        raise self.retry(countdown=delay)

@@ -2,6 +2,7 @@
 
 import django.db.models.deletion
 import encrypted_model_fields.fields
+import uuid
 from django.conf import settings
 from django.db import migrations, models
 
@@ -50,6 +51,48 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['-at', '-id'],
+            },
+        ),
+        migrations.CreateModel(
+            name='NotificationChannel',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=128, unique=True)),
+                ('kind', models.CharField(choices=[('webhook', 'Webhook (JSON)'), ('email', 'Email')], max_length=16)),
+                ('target', models.CharField(help_text='the URL, or the email addresses (comma-separated)', max_length=1024)),
+                ('secret', encrypted_model_fields.fields.EncryptedTextField(blank=True, default='')),
+                ('when', models.CharField(choices=[('always', 'Every run event'), ('failures', 'Failures only')], default='failures', max_length=16)),
+                ('enabled', models.BooleanField(default=True)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+            ],
+            options={
+                'ordering': ['name'],
+            },
+        ),
+        migrations.CreateModel(
+            name='NotificationDelivery',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('status', models.CharField(choices=[('pending', 'Pending'), ('sent', 'Sent'), ('failed', 'Failed')], default='pending', max_length=16)),
+                ('attempts', models.PositiveIntegerField(default=0)),
+                ('last_error', models.CharField(blank=True, max_length=1024)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+            ],
+            options={
+                'ordering': ['id'],
+            },
+        ),
+        migrations.CreateModel(
+            name='RunEvent',
+            fields=[
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('at', models.DateTimeField(auto_now_add=True)),
+                ('kind', models.CharField(choices=[('AppFlow Start Flow Run Report', 'Start'), ('AppFlow End Flow Run Report', 'End'), ('AppFlow Scheduled Flow Deactivated', 'Scheduled Deactivated'), ('AppFlow Event Flow Deactivated', 'Event Deactivated')], max_length=64)),
+                ('failure', models.BooleanField(default=False)),
+                ('detail', models.JSONField(default=dict)),
+            ],
+            options={
+                'ordering': ['at'],
             },
         ),
         migrations.AddField(
@@ -110,6 +153,36 @@ class Migration(migrations.Migration):
             name='user',
             field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
         ),
+        migrations.AddField(
+            model_name='notificationchannel',
+            name='created_by',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+        ),
+        migrations.AddField(
+            model_name='notificationchannel',
+            name='flow',
+            field=models.ForeignKey(blank=True, help_text='empty: every flow', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='notification_channels', to='flows.flow'),
+        ),
+        migrations.AddField(
+            model_name='notificationdelivery',
+            name='channel',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='flows.notificationchannel'),
+        ),
+        migrations.AddField(
+            model_name='runevent',
+            name='execution',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='run_events', to='flows.execution'),
+        ),
+        migrations.AddField(
+            model_name='runevent',
+            name='flow',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='run_events', to='flows.flow'),
+        ),
+        migrations.AddField(
+            model_name='notificationdelivery',
+            name='event',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='flows.runevent'),
+        ),
         migrations.AddIndex(
             model_name='eventdelivery',
             index=models.Index(fields=['flow', '-received_at'], name='event_delivery_newest'),
@@ -121,5 +194,13 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='flowactivity',
             index=models.Index(fields=['flow', '-at'], name='flow_activity_newest'),
+        ),
+        migrations.AddIndex(
+            model_name='runevent',
+            index=models.Index(fields=['flow', '-at'], name='run_event_newest'),
+        ),
+        migrations.AddConstraint(
+            model_name='notificationdelivery',
+            constraint=models.UniqueConstraint(fields=('event', 'channel'), name='one_delivery_per_channel'),
         ),
     ]
