@@ -32,6 +32,8 @@ class ChannelForm(forms.ModelForm):
         self.fields["flow"].empty_label = "All flows"
         self.fields["flow"].required = False
         self.fields["target"].widget = forms.TextInput()
+        self.fields["target"].help_text = "A webhook URL, or email addresses separated by commas."
+        self.fields["flow"].help_text = ""
 
     def clean(self):
         data = super().clean()

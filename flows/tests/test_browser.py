@@ -204,3 +204,20 @@ def test_make_a_webhook_key_see_it_once_and_watch_the_event_log(page, demo, live
     expect(webhook.locator('tr[data-outcome="accepted"]')).to_have_count(1)
     if os.environ.get("SLUICE_SCREENSHOTS"):
         page.screenshot(path=os.path.join(os.environ["SLUICE_SCREENSHOTS"], "flow-event.png"), full_page=True)
+
+
+def test_add_a_notification_channel(page, demo):
+    from playwright.sync_api import expect
+
+    log_in(page)
+    page.get_by_role("link", name="Notifications").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Notifications")
+    page.get_by_label("Name").fill("on-call")
+    page.get_by_label("Kind").select_option("email")
+    page.get_by_label("URL or email addresses").fill("oncall@example.com")
+    page.get_by_label("Send").select_option("failures")
+    page.get_by_role("button", name="Add channel").click()
+    expect(page.locator("#messages")).to_contain_text('Added the channel "on-call"')
+    expect(page.locator('tr[data-channel="on-call"]')).to_contain_text("Failures only")
+    if os.environ.get("SLUICE_SCREENSHOTS"):
+        page.screenshot(path=os.path.join(os.environ["SLUICE_SCREENSHOTS"], "notifications.png"), full_page=True)
