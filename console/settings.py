@@ -198,6 +198,10 @@ CELERY_BEAT_SCHEDULE = {
 # SLUICE_LOST_AFTER_SECONDS is marked Error "worker lost" by the reconciler.
 SLUICE_HEARTBEAT_SECONDS = float(os.environ.get("SLUICE_HEARTBEAT_SECONDS", 15))
 SLUICE_LOST_AFTER_SECONDS = int(os.environ.get("SLUICE_LOST_AFTER_SECONDS", 120))
+# Transient connector failures (timeouts, 429, 5xx) are retried within the run, each flow up to
+# its transient_retries, waiting base * 2^n seconds (with jitter, capped; never less than Retry-After).
+SLUICE_RETRY_BASE_SECONDS = float(os.environ.get("SLUICE_RETRY_BASE_SECONDS", 5))
+SLUICE_RETRY_CAP_SECONDS = float(os.environ.get("SLUICE_RETRY_CAP_SECONDS", 300))
 SLUICE_MAX_CONNECTIONS = int(os.environ.get("SLUICE_MAX_CONNECTIONS", 100))
 
 LOGGING = {

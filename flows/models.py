@@ -37,6 +37,8 @@ class Flow(models.Model):
     next_run_at = models.DateTimeField(null=True, blank=True)
     # When it was last activated: where a rate schedule without a scheduleStartTime counts from.
     activated_at = models.DateTimeField(null=True, blank=True)
+    # How often a run retries a transient connector failure (timeout, 429, 5xx) before it fails.
+    transient_retries = models.PositiveSmallIntegerField(default=3)
 
     class Meta:
         ordering = ["name"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -19,6 +20,7 @@ from connections.models import Connection
 from flows import notifications, services
 from flows.engine import Counters, Endpoint, RunError, run_flow
 from flows.models import Execution
+from flows.retry import backoff_delay
 
 logger = logging.getLogger(__name__)
 S = Execution.Status
@@ -154,26 +156,38 @@ def _run(execution: Execution) -> None:
     document = execution.version.definition
     pull = document["sourceFlowConfig"].get("incrementalPullConfig") or {}
     window = Window(execution.data_pull_start, execution.data_pull_end, pull.get("datetimeTypeFieldName"))
-    counters = None
+    hooks = {"should_cancel": should_cancel, "on_progress": on_progress, "log": log}
+    retries = execution.flow.transient_retries
+    for attempt in itertools.count(1):
+        failure = _attempt(execution, document, window, hooks)
+        if failure is None:
+            return
+        if attempt <= retries and _wait_to_retry(failure, attempt, retries, log, should_cancel):
+            continue  # the destination discarded the failed attempt: the next one starts clean
+        log("ERROR", failure.message)
+        finish(execution, S.ERROR, getattr(failure, "counters", None), failure.message)
+        return
+
+
+def _attempt(execution: Execution, document: dict, window: Window, hooks: dict):
+    """Run once and record the outcome; a transient failure is returned instead, to be retried."""
+    log = hooks["log"]
     try:
         source = endpoint(document["sourceFlowConfig"])
         destination = endpoint(document["destinationFlowConfigList"][0])
-        result = run_flow(
-            document, source, destination,
-            execution_id=str(execution.pk), window=window,
-            should_cancel=should_cancel, on_progress=on_progress, log=log,
-        )
-    except RunError as exc:
+        result = run_flow(document, source, destination, execution_id=str(execution.pk), window=window,
+                          **hooks)
+    except (RunError, ConnectorError) as exc:
+        transient = exc.retryable if isinstance(exc, RunError) else not exc.permanent
+        if transient:
+            return exc
         log("ERROR", exc.message)
-        finish(execution, S.ERROR, exc.counters, exc.message)
-    except ConnectorError as exc:
-        log("ERROR", exc.message)
-        finish(execution, S.ERROR, counters, exc.message)
+        finish(execution, S.ERROR, getattr(exc, "counters", None), exc.message)
     except SoftTimeLimitExceeded:
         limit = settings.CELERY_TASK_TIME_LIMIT
         message = f"The run took longer than the time limit ({limit} s) and was stopped."
         log("ERROR", message)
-        finish(execution, S.ERROR, counters, message)
+        finish(execution, S.ERROR, None, message)
     except Exception:
         logger.exception("Execution %s failed", execution.pk)
         message = (
@@ -181,10 +195,25 @@ def _run(execution: Execution) -> None:
             "Nothing was written. The details are in the worker log."
         )
         log("ERROR", message)
-        finish(execution, S.ERROR, counters, message)
+        finish(execution, S.ERROR, None, message)
     else:
         status = S.CANCELED if result.status == "Canceled" else S.SUCCESSFUL
         finish(execution, status, result.counters, location=result.location)
+    return None
+
+
+def _wait_to_retry(exc, attempt: int, retries: int, log, should_cancel) -> bool:
+    """Sleep before retrying a transient failure (backoff with jitter, at least the source's
+    Retry-After); False when a cancel request arrives meanwhile."""
+    delay = backoff_delay(attempt, base=settings.SLUICE_RETRY_BASE_SECONDS,
+                          cap=settings.SLUICE_RETRY_CAP_SECONDS, retry_after=exc.retry_after)
+    log("WARNING", f"{exc.message} This looks temporary: retry {attempt} of {retries} in {delay:.1f} s.")
+    deadline = time.monotonic() + delay
+    while time.monotonic() < deadline:
+        if should_cancel():
+            return False
+        time.sleep(min(0.5, max(deadline - time.monotonic(), 0)))
+    return True
 
 
 def mark_lost_executions() -> int:

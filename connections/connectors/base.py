@@ -26,10 +26,12 @@ class ConnectorError(Exception):
     """A failure a person can act on. `permanent` means the connection itself is broken
     (wrong credentials, missing folder); otherwise retrying later may work."""
 
-    def __init__(self, message: str, *, permanent: bool = True):
+    def __init__(self, message: str, *, permanent: bool = True, retry_after: float | None = None):
         super().__init__(message)
         self.message = message
         self.permanent = permanent
+        # Seconds the service asked us to wait (its Retry-After), for transient errors.
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 import random
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core import mail
@@ -18,32 +16,8 @@ from django.urls import reverse
 from flows import events, notifications, services
 from flows.models import Execution, NotificationChannel, NotificationDelivery, RunEvent
 from flows.retry import backoff_delay, parse_retry_after
+from flows.tests.http_server import Receiver
 from flows.tests.test_runs import wait_for
-
-
-class Receiver:
-    """A local HTTP server that answers with the scripted statuses, then 200, and keeps what it got."""
-
-    def __init__(self, script: list[tuple[int, dict]]):
-        self.script, self.received = list(script), []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append((dict(self.headers), body))
-                status, headers = receiver.script.pop(0) if receiver.script else (200, {})
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
 @pytest.fixture
