@@ -1,105 +1,145 @@
 """The schedule dispatcher: a beat tick finds the Scheduled flows that are due and makes one
 execution per slot.
 
-Why it is safe to run several at once (two beat processes, many machines): a slot is claimed by a
-conditional update of the flow's next_run_at (`... WHERE next_run_at = <the slot we read>`), so only
-one dispatcher moves it on; and executions are unique on (flow, scheduled_for), so even a flow
-whose next_run_at was reset meanwhile cannot get two executions for one slot.
+A tick works in batches, a fixed handful of queries per batch whatever its size: the due flows
+(the partial index on next_run_at), locked FOR UPDATE SKIP LOCKED so that several dispatchers
+(two beat processes, many machines) share the work instead of repeating it; the flows among them
+still running (their slot is recorded as Skipped); the incremental watermarks; then the
+executions and their first log lines in bulk, and every flow's next slot in one update. The
+executions are unique on (flow, scheduled_for): even a flow whose next_run_at was reset cannot get
+two executions for one slot. Workers get the ids once the batch is committed.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from console.errors import UserError
 from flows import services
-from flows.models import Execution, Flow, FlowActivity
-from flows.schedules import ScheduleConfig
+from flows.models import Execution, ExecutionLog, Flow, FlowActivity
+from flows.schedules import next_slot
 
 logger = logging.getLogger(__name__)
-# Flows handled per tick at most: a tick stays short; the rest are due on the next tick.
-BATCH = 1000
+BATCH = 500  # flows per transaction: locks are held briefly; the rest follow in the same tick
+MAX_BATCHES = 20  # per tick; whatever is left is due on the next tick
+RUNNING = (Execution.Status.IN_PROGRESS, Execution.Status.CANCEL_STARTED)
 
 
 @dataclass
 class TickResult:
     started: list[str] = field(default_factory=list)  # execution ids
     skipped: list[str] = field(default_factory=list)  # execution ids of Skipped records
-    taken: int = 0  # slots another dispatcher claimed first
+    taken: int = 0  # slots another dispatcher had already made
     ended: int = 0  # schedules that ran out (scheduleEndTime, a cron year)
     seconds: float = 0.0
 
 
-def dispatch_due(now: datetime | None = None, *, limit: int = BATCH) -> TickResult:
+def dispatch_due(now: datetime | None = None, *, batch: int = BATCH) -> TickResult:
     """One tick: every flow whose next_run_at has come, oldest slot first."""
     began = time.monotonic()
     now = now or timezone.now()
     result = TickResult()
-    # The one indexed query (partial index flow_due on next_run_at).
-    due = list(
-        Flow.objects.filter(next_run_at__lte=now)
-        .select_related("current_version")
-        .order_by("next_run_at")[:limit]
-    )
-    for flow in due:
-        try:
-            dispatch_slot(flow, now, result)
-        except Exception:  # one broken flow must not stop the others' runs
-            logger.exception("Dispatching flow %s failed", flow.pk)
+    for _ in range(MAX_BATCHES):
+        # The one indexed query; without work a tick costs just this.
+        due_flows = Flow.objects.filter(next_run_at__lte=now).order_by("next_run_at")
+        due = list(due_flows.values_list("pk", flat=True)[:batch])
+        if not due or not _dispatch_batch(due, now, result):
+            break
+        if len(due) < batch:
+            break
     result.seconds = time.monotonic() - began
     return result
 
 
-def dispatch_slot(flow: Flow, now: datetime, result: TickResult) -> None:
-    slot = flow.next_run_at
+def _dispatch_batch(ids: list[int], now: datetime, result: TickResult) -> int:
+    """Dispatch the due flows among `ids` that no other dispatcher holds; how many it took."""
+    enqueue: list[str] = []
     with transaction.atomic():
-        if flow.status != Flow.Status.ACTIVE or flow.trigger_type != "Scheduled":
-            # Deactivated (or suspended by a connection delete) since: nothing is due any more.
-            Flow.objects.filter(pk=flow.pk, next_run_at=slot).update(next_run_at=None)
-            return
-        try:
-            config = services.schedule_config(flow)
-        except UserError as exc:
-            services.deactivate_flow(flow, reason=f"Deactivated: its schedule cannot be read. {exc}",
-                                     status=Flow.Status.ERRORED, action=FlowActivity.Action.AUTO_DEACTIVATED)
-            return
-        # Strictly after now: slots missed during downtime are not replayed one by one; this one
-        # run covers the gap (its incremental window starts at the last successful run's end).
-        following = services.next_run_after(flow, now)
-        if not Flow.objects.filter(pk=flow.pk, next_run_at=slot).update(next_run_at=following):
-            result.taken += 1
-            return
-        if following is None:
-            result.ended += 1
-            services.record(flow, FlowActivity.Action.SCHEDULE_ENDED,
-                            "The schedule has no more runs (its end time or last year has passed).")
-        try:
-            with transaction.atomic():  # a savepoint: a duplicate slot rolls back only itself
-                execution = _run_or_skip(flow, config, slot, now)
-        except IntegrityError:
-            result.taken += 1
-            return
-    outcome = result.skipped if execution.status == Execution.Status.SKIPPED else result.started
-    outcome.append(str(execution.pk))
-
-
-def _run_or_skip(flow: Flow, config: ScheduleConfig, slot: datetime, now: datetime) -> Execution:
-    running = (
-        flow.executions.filter(status__in=[Execution.Status.IN_PROGRESS, Execution.Status.CANCEL_STARTED])
-        .values_list("pk", flat=True)
-        .first()
-    )
-    if running is not None:
-        # No overlapping runs of one flow: the slot is recorded as skipped, with the reason.
-        return services.record_skipped_slot(
-            flow, slot, f"Skipped the run scheduled for {slot:%Y-%m-%d %H:%M:%S} UTC: the previous run "
-                        f"({running}) was still in progress. The next run covers this one's window."
+        locked = Flow.objects.select_for_update(
+            skip_locked=connection.features.has_select_for_update_skip_locked, of=("self",)
+        ).select_related("current_version").filter(pk__in=ids, next_run_at__lte=now)
+        flows = list(locked)
+        if not flows:
+            return 0
+        running = dict(
+            Execution.objects.filter(flow_id__in=[f.pk for f in flows], status__in=RUNNING)
+            .values_list("flow_id", "pk")
         )
-    window = services.incremental_window(flow, config, now) if config.incremental else None
-    return services.start_flow(flow, trigger=Execution.Trigger.SCHEDULED, scheduled_for=slot, window=window)
+        plans, broken = [], []
+        for flow in flows:
+            if flow.status != Flow.Status.ACTIVE or flow.trigger_type != "Scheduled":
+                plans.append((flow, None, None))  # deactivated since: it leaves the due index
+                continue
+            try:
+                config = services.schedule_config(flow)
+            except UserError as exc:
+                broken.append((flow, str(exc)))
+                continue
+            plans.append((flow, config, next_slot(config, now, anchor=flow.activated_at or now)))
+        marks = services.watermarks([f.pk for f, config, _ in plans if config and config.incremental])
+        executions, lines, nexts = [], [], {}
+        for flow, config, following in plans:
+            nexts[flow.pk] = following
+            if config is None:
+                continue
+            if following is None:
+                result.ended += 1
+                services.record(flow, FlowActivity.Action.SCHEDULE_ENDED,
+                                "The schedule has no more runs (its end time or last year has passed).")
+            execution, messages = _execution(flow, config, flow.next_run_at, now, running.get(flow.pk), marks)
+            executions.append(execution)
+            lines += [ExecutionLog(execution=execution, level=level, message=text)
+                      for level, text in messages]
+        for flow in flows:
+            if flow.pk in nexts:
+                flow.next_run_at = nexts[flow.pk]
+        Flow.objects.bulk_update([flow for flow in flows if flow.pk in nexts], ["next_run_at"])
+        # ignore_conflicts: a slot that already has its execution is not made twice.
+        Execution.objects.bulk_create(executions, ignore_conflicts=True)
+        made = set(Execution.objects.filter(pk__in=[e.pk for e in executions]).values_list("pk", flat=True))
+        ExecutionLog.objects.bulk_create([line for line in lines if line.execution_id in made])
+        for execution in executions:
+            if execution.pk not in made:
+                result.taken += 1
+            elif execution.status == Execution.Status.SKIPPED:
+                result.skipped.append(str(execution.pk))
+            else:
+                result.started.append(str(execution.pk))
+                enqueue.append(str(execution.pk))
+        for flow, reason in broken:
+            services.deactivate_flow(flow, reason=f"Deactivated: its schedule cannot be read. {reason}",
+                                     status=Flow.Status.ERRORED, action=FlowActivity.Action.AUTO_DEACTIVATED)
+        if enqueue:
+            from flows.tasks import run_execution
+
+            transaction.on_commit(lambda: [run_execution.delay(pk) for pk in enqueue])
+    return len(flows)
+
+
+def _execution(flow: Flow, config, slot: datetime, now: datetime, running_id,
+               marks: dict) -> tuple[Execution, list[tuple[str, str]]]:
+    base = {"id": uuid.uuid4(), "flow": flow, "version": flow.current_version,
+            "trigger": Execution.Trigger.SCHEDULED, "scheduled_for": slot}
+    when = f"{slot:%Y-%m-%d %H:%M:%S} UTC"
+    if running_id is not None:
+        # No overlapping runs of one flow: the slot is recorded as skipped, with the reason.
+        reason = (f"Skipped the run scheduled for {when}: the previous run ({running_id}) was still in "
+                  "progress. The next run covers this one's window.")
+        return Execution(**base, status=Execution.Status.SKIPPED, finished_at=now, error_message=reason), [
+            ("WARNING", reason)]
+    version = flow.current_version.number
+    messages = [("INFO", f"Queued (Scheduled for the slot {when}), flow version {version}.")]
+    execution = Execution(**base)
+    if config.incremental:
+        start, end = services.incremental_window(flow, config, now, watermark=marks.get(flow.pk))
+        execution.data_pull_start, execution.data_pull_end = start, end
+        messages.append(("INFO", f"Data pull window: {start:%Y-%m-%d %H:%M:%S} UTC to "
+                                 f"{end:%Y-%m-%d %H:%M:%S} UTC."))
+    return execution, messages

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from connections.models import Connection
@@ -276,17 +277,24 @@ def _window_of_a_manual_run(flow: Flow) -> Window | None:
     return incremental_window(flow, config, timezone.now()) if config and config.incremental else None
 
 
-def incremental_window(flow: Flow, config: ScheduleConfig, now: datetime) -> Window:
-    """AppFlow's incremental window: from the end of the last *successful* run's window (the first
-    run: firstExecutionFrom, else 30 days back) to now minus the offset. A failed or lost run does
-    not move the watermark, so the next run covers its window too."""
-    end = now - config.offset
-    last_end = (
-        flow.executions.filter(status=Execution.Status.SUCCESSFUL, data_pull_end__isnull=False)
-        .order_by("-data_pull_end")
-        .values_list("data_pull_end", flat=True)
-        .first()
+def watermarks(flow_ids: list[int]) -> dict[int, datetime]:
+    """Each flow's incremental watermark: the end of its last *successful* run's window."""
+    rows = (
+        Execution.objects.filter(flow_id__in=flow_ids, status=Execution.Status.SUCCESSFUL,
+                                 data_pull_end__isnull=False)
+        .values("flow_id").annotate(last_end=Max("data_pull_end")).values_list("flow_id", "last_end")
     )
+    return dict(rows)
+
+
+def incremental_window(flow: Flow, config: ScheduleConfig, now: datetime, *,
+                       watermark: datetime | None | bool = False) -> Window:
+    """AppFlow's incremental window: from the watermark (the first run: firstExecutionFrom, else 30
+    days back) to now minus the offset. A failed or lost run does not move the watermark, so the
+    next run covers its window too. `watermark` may be given when already known (the dispatcher
+    reads them for a whole batch at once)."""
+    end = now - config.offset
+    last_end = watermarks([flow.pk]).get(flow.pk) if watermark is False else watermark
     start = last_end or config.first_from or (now - DEFAULT_FIRST_PULL)
     return min(start, end), end
 
