@@ -198,6 +198,17 @@ CELERY_BEAT_SCHEDULE = {
 # SLUICE_LOST_AFTER_SECONDS is marked Error "worker lost" by the reconciler.
 SLUICE_HEARTBEAT_SECONDS = float(os.environ.get("SLUICE_HEARTBEAT_SECONDS", 15))
 SLUICE_LOST_AFTER_SECONDS = int(os.environ.get("SLUICE_LOST_AFTER_SECONDS", 120))
+# Email for notification channels. Without EMAIL_HOST mail goes to the worker's log (console
+# backend), so an embedded install never tries to reach an SMTP server that is not there.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+_MAIL = "smtp" if EMAIL_HOST else "console"
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", f"django.core.mail.backends.{_MAIL}.EmailBackend")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", 587))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "sluice@localhost")
+
 # Transient connector failures (timeouts, 429, 5xx) are retried within the run, each flow up to
 # its transient_retries, waiting base * 2^n seconds (with jitter, capped; never less than Retry-After).
 SLUICE_RETRY_BASE_SECONDS = float(os.environ.get("SLUICE_RETRY_BASE_SECONDS", 5))

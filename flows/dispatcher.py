@@ -7,7 +7,7 @@ A tick works in batches, a fixed handful of queries per batch whatever its size:
 still running (their slot is recorded as Skipped); the incremental watermarks; then the
 executions and their first log lines in bulk, and every flow's next slot in one update. The
 executions are unique on (flow, scheduled_for): even a flow whose next_run_at was reset cannot get
-two executions for one slot. Workers get the ids once the batch is committed.
+two executions for one slot. Workers get the ids once the tick's batches are committed.
 """
 
 from __future__ import annotations
@@ -42,30 +42,39 @@ class TickResult:
 
 
 def dispatch_due(now: datetime | None = None, *, batch: int = BATCH) -> TickResult:
-    """One tick: every flow whose next_run_at has come, oldest slot first."""
+    """One tick: every flow whose next_run_at has come, oldest slot first, a batch at a time."""
     began = time.monotonic()
     now = now or timezone.now()
     result = TickResult()
     for _ in range(MAX_BATCHES):
-        # The one indexed query; without work a tick costs just this.
-        due_flows = Flow.objects.filter(next_run_at__lte=now).order_by("next_run_at")
-        due = list(due_flows.values_list("pk", flat=True)[:batch])
-        if not due or not _dispatch_batch(due, now, result):
+        if _dispatch_batch(now, batch, result) < batch:
             break
-        if len(due) < batch:
-            break
+    # After every batch has committed: a worker never looks for a row that is not there, and
+    # publishing (the slowest part) does not hold back the later batches' executions. Should this
+    # process die in between, the reconciler re-queues executions no worker picked up.
+    if result.started:
+        started = list(result.started)
+        if connection.in_atomic_block:  # called inside someone's transaction: wait for its commit
+            transaction.on_commit(lambda: _enqueue(started))
+        else:
+            _enqueue(started)
     result.seconds = time.monotonic() - began
     return result
 
 
-def _dispatch_batch(ids: list[int], now: datetime, result: TickResult) -> int:
-    """Dispatch the due flows among `ids` that no other dispatcher holds; how many it took."""
-    enqueue: list[str] = []
+def _dispatch_batch(now: datetime, batch: int, result: TickResult) -> int:
+    """Dispatch up to `batch` due flows that no other dispatcher holds; how many it took."""
     with transaction.atomic():
-        locked = Flow.objects.select_for_update(
-            skip_locked=connection.features.has_select_for_update_skip_locked, of=("self",)
-        ).select_related("current_version").filter(pk__in=ids, next_run_at__lte=now)
-        flows = list(locked)
+        # The one indexed query (partial index on next_run_at). SKIP LOCKED: a second dispatcher
+        # takes the next due flows instead of waiting for these (PostgreSQL; SQLite serialises
+        # writing transactions, so the second one finds them moved on).
+        flows = list(
+            Flow.objects.select_for_update(skip_locked=connection.features.has_select_for_update_skip_locked,
+                                           of=("self",))
+            .select_related("current_version")
+            .filter(next_run_at__lte=now)
+            .order_by("next_run_at")[:batch]
+        )
         if not flows:
             return 0
         running = dict(
@@ -97,10 +106,7 @@ def _dispatch_batch(ids: list[int], now: datetime, result: TickResult) -> int:
             executions.append(execution)
             lines += [ExecutionLog(execution=execution, level=level, message=text)
                       for level, text in messages]
-        for flow in flows:
-            if flow.pk in nexts:
-                flow.next_run_at = nexts[flow.pk]
-        Flow.objects.bulk_update([flow for flow in flows if flow.pk in nexts], ["next_run_at"])
+        _move_on(nexts)
         # ignore_conflicts: a slot that already has its execution is not made twice.
         Execution.objects.bulk_create(executions, ignore_conflicts=True)
         made = set(Execution.objects.filter(pk__in=[e.pk for e in executions]).values_list("pk", flat=True))
@@ -112,15 +118,30 @@ def _dispatch_batch(ids: list[int], now: datetime, result: TickResult) -> int:
                 result.skipped.append(str(execution.pk))
             else:
                 result.started.append(str(execution.pk))
-                enqueue.append(str(execution.pk))
         for flow, reason in broken:
             services.deactivate_flow(flow, reason=f"Deactivated: its schedule cannot be read. {reason}",
                                      status=Flow.Status.ERRORED, action=FlowActivity.Action.AUTO_DEACTIVATED)
-        if enqueue:
-            from flows.tasks import run_execution
-
-            transaction.on_commit(lambda: [run_execution.delay(pk) for pk in enqueue])
     return len(flows)
+
+
+def _move_on(nexts: dict[int, datetime | None]) -> None:
+    """Every flow's next slot. Flows on one schedule share their next slot: one UPDATE per distinct
+    value is cheaper than one CASE over every row (and usually there are few values)."""
+    by_value: dict[datetime | None, list[int]] = {}
+    for pk, value in nexts.items():
+        by_value.setdefault(value, []).append(pk)
+    for value, pks in by_value.items():
+        Flow.objects.filter(pk__in=pks).update(next_run_at=value)
+
+
+def _enqueue(execution_ids: list[str]) -> None:
+    """Hand the ids to workers over one broker connection (one per message costs ~0.7 ms each)."""
+    from console.celery import app
+    from flows.tasks import run_execution
+
+    with app.producer_or_acquire() as producer:
+        for pk in execution_ids:
+            run_execution.apply_async((pk,), producer=producer)
 
 
 def _execution(flow: Flow, config, slot: datetime, now: datetime, running_id,

@@ -239,4 +239,24 @@ def mark_lost_executions() -> int:
             marked += 1
             services.log(Execution(pk=execution_id), message, "ERROR")
             _finished(execution_id)
+    _requeue_unclaimed()
     return marked
+
+
+def _requeue_unclaimed() -> int:
+    """Executions no worker has picked up for a while (a lost message, or a dispatcher that died
+    between commit and publish) are sent again; a duplicate delivery is harmless (claim is once)."""
+    from flows.tasks import run_execution
+
+    cutoff = timezone.now() - timedelta(seconds=settings.SLUICE_LOST_AFTER_SECONDS)
+    waiting = list(
+        Execution.objects.filter(status=S.IN_PROGRESS, started_at__isnull=True, updated_at__lt=cutoff)
+        .values_list("pk", flat=True)[:1000]
+    )
+    for execution_id in waiting:
+        # updated_at moves on, so the next pass waits as long again before another try.
+        Execution.objects.filter(pk=execution_id).update(updated_at=timezone.now())
+        services.log(Execution(pk=execution_id), "No worker had picked this run up yet: queued again.",
+                     "WARNING")
+        run_execution.delay(str(execution_id))
+    return len(waiting)

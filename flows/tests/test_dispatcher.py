@@ -58,8 +58,17 @@ def test_flows_not_yet_due_or_not_active_are_left_alone(demo):
 def test_the_due_query_is_one_query_however_many_flows(demo, django_assert_num_queries):
     for index in range(5):
         active_flow(f"later-{index}", next_run=NOW + timedelta(minutes=1))
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(3) as captured:  # the query, in a transaction (here a savepoint)
         dispatcher.dispatch_due(NOW)
+    sql = [query["sql"] for query in captured.captured_queries if "SAVEPOINT" not in query["sql"]]
+    assert len(sql) == 1 and '"next_run_at" <=' in sql[0]
+
+
+def test_a_batch_costs_the_same_queries_for_one_flow_or_many(demo, django_assert_max_num_queries):
+    for index in range(30):
+        active_flow(f"due-{index}")
+    with django_assert_max_num_queries(12):
+        assert len(dispatcher.dispatch_due(NOW).started) == 30
 
 
 def test_a_slot_is_skipped_while_the_previous_run_goes_on(due):

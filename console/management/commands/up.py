@@ -1,5 +1,6 @@
 """`./sluice up`: migrate, make sure an admin exists, seed the demo, then run the web server, a
-Celery worker and the Celery beat scheduler together until Ctrl-C (which stops all three)."""
+Celery worker, a small worker for the control queue (schedule dispatch, reconciler) and the Celery
+beat scheduler together until Ctrl-C (which stops them all)."""
 
 from __future__ import annotations
 
