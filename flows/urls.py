@@ -13,6 +13,7 @@ urlpatterns = [
     path("<str:name>/", views.flow_detail, name="detail"),
     path("<str:name>/run/", views.flow_run, name="run"),
     path("<str:name>/activate/", views.flow_activate, name="activate"),
+    path("<str:name>/cancel/", views.flow_cancel_all, name="cancel-all"),
     path("<str:name>/deactivate/", views.flow_deactivate, name="deactivate"),
     path("<str:name>/webhook/key/", webhook_views.rotate_key, name="webhook-key"),
     path("<str:name>/webhook/settings/", webhook_views.settings, name="webhook-settings"),

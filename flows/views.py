@@ -158,6 +158,7 @@ def flow_detail(request: HttpRequest, name: str, new_secret: str = "") -> HttpRe
         **schedule_context(flow),
         **webhook_context(request, flow, new_secret),
         "activity": flow.activity.select_related("user")[:ACTIVITY_SHOWN],
+        "running": flow.executions.filter(status=Execution.Status.IN_PROGRESS).count(),
         "version": flow.current_version,
         "summary": describe_flow(document),
         "trigger": document.get("triggerConfig") or {},
@@ -214,6 +215,19 @@ def _act(request: HttpRequest, name: str, action) -> HttpResponse:
             messages.info(request, f'Deactivated "{flow.name}": no more {flow.trigger_type.lower()} runs '
                                    "until it is activated again. Its history is kept.")
     return redirect("flows:detail", name=flow.name)
+
+
+@require_POST
+def flow_cancel_all(request: HttpRequest, name: str) -> HttpResponse:
+    """CancelFlowExecutions without ids: every run of the flow that is in progress."""
+    flow = get_object_or_404(Flow, name=name)
+    canceled = services.cancel_executions(flow, user=request.user)
+    if canceled:
+        runs = f"{len(canceled)} run{'s' if len(canceled) != 1 else ''}"
+        messages.info(request, f"Cancel requested for {runs}: each stops after the batch it is working on.")
+    else:
+        messages.warning(request, "Nothing to cancel: no run of this flow is in progress.")
+    return redirect("flows:detail", name=name)
 
 
 @require_POST

@@ -126,3 +126,19 @@ def test_cli_start_flow_activates_a_scheduled_flow_and_stop_flow_deactivates(hou
 def test_cli_stop_flow_of_an_on_demand_flow_is_refused(demo):
     result = sluice("stop-flow", "--flow-name", demo["flow"].name)
     assert result.code == 254 and "runs on demand" in result.err
+
+
+def test_cancel_every_running_run_from_the_flow_page(client, owner, demo):
+    flow = demo["flow"]
+    for _ in range(2):
+        Execution.objects.create(flow=flow, version=flow.current_version)
+    Execution.objects.create(flow=flow, version=flow.current_version, status=Execution.Status.SUCCESSFUL)
+    client.force_login(owner)
+    page = client.get(reverse("flows:detail", args=[flow.name])).content.decode()
+    assert "Cancel 2 running</button>" in page
+    response = client.post(reverse("flows:cancel-all", args=[flow.name]), follow=True)
+    assert "Cancel requested for 2 runs" in response.content.decode()
+    assert flow.executions.filter(status=Execution.Status.CANCEL_STARTED).count() == 2
+    assert flow.executions.filter(status=Execution.Status.SUCCESSFUL).count() == 1
+    response = client.post(reverse("flows:cancel-all", args=[flow.name]), follow=True)
+    assert "Nothing to cancel" in response.content.decode()
