@@ -16,7 +16,6 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection as db_connection
 
 from connections import services as connection_services
 from connections.models import Connection
@@ -536,7 +535,10 @@ def test_delete_flow_when_nothing_runs(demo):
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    env = os.environ | {"DATABASE_URL": f"sqlite:///{db_connection.settings_dict['NAME']}"}
+    from flows.tests.test_killed_worker import database_url
+
+    # The test database, SQLite or PostgreSQL (a hard-coded sqlite URL failed the PostgreSQL run).
+    env = os.environ | {"DATABASE_URL": database_url()}
     return subprocess.run(
         [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "sluice", *args],
         capture_output=True, text=True, env=env, timeout=120, cwd=settings.BASE_DIR,
