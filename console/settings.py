@@ -179,6 +179,7 @@ SLUICE_CONTROL_QUEUE = "sluice-control"
 CELERY_TASK_ROUTES = {
     "flows.tasks.dispatch_schedules": {"queue": SLUICE_CONTROL_QUEUE},
     "flows.tasks.mark_lost_executions": {"queue": SLUICE_CONTROL_QUEUE},
+    "flows.tasks.report_event_flows": {"queue": SLUICE_CONTROL_QUEUE},
 }
 CELERY_BEAT_SCHEDULE = {
     "dispatch-schedules": {
@@ -191,6 +192,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "flows.tasks.mark_lost_executions",
         "schedule": timedelta(seconds=60),
         "options": {"expires": 60},
+    },
+    "report-event-flows": {
+        "task": "flows.tasks.report_event_flows",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 300},
     },
 }
 

@@ -238,6 +238,7 @@ class RunEvent(models.Model):
         END = "AppFlow End Flow Run Report"
         SCHEDULED_DEACTIVATED = "AppFlow Scheduled Flow Deactivated"
         EVENT_DEACTIVATED = "AppFlow Event Flow Deactivated"
+        EVENT_REPORT = "AppFlow Event Flow Report"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="run_events")

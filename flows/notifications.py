@@ -14,11 +14,11 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from flows.models import Execution, Flow, NotificationChannel, NotificationDelivery, RunEvent
@@ -110,6 +110,29 @@ def run_ended(execution_id) -> RunEvent | None:
 def flow_deactivated(flow: Flow, reason: str, at: datetime) -> RunEvent:
     kind = Kind.EVENT_DEACTIVATED if flow.trigger_type == "Event" else Kind.SCHEDULED_DEACTIVATED
     return publish(kind, flow, failure=True, **{"deactivation-reason": reason, "deactivation-time": _iso(at)})
+
+
+def event_flow_reports(now: datetime, period: timedelta = timedelta(minutes=5)) -> list[RunEvent]:
+    """AppFlow's Event Flow Report: per Active event flow, how many events it accepted in the last
+    period. Flows that received none are not reported (a quiet flow would otherwise send one
+    message every five minutes to every channel)."""
+    from flows.models import EventDelivery
+
+    start = now - period
+    counts = (
+        EventDelivery.objects.filter(flow__status=Flow.Status.ACTIVE, flow__trigger_type="Event",
+                                     outcome=EventDelivery.Outcome.ACCEPTED, received_at__gte=start,
+                                     received_at__lt=now)
+        .values("flow_id").annotate(count=Count("id"))
+    )
+    counts = list(counts)
+    flows = Flow.objects.select_related("created_by", "current_version").in_bulk(
+        [row["flow_id"] for row in counts])
+    return [
+        publish(Kind.EVENT_REPORT, flows[row["flow_id"]], **{"status-report": {
+            "count": row["count"], "interval-start": _iso(start), "interval-end": _iso(now)}})
+        for row in counts
+    ]
 
 
 # --- delivery ------------------------------------------------------------------------------------

@@ -27,3 +27,10 @@ def deliver_notification(self, delivery_id: int) -> None:
     delay = notifications.deliver(delivery_id)
     if delay is not None:
         raise self.retry(countdown=delay)
+
+
+@shared_task(name="flows.tasks.report_event_flows")
+def report_event_flows() -> int:
+    from django.utils import timezone
+
+    return len(notifications.event_flow_reports(timezone.now()))

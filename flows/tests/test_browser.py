@@ -171,6 +171,14 @@ def test_activate_a_scheduled_flow_see_its_next_runs_and_deactivate_it(page, dem
     expect(page.locator("#messages")).to_contain_text('Deactivated "nightly"')
     expect(page.get_by_role("heading", level=1).locator(".badge")).to_have_text("Suspended")
 
+    # Suspended flows do not run: activate again, then backfill the first day of 2024.
+    page.get_by_role("button", name="Activate").click()
+    page.locator("#backfill summary").click()
+    page.get_by_label("From (UTC)").fill("2024-01-01T00:00:00")
+    page.get_by_label("To (UTC; empty means now)").fill("2024-01-02T00:00:00")
+    page.get_by_role("button", name="Run backfill").click()
+    expect(page.locator("#execution-status")).to_contain_text("2024-01-01 00:00:00 → 2024-01-02 00:00:00 UTC")
+
 
 def test_make_a_webhook_key_see_it_once_and_watch_the_event_log(page, demo, live_server):
     import time

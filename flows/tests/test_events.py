@@ -147,3 +147,22 @@ def test_the_event_log_on_the_flow_page(client, owner, event_flow):
     assert page.count('data-outcome="duplicate"') == 1
     assert page.count('data-outcome="rejected"') == 1
     assert "does not match the body" in page
+
+
+def test_event_flow_report_counts_accepted_events_per_five_minutes(client, event_flow):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from flows import notifications
+
+    flow, secret = event_flow
+    post(client, flow, b"{}", secret, HTTP_IDEMPOTENCY_KEY="a")
+    post(client, flow, b"{}", secret, HTTP_IDEMPOTENCY_KEY="a")  # a duplicate: not counted
+    post(client, flow, b"{}", secret, HTTP_IDEMPOTENCY_KEY="b")
+    post(client, flow, b"{}", "wrong")  # rejected: not counted
+    reports = notifications.event_flow_reports(timezone.now() + timedelta(seconds=1))
+    assert len(reports) == 1
+    report = reports[0]
+    assert report.kind == "AppFlow Event Flow Report" and report.detail["status-report"]["count"] == 2
+    assert notifications.event_flow_reports(timezone.now() + timedelta(minutes=10)) == []
