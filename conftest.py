@@ -24,6 +24,17 @@ def need(condition: bool, what: str) -> None:
         pytest.skip(f"{what} is not available here")
 
 
+def subprocess_database_url() -> str:
+    """The test database as a URL, for another process that must see the rows a test made."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(RUN_DIR, ignore_errors=True)
 

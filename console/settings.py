@@ -174,15 +174,55 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("SLUICE_RUN_TIME_LIMIT", 6 * 3600))
 CELERY_TASK_SOFT_TIME_LIMIT = max(CELERY_TASK_TIME_LIMIT - 60, 30)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# How often the dispatcher looks for due scheduled flows; the lag from slot to execution is at
+# most about this.
+SLUICE_DISPATCH_EVERY_SECONDS = float(os.environ.get("SLUICE_DISPATCH_EVERY_SECONDS", 1))
+# The control tasks (dispatch, reconcile) have their own queue, so a worker whose run slots are all
+# busy does not delay them: `up` starts a small worker for it; scale it like any worker.
+SLUICE_CONTROL_QUEUE = "sluice-control"
+CELERY_TASK_ROUTES = {
+    "flows.tasks.dispatch_schedules": {"queue": SLUICE_CONTROL_QUEUE},
+    "flows.tasks.mark_lost_executions": {"queue": SLUICE_CONTROL_QUEUE},
+    "flows.tasks.report_event_flows": {"queue": SLUICE_CONTROL_QUEUE},
+}
 CELERY_BEAT_SCHEDULE = {
+    "dispatch-schedules": {
+        "task": "flows.tasks.dispatch_schedules",
+        "schedule": timedelta(seconds=SLUICE_DISPATCH_EVERY_SECONDS),
+        # A tick nobody picked up in time is dropped: the next one does the same work.
+        "options": {"expires": max(SLUICE_DISPATCH_EVERY_SECONDS * 5, 5)},
+    },
     "mark-lost-executions": {
         "task": "flows.tasks.mark_lost_executions",
         "schedule": timedelta(seconds=60),
+        "options": {"expires": 60},
+    },
+    "report-event-flows": {
+        "task": "flows.tasks.report_event_flows",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 300},
     },
 }
 
-# An InProgress execution whose worker has not reported for this long is marked Error.
-SLUICE_LOST_AFTER_SECONDS = int(os.environ.get("SLUICE_LOST_AFTER_SECONDS", 900))
+# A running execution writes a heartbeat this often; one whose heartbeat is older than
+# SLUICE_LOST_AFTER_SECONDS is marked Error "worker lost" by the reconciler.
+SLUICE_HEARTBEAT_SECONDS = float(os.environ.get("SLUICE_HEARTBEAT_SECONDS", 15))
+SLUICE_LOST_AFTER_SECONDS = int(os.environ.get("SLUICE_LOST_AFTER_SECONDS", 120))
+# Email for notification channels. Without EMAIL_HOST mail goes to the worker's log (console
+# backend), so an embedded install never tries to reach an SMTP server that is not there.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+_MAIL = "smtp" if EMAIL_HOST else "console"
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", f"django.core.mail.backends.{_MAIL}.EmailBackend")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", 587))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "sluice@localhost")
+
+# Transient connector failures (timeouts, 429, 5xx) are retried within the run, each flow up to
+# its transient_retries, waiting base * 2^n seconds (with jitter, capped; never less than Retry-After).
+SLUICE_RETRY_BASE_SECONDS = float(os.environ.get("SLUICE_RETRY_BASE_SECONDS", 5))
+SLUICE_RETRY_CAP_SECONDS = float(os.environ.get("SLUICE_RETRY_CAP_SECONDS", 300))
 SLUICE_MAX_CONNECTIONS = int(os.environ.get("SLUICE_MAX_CONNECTIONS", 100))
 # Hosts, addresses or networks outbound connections may reach although they are not public
 # (on-premise applications). connections/net.py is Django-free and reads the variable itself.

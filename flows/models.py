@@ -6,6 +6,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils.functional import cached_property
+from encrypted_model_fields.fields import EncryptedTextField
 
 
 class Flow(models.Model):
@@ -31,9 +32,21 @@ class Flow(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The next scheduled slot (UTC). Set only while a Scheduled flow is Active, so the dispatcher's
+    # one query is "next_run_at <= now" on a partial index of the flows that have one.
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    # When it was last activated: where a rate schedule without a scheduleStartTime counts from.
+    activated_at = models.DateTimeField(null=True, blank=True)
+    # How often a run retries a transient connector failure (timeout, 429, 5xx) before it fails.
+    transient_retries = models.PositiveSmallIntegerField(default=3)
 
     class Meta:
         ordering = ["name"]
+        indexes = [
+            models.Index(
+                fields=["next_run_at"], name="flow_due", condition=models.Q(next_run_at__isnull=False)
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -80,13 +93,15 @@ class Execution(models.Model):
         ERROR = "Error"
         CANCEL_STARTED = "CancelStarted"
         CANCELED = "Canceled"
+        # Sluice's own: a scheduled slot that did not run (the previous run was still going).
+        SKIPPED = "Skipped"
 
     class Trigger(models.TextChoices):
         ON_DEMAND = "OnDemand"
         SCHEDULED = "Scheduled"
         EVENT = "Event"
 
-    FINISHED = (Status.SUCCESSFUL, Status.ERROR, Status.CANCELED)
+    FINISHED = (Status.SUCCESSFUL, Status.ERROR, Status.CANCELED, Status.SKIPPED)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="executions")
@@ -109,6 +124,10 @@ class Execution(models.Model):
     output_location = models.CharField(max_length=1024, blank=True)
     data_pull_start = models.DateTimeField(null=True, blank=True)
     data_pull_end = models.DateTimeField(null=True, blank=True)
+    # The schedule slot this execution is for; unique per flow, so racing dispatchers make one.
+    scheduled_for = models.DateTimeField(null=True, blank=True)
+    # Written by the worker every few seconds while it runs; the reconciler reads it.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -118,6 +137,9 @@ class Execution(models.Model):
         indexes = [
             models.Index(fields=["flow", "-created_at"], name="execution_flow_newest"),
             models.Index(fields=["status"], name="execution_status"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["flow", "scheduled_for"], name="one_execution_per_slot"),
         ]
 
     def __str__(self) -> str:
@@ -142,3 +164,138 @@ class ExecutionLog(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+
+class FlowActivity(models.Model):
+    """Who changed a flow's state, and why: activations, deactivations (by a person or after
+    failures), skipped slots. The flow page shows it; AppFlow keeps this in CloudTrail."""
+
+    class Action(models.TextChoices):
+        ACTIVATED = "activated", "Activated"
+        DEACTIVATED = "deactivated", "Deactivated"
+        AUTO_DEACTIVATED = "auto-deactivated", "Deactivated by Sluice"
+        SCHEDULE_ENDED = "schedule-ended", "Schedule ended"
+        SECRET_ROTATED = "webhook-key", "Webhook key"
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="activity")
+    at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=32, choices=Action.choices)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["flow", "-at"], name="flow_activity_newest")]
+
+
+class EventEndpoint(models.Model):
+    """The webhook of an Event-triggered flow: a secret URL and the HMAC key that signs requests.
+    The key is stored encrypted (it must be read back to verify signatures) and shown only once."""
+
+    flow = models.OneToOneField(Flow, on_delete=models.CASCADE, related_name="event_endpoint")
+    token = models.CharField(max_length=64, unique=True)  # the unguessable part of the URL
+    secret = EncryptedTextField()
+    # Where the idempotency key is: "header:<Name>" or "json:<dotted.path>"; empty: none.
+    idempotency_key = models.CharField(max_length=256, default="header:Idempotency-Key", blank=True)
+    dedupe_seconds = models.PositiveIntegerField(default=24 * 3600)
+    rotated_at = models.DateTimeField(auto_now_add=True)
+
+
+class EventDelivery(models.Model):
+    """One request to a flow's webhook and what became of it: the event log on the flow page."""
+
+    class Outcome(models.TextChoices):
+        ACCEPTED = "accepted"
+        DUPLICATE = "duplicate"
+        REJECTED = "rejected"
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="event_deliveries")
+    received_at = models.DateTimeField(auto_now_add=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    reason = models.CharField(max_length=512, blank=True)
+    idempotency_key = models.CharField(max_length=256, blank=True)
+    body_bytes = models.PositiveIntegerField(default=0)
+    execution = models.ForeignKey(
+        Execution, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["flow", "-received_at"], name="event_delivery_newest"),
+            models.Index(fields=["flow", "idempotency_key", "received_at"], name="event_delivery_key"),
+        ]
+
+
+class RunEvent(models.Model):
+    """A run event in the shape of AppFlow's EventBridge notifications: recorded always, and sent
+    to the notification channels that want it."""
+
+    class Kind(models.TextChoices):
+        START = "AppFlow Start Flow Run Report"
+        END = "AppFlow End Flow Run Report"
+        SCHEDULED_DEACTIVATED = "AppFlow Scheduled Flow Deactivated"
+        EVENT_DEACTIVATED = "AppFlow Event Flow Deactivated"
+        EVENT_REPORT = "AppFlow Event Flow Report"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="run_events")
+    execution = models.ForeignKey(Execution, null=True, blank=True, on_delete=models.CASCADE,
+                                  related_name="run_events")
+    at = models.DateTimeField(auto_now_add=True)
+    kind = models.CharField(max_length=64, choices=Kind.choices)
+    failure = models.BooleanField(default=False)  # for channels that want failures only
+    detail = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["at"]
+        indexes = [models.Index(fields=["flow", "-at"], name="run_event_newest")]
+
+
+class NotificationChannel(models.Model):
+    class Kind(models.TextChoices):
+        WEBHOOK = "webhook", "Webhook (JSON)"
+        EMAIL = "email", "Email"
+
+    class When(models.TextChoices):
+        ALWAYS = "always", "Every run event"
+        FAILURES = "failures", "Failures only"
+
+    name = models.CharField(max_length=128, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    target = models.CharField(max_length=1024, help_text="the URL, or the email addresses (comma-separated)")
+    secret = EncryptedTextField(blank=True, default="")  # webhook HMAC key; optional
+    flow = models.ForeignKey(Flow, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="notification_channels", help_text="empty: every flow")
+    when = models.CharField(max_length=16, choices=When.choices, default=When.FAILURES)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class NotificationDelivery(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENT = "sent"
+        FAILED = "failed"
+
+    event = models.ForeignKey(RunEvent, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.ForeignKey(NotificationChannel, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=1024, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["event", "channel"], name="one_delivery_per_channel")]

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
+import threading
 import time
 from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
+from django import db
 from django.conf import settings
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from connections.connectors.base import ConnectionInfo, ConnectorError, Window
 from connections.connectors.registry import get_connector, resolve_key
 from connections.models import Connection
 from connections.oauth.tokens import runtime_info
-from flows import services
+from flows import notifications, services
 from flows.engine import Counters, Endpoint, RunError, run_flow
 from flows.models import Execution
+from flows.retry import backoff_delay
 
 logger = logging.getLogger(__name__)
 S = Execution.Status
@@ -72,11 +76,63 @@ def finish(execution: Execution, status: str, counters: Counters | None, message
     Execution.objects.filter(pk=execution.pk).exclude(status__in=Execution.FINISHED).update(**fields)
 
 
+class Heartbeat:
+    """Writes heartbeat_at every few seconds from a thread of its own, so a source that takes
+    minutes over one batch still shows it is alive; a killed worker stops writing and the
+    reconciler notices."""
+
+    def __init__(self, execution_id, every: float):
+        self.execution_id, self.every = execution_id, every
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self.beat, name=f"heartbeat-{execution_id}", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=self.every + 5)
+
+    def beat(self) -> None:
+        try:
+            while not self.stopped.wait(self.every):
+                try:
+                    Execution.objects.filter(pk=self.execution_id).update(heartbeat_at=timezone.now())
+                except Exception:  # a busy database now and then is not a reason to stop beating
+                    logger.warning("Heartbeat of execution %s not written", self.execution_id, exc_info=True)
+        finally:
+            db.connections.close_all()  # this thread's own connection
+
+
 def run_execution(execution_id: str, worker: str = "") -> None:
     execution = claim(execution_id, worker)
     if execution is None:
         return
     services.log(execution, f"Started on worker {worker or 'local'}.")
+    _quietly(notifications.run_started, execution)
+    try:
+        with Heartbeat(execution.pk, settings.SLUICE_HEARTBEAT_SECONDS):
+            _run(execution)
+    finally:
+        _finished(execution.pk)
+
+
+def _finished(execution_id) -> None:
+    """The end event, then what follows a run (auto-deactivation and its event)."""
+    _quietly(notifications.run_ended, execution_id)
+    _quietly(services.after_run, execution_id)
+
+
+def _quietly(step, *args) -> None:
+    # Telling people about a run must never change how the run ended.
+    try:
+        step(*args)
+    except Exception:
+        logger.exception("%s failed for %s", getattr(step, "__name__", step), args)
+
+
+def _run(execution: Execution) -> None:
     last_report = [0.0]
 
     def due() -> bool:
@@ -99,27 +155,40 @@ def run_execution(execution_id: str, worker: str = "") -> None:
         services.log(execution, message, level)
 
     document = execution.version.definition
-    window = Window(execution.data_pull_start, execution.data_pull_end)
-    counters = None
+    pull = document["sourceFlowConfig"].get("incrementalPullConfig") or {}
+    window = Window(execution.data_pull_start, execution.data_pull_end, pull.get("datetimeTypeFieldName"))
+    hooks = {"should_cancel": should_cancel, "on_progress": on_progress, "log": log}
+    retries = execution.flow.transient_retries
+    for attempt in itertools.count(1):
+        failure = _attempt(execution, document, window, hooks)
+        if failure is None:
+            return
+        if attempt <= retries and _wait_to_retry(failure, attempt, retries, log, should_cancel):
+            continue  # the destination discarded the failed attempt: the next one starts clean
+        log("ERROR", failure.message)
+        finish(execution, S.ERROR, getattr(failure, "counters", None), failure.message)
+        return
+
+
+def _attempt(execution: Execution, document: dict, window: Window, hooks: dict):
+    """Run once and record the outcome; a transient failure is returned instead, to be retried."""
+    log = hooks["log"]
     try:
         source = endpoint(document["sourceFlowConfig"])
         destination = endpoint(document["destinationFlowConfigList"][0])
-        result = run_flow(
-            document, source, destination,
-            execution_id=str(execution.pk), window=window,
-            should_cancel=should_cancel, on_progress=on_progress, log=log,
-        )
-    except RunError as exc:
+        result = run_flow(document, source, destination, execution_id=str(execution.pk), window=window,
+                          **hooks)
+    except (RunError, ConnectorError) as exc:
+        transient = exc.retryable if isinstance(exc, RunError) else not exc.permanent
+        if transient:
+            return exc
         log("ERROR", exc.message)
-        finish(execution, S.ERROR, exc.counters, exc.message)
-    except ConnectorError as exc:
-        log("ERROR", exc.message)
-        finish(execution, S.ERROR, counters, exc.message)
+        finish(execution, S.ERROR, getattr(exc, "counters", None), exc.message)
     except SoftTimeLimitExceeded:
         limit = settings.CELERY_TASK_TIME_LIMIT
         message = f"The run took longer than the time limit ({limit} s) and was stopped."
         log("ERROR", message)
-        finish(execution, S.ERROR, counters, message)
+        finish(execution, S.ERROR, None, message)
     except Exception:
         logger.exception("Execution %s failed", execution.pk)
         message = (
@@ -127,25 +196,68 @@ def run_execution(execution_id: str, worker: str = "") -> None:
             "Nothing was written. The details are in the worker log."
         )
         log("ERROR", message)
-        finish(execution, S.ERROR, counters, message)
+        finish(execution, S.ERROR, None, message)
     else:
         status = S.CANCELED if result.status == "Canceled" else S.SUCCESSFUL
         finish(execution, status, result.counters, location=result.location)
+    return None
+
+
+def _wait_to_retry(exc, attempt: int, retries: int, log, should_cancel) -> bool:
+    """Sleep before retrying a transient failure (backoff with jitter, at least the source's
+    Retry-After); False when a cancel request arrives meanwhile."""
+    delay = backoff_delay(attempt, base=settings.SLUICE_RETRY_BASE_SECONDS,
+                          cap=settings.SLUICE_RETRY_CAP_SECONDS, retry_after=exc.retry_after)
+    log("WARNING", f"{exc.message} This looks temporary: retry {attempt} of {retries} in {delay:.1f} s.")
+    deadline = time.monotonic() + delay
+    while time.monotonic() < deadline:
+        if should_cancel():
+            return False
+        time.sleep(min(0.5, max(deadline - time.monotonic(), 0)))
+    return True
 
 
 def mark_lost_executions() -> int:
-    """Executions whose worker stopped reporting are marked Error, so nothing stays InProgress."""
+    """The reconciler: executions whose worker stopped beating are marked Error "worker lost", so
+    nothing stays InProgress forever. A scheduled flow's next run covers the lost run's window,
+    because only a successful run moves the watermark."""
     cutoff = timezone.now() - timedelta(seconds=settings.SLUICE_LOST_AFTER_SECONDS)
-    lost = Execution.objects.filter(
-        status__in=[S.IN_PROGRESS, S.CANCEL_STARTED], started_at__isnull=False, updated_at__lt=cutoff
-    )
+    silent = (Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True)) & Q(updated_at__lt=cutoff)
+    running = [S.IN_PROGRESS, S.CANCEL_STARTED]
+    lost = Execution.objects.filter(silent, status__in=running, started_at__isnull=False)
     message = (
         f"The worker running this execution stopped reporting for over "
-        f"{settings.SLUICE_LOST_AFTER_SECONDS} seconds (worker lost). Run the flow again."
+        f"{settings.SLUICE_LOST_AFTER_SECONDS} seconds (worker lost). Nothing it wrote was committed; "
+        "run the flow again (a scheduled flow's next run covers this window)."
     )
     ids = list(lost.values_list("pk", flat=True))
-    for execution in Execution.objects.filter(pk__in=ids):
-        services.log(execution, message, "ERROR")
-    return Execution.objects.filter(pk__in=ids).update(
-        status=S.ERROR, error_message=message, finished_at=timezone.now(), updated_at=F("updated_at")
+    marked = 0
+    for execution_id in ids:
+        # One at a time, conditionally: a worker that comes back and finishes meanwhile wins.
+        if Execution.objects.filter(pk=execution_id, status__in=[S.IN_PROGRESS, S.CANCEL_STARTED]).update(
+            status=S.ERROR, error_message=message, finished_at=timezone.now(), updated_at=F("updated_at")
+        ):
+            marked += 1
+            services.log(Execution(pk=execution_id), message, "ERROR")
+            _finished(execution_id)
+    _requeue_unclaimed()
+    return marked
+
+
+def _requeue_unclaimed() -> int:
+    """Executions no worker has picked up for a while (a lost message, or a dispatcher that died
+    between commit and publish) are sent again; a duplicate delivery is harmless (claim is once)."""
+    from flows.tasks import run_execution
+
+    cutoff = timezone.now() - timedelta(seconds=settings.SLUICE_LOST_AFTER_SECONDS)
+    waiting = list(
+        Execution.objects.filter(status=S.IN_PROGRESS, started_at__isnull=True, updated_at__lt=cutoff)
+        .values_list("pk", flat=True)[:1000]
     )
+    for execution_id in waiting:
+        # updated_at moves on, so the next pass waits as long again before another try.
+        Execution.objects.filter(pk=execution_id).update(updated_at=timezone.now())
+        services.log(Execution(pk=execution_id), "No worker had picked this run up yet: queued again.",
+                     "WARNING")
+        run_execution.delay(str(execution_id))
+    return len(waiting)

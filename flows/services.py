@@ -5,16 +5,25 @@ Views, the CLI and the worker call these; nothing else turns requests into Flow/
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from connections.models import Connection
 from console.errors import Conflict, NotFound, UserError
 from flows.document import DocumentInvalid, canonical_connector_type, check_flow_document
 from flows.document.validate import DESCRIBE_FLOW_KEYS
-from flows.models import Execution, ExecutionLog, Flow, FlowVersion
+from flows.models import Execution, ExecutionLog, Flow, FlowActivity, FlowVersion
+from flows.schedules import (
+    DEFAULT_DEACTIVATION_THRESHOLD,
+    DEFAULT_FIRST_PULL,
+    ScheduleConfig,
+    ScheduleError,
+    next_slot,
+)
 
 
 def _connection_names(document: dict) -> list[tuple[str, dict]]:
@@ -119,6 +128,10 @@ def _add_version(flow: Flow, document: dict, user) -> FlowVersion:
     flow.current_version = version
     flow.save(update_fields=["current_version", "updated_at"])
     flow.connections.set(resolve_connections(document))
+    if flow.status == Flow.Status.ACTIVE and flow.trigger_type == "Scheduled":
+        # A new version may change the schedule: the next slot follows the new one.
+        flow.next_run_at = next_run_after(flow, timezone.now())
+        flow.save(update_fields=["next_run_at"])
     return version
 
 
@@ -133,18 +146,30 @@ def log(execution: Execution, message: str, level: str = "INFO") -> None:
     ExecutionLog.objects.create(execution=execution, level=level, message=message)
 
 
+Window = tuple[datetime | None, datetime | None]
+
+
 @transaction.atomic
-def start_flow(flow: Flow, *, user=None, trigger: str = Execution.Trigger.ON_DEMAND) -> Execution:
-    """Record an InProgress execution and hand its id to a worker once the row is committed."""
+def start_flow(flow: Flow, *, user=None, trigger: str = Execution.Trigger.ON_DEMAND,
+               scheduled_for: datetime | None = None, window: Window | None = None) -> Execution:
+    """Record an InProgress execution and hand its id to a worker once the row is committed.
+    `window` is the incremental data pull window (start, end); `scheduled_for` the schedule slot."""
     if flow.current_version is None:
         raise UserError(f'The flow "{flow.name}" has no saved definition to run.')
-    if flow.status == Flow.Status.SUSPENDED:
+    if flow.status == Flow.Status.SUSPENDED and trigger == Execution.Trigger.ON_DEMAND:
         raise Conflict(f'The flow "{flow.name}" is suspended: {flow.status_message} Fix it, then run it.')
+    if window is None and trigger == Execution.Trigger.ON_DEMAND:
+        window = _window_of_a_manual_run(flow)
+    start, end = window or (None, None)
     execution = Execution.objects.create(
-        flow=flow, version=flow.current_version, trigger=trigger, started_by=user
+        flow=flow, version=flow.current_version, trigger=trigger, started_by=user,
+        scheduled_for=scheduled_for, data_pull_start=start, data_pull_end=end,
     )
     who = f" by {user.get_username()}" if user else ""
-    log(execution, f"Queued{who} ({trigger}), flow version {flow.current_version.number}.")
+    slot = f" for the slot {scheduled_for:%Y-%m-%d %H:%M:%S} UTC" if scheduled_for else ""
+    log(execution, f"Queued{who} ({trigger}{slot}), flow version {flow.current_version.number}.")
+    if window:
+        log(execution, f"Data pull window: {_moment(start)} to {_moment(end)}.")
 
     from flows.tasks import run_execution  # the task module imports this one
 
@@ -181,3 +206,180 @@ def delete_flow(flow: Flow, *, force: bool = False) -> None:
             "Cancel them first, or force the delete."
         )
     flow.delete()
+
+
+# --- activation ----------------------------------------------------------------------------------
+
+
+def schedule_config(flow: Flow) -> ScheduleConfig | None:
+    """The flow's schedule, read from its current version; None unless it is a Scheduled flow."""
+    trigger = flow.definition.get("triggerConfig") or {}
+    if trigger.get("triggerType") != "Scheduled":
+        return None
+    properties = (trigger.get("triggerProperties") or {}).get("Scheduled") or {}
+    try:
+        return ScheduleConfig.from_properties(properties)
+    except ScheduleError as exc:
+        raise UserError(f"triggerConfig.triggerProperties.Scheduled.{exc.key}: {exc.message}") from None
+
+
+def next_run_after(flow: Flow, moment: datetime) -> datetime | None:
+    config = schedule_config(flow)
+    if config is None:
+        return None
+    return next_slot(config, moment, anchor=flow.activated_at or moment)
+
+
+def record(flow: Flow, action: str, message: str, user=None) -> FlowActivity:
+    return FlowActivity.objects.create(flow=flow, action=action, message=message, user=user)
+
+
+def _moment(value: datetime | None) -> str:
+    return f"{value:%Y-%m-%d %H:%M:%S} UTC" if value else "(open)"
+
+
+def record_skipped_slot(flow: Flow, slot: datetime, reason: str) -> Execution:
+    """A schedule slot that did not run, kept in the history with its reason."""
+    now = timezone.now()
+    execution = Execution.objects.create(
+        flow=flow, version=flow.current_version, trigger=Execution.Trigger.SCHEDULED,
+        status=Execution.Status.SKIPPED, scheduled_for=slot, started_at=None, finished_at=now,
+        error_message=reason,
+    )
+    log(execution, reason, "WARNING")
+    return execution
+
+
+def backfill_window(start: datetime | None, end: datetime | None) -> Window | None:
+    """A window a person asked for (an on-demand backfill), checked. None when neither end is given."""
+    if start is None and end is None:
+        return None
+    now = timezone.now()
+    if start is None:
+        raise UserError("Backfill window: give a start time (the end defaults to now).")
+    end = end or now
+    if start >= end:
+        raise UserError(f"Backfill window: the start ({_moment(start)}) must be before the end "
+                        f"({_moment(end)}).")
+    if end > now:
+        raise UserError(f"Backfill window: the end ({_moment(end)}) is in the future; records from then do "
+                        "not exist yet. Leave it empty to pull up to now.")
+    return start, end
+
+
+def _window_of_a_manual_run(flow: Flow) -> Window | None:
+    """Run now on an incremental scheduled flow pulls what is new since the last success, as the
+    next scheduled run would, so the watermark stays right."""
+    try:
+        config = schedule_config(flow)
+    except UserError:
+        return None
+    return incremental_window(flow, config, timezone.now()) if config and config.incremental else None
+
+
+def watermarks(flow_ids: list[int]) -> dict[int, datetime]:
+    """Each flow's incremental watermark: the end of its last *successful* run's window."""
+    rows = (
+        Execution.objects.filter(flow_id__in=flow_ids, status=Execution.Status.SUCCESSFUL,
+                                 data_pull_end__isnull=False)
+        .values("flow_id").annotate(last_end=Max("data_pull_end")).values_list("flow_id", "last_end")
+    )
+    return dict(rows)
+
+
+def incremental_window(flow: Flow, config: ScheduleConfig, now: datetime, *,
+                       watermark: datetime | None | bool = False) -> Window:
+    """AppFlow's incremental window: from the watermark (the first run: firstExecutionFrom, else 30
+    days back) to now minus the offset. A failed or lost run does not move the watermark, so the
+    next run covers its window too. `watermark` may be given when already known (the dispatcher
+    reads them for a whole batch at once)."""
+    end = now - config.offset
+    last_end = watermarks([flow.pk]).get(flow.pk) if watermark is False else watermark
+    start = last_end or config.first_from or (now - DEFAULT_FIRST_PULL)
+    return min(start, end), end
+
+
+def _who(user) -> str:
+    return f" by {user.get_username()}" if user else ""
+
+
+@transaction.atomic
+def activate_flow(flow: Flow, *, user=None) -> Flow:
+    """StartFlow for a Scheduled or Event flow: it runs on its trigger from now on."""
+    flow = Flow.objects.select_for_update(of=("self",)).select_related("current_version").get(pk=flow.pk)
+    if flow.trigger_type == "OnDemand":
+        raise Conflict(f'The flow "{flow.name}" runs on demand: it has nothing to activate. Run it instead.')
+    if flow.current_version is None:
+        raise UserError(f'The flow "{flow.name}" has no saved definition to activate.')
+    if flow.status == Flow.Status.ACTIVE:
+        return flow
+    now = timezone.now()
+    next_run = None
+    if flow.trigger_type == "Scheduled":
+        # The first slot may be now itself (a rate schedule with no start time starts at once).
+        next_run = next_slot(schedule_config(flow), now - timedelta(microseconds=1), anchor=now)
+        if next_run is None:
+            raise Conflict(f'The schedule of "{flow.name}" has ended (scheduleEndTime is past): no run is '
+                           "left. Save a version with a later end time, then activate it.")
+    flow.status, flow.status_message = Flow.Status.ACTIVE, ""
+    flow.activated_at, flow.next_run_at = now, next_run
+    flow.save(update_fields=["status", "status_message", "activated_at", "next_run_at", "updated_at"])
+    when = f" Next run: {next_run:%Y-%m-%d %H:%M:%S} UTC." if next_run else ""
+    record(flow, FlowActivity.Action.ACTIVATED, f"Activated{_who(user)}.{when}", user)
+    return flow
+
+
+@transaction.atomic
+def deactivate_flow(flow: Flow, *, user=None, reason: str = "", status: str = Flow.Status.SUSPENDED,
+                    action: str = FlowActivity.Action.DEACTIVATED) -> Flow:
+    """StopFlow: no more scheduled or event runs until activated again. History and the
+    incremental watermark (the last successful window) are kept; runs in progress go on."""
+    flow = Flow.objects.select_for_update().get(pk=flow.pk)
+    if flow.trigger_type == "OnDemand":
+        raise Conflict(f'The flow "{flow.name}" runs on demand: there is nothing to deactivate '
+                       "(AppFlow's UnsupportedOperationException).")
+    if flow.status not in (Flow.Status.ACTIVE, Flow.Status.DRAFT) and not reason:
+        return flow
+    now = timezone.now()
+    message = reason or f"Deactivated{_who(user)} at {now:%Y-%m-%d %H:%M} UTC. Activate it to resume."
+    flow.status, flow.status_message, flow.next_run_at = status, message, None
+    flow.save(update_fields=["status", "status_message", "next_run_at", "updated_at"])
+    record(flow, action, message, user)
+    if action == FlowActivity.Action.AUTO_DEACTIVATED:
+        from flows import notifications  # it imports the models this module serves
+
+        notifications.flow_deactivated(flow, message, now)
+    return flow
+
+
+# --- after a run ---------------------------------------------------------------------------------
+
+
+def after_run(execution_id) -> None:
+    """What follows a finished run: a Scheduled or Event flow whose last
+    flowErrorDeactivationThreshold runs all failed is deactivated (Errored), with the reason."""
+    execution = Execution.objects.select_related("flow__current_version").filter(pk=execution_id).first()
+    if execution is None or execution.status != Execution.Status.ERROR:
+        return
+    flow = execution.flow
+    if flow.trigger_type == "OnDemand" or flow.status != Flow.Status.ACTIVE:
+        return
+    try:
+        config = schedule_config(flow)
+    except UserError:
+        config = None
+    threshold = config.deactivation_threshold if config else DEFAULT_DEACTIVATION_THRESHOLD
+    # Skipped slots and canceled runs are neither failures nor successes: they do not count.
+    recent = list(
+        flow.executions.filter(status__in=[Execution.Status.SUCCESSFUL, Execution.Status.ERROR])
+        .order_by("-created_at")
+        .values_list("status", flat=True)[:threshold]
+    )
+    if len(recent) < threshold or any(status != Execution.Status.ERROR for status in recent):
+        return
+    now = timezone.now()
+    reason = (f"Deactivated at {now:%Y-%m-%d %H:%M} UTC after {threshold} failed run"
+              f"{'s' if threshold != 1 else ''} in a row (flowErrorDeactivationThreshold). The last error: "
+              f"{execution.error_message or 'none recorded'} Fix the cause, then activate the flow again.")
+    deactivate_flow(flow, reason=reason, status=Flow.Status.ERRORED,
+                    action=FlowActivity.Action.AUTO_DEACTIVATED)

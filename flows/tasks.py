@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from flows import runner
+from flows import dispatcher, notifications, runner
 
 
 @shared_task(bind=True, name="flows.tasks.run_execution", acks_late=True, reject_on_worker_lost=True)
@@ -13,3 +13,24 @@ def run_execution(self, execution_id: str) -> None:
 @shared_task(name="flows.tasks.mark_lost_executions")
 def mark_lost_executions() -> int:
     return runner.mark_lost_executions()
+
+
+@shared_task(name="flows.tasks.dispatch_schedules")
+def dispatch_schedules() -> dict:
+    result = dispatcher.dispatch_due()
+    return {"started": len(result.started), "skipped": len(result.skipped), "seconds": result.seconds}
+
+
+@shared_task(bind=True, name="flows.tasks.deliver_notification", acks_late=True, max_retries=None)
+def deliver_notification(self, delivery_id: int) -> None:
+    # The attempt count lives on the delivery row, which decides when to give up.
+    delay = notifications.deliver(delivery_id)
+    if delay is not None:
+        raise self.retry(countdown=delay)
+
+
+@shared_task(name="flows.tasks.report_event_flows")
+def report_event_flows() -> int:
+    from django.utils import timezone
+
+    return len(notifications.event_flow_reports(timezone.now()))

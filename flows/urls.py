@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from flows import views
+from flows import views, webhook_views
 
 app_name = "flows"
 
@@ -12,6 +12,11 @@ urlpatterns = [
     path("import/", views.flow_import, name="import"),
     path("<str:name>/", views.flow_detail, name="detail"),
     path("<str:name>/run/", views.flow_run, name="run"),
+    path("<str:name>/activate/", views.flow_activate, name="activate"),
+    path("<str:name>/cancel/", views.flow_cancel_all, name="cancel-all"),
+    path("<str:name>/deactivate/", views.flow_deactivate, name="deactivate"),
+    path("<str:name>/webhook/key/", webhook_views.rotate_key, name="webhook-key"),
+    path("<str:name>/webhook/settings/", webhook_views.settings, name="webhook-settings"),
     path("<str:name>/download/", views.flow_download, name="download"),
     path("<str:name>/delete/", views.flow_delete, name="delete"),
     path("<str:name>/executions/<uuid:execution_id>/", views.execution_detail, name="execution"),

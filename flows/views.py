@@ -4,6 +4,7 @@ import and delete. Views parse, call one service function, render; htmx swaps ge
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -14,16 +15,20 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from console.errors import UserError
 from flows import services
 from flows.forms import ImportFlowForm
-from flows.models import Execution, Flow
+from flows.models import EventEndpoint, Execution, Flow
+from flows.schedules import upcoming
 
 FLOWS_PER_PAGE = 25
 EXECUTIONS_PER_PAGE = 20
 LOG_LINES_SHOWN = 1000
+ACTIVITY_SHOWN = 20
+DELIVERIES_SHOWN = 25
 
 
 # --- reading a flow document for people -------------------------------------------------------
@@ -120,6 +125,11 @@ def field_settings(tasks: Any) -> dict[str, Any]:
 # --- pages ---------------------------------------------------------------------------------------
 
 
+def incremental_field(document: dict) -> str:
+    pull = (document.get("sourceFlowConfig") or {}).get("incrementalPullConfig") or {}
+    return str(pull.get("datetimeTypeFieldName") or "")
+
+
 def flow_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(flows_with_last_run(), FLOWS_PER_PAGE).get_page(request.GET.get("page"))
     rows = [(flow, describe_flow(flow.definition)) for flow in page]
@@ -137,7 +147,7 @@ def history_context(request: HttpRequest, flow: Flow, page_number: Any = None) -
     }
 
 
-def flow_detail(request: HttpRequest, name: str) -> HttpResponse:
+def flow_detail(request: HttpRequest, name: str, new_secret: str = "") -> HttpResponse:
     flow = get_object_or_404(Flow.objects.select_related("current_version__created_by"), name=name)
     history = history_context(request, flow)
     if request.htmx and request.htmx.target == "history":
@@ -145,13 +155,89 @@ def flow_detail(request: HttpRequest, name: str) -> HttpResponse:
     document = flow.definition
     context = {
         **history,
+        **schedule_context(flow),
+        **webhook_context(request, flow, new_secret),
+        "activity": flow.activity.select_related("user")[:ACTIVITY_SHOWN],
+        "running": flow.executions.filter(status=Execution.Status.IN_PROGRESS).count(),
         "version": flow.current_version,
         "summary": describe_flow(document),
         "trigger": document.get("triggerConfig") or {},
+        "incremental_field": incremental_field(document),
         "fields": field_settings(document.get("tasks")),
         "document_json": json.dumps(document, indent=2, ensure_ascii=False),
     }
     return render(request, "flows/detail.html", context)
+
+
+def schedule_context(flow: Flow) -> dict[str, Any]:
+    """The next runs of a Scheduled flow, in its zone and in UTC; a broken schedule is shown as the
+    error it is rather than a stack trace."""
+    if flow.trigger_type != "Scheduled" or flow.current_version is None:
+        return {}
+    try:
+        config = services.schedule_config(flow)
+    except UserError as exc:
+        return {"schedule_error": exc.errors[0]}
+    active = flow.status == Flow.Status.ACTIVE
+    now = timezone.now()
+    if active and flow.next_run_at:
+        runs = upcoming(config, flow.next_run_at - timedelta(microseconds=1), anchor=flow.activated_at)
+    else:
+        runs = upcoming(config, now)
+    return {"schedule": config, "upcoming": runs, "upcoming_is_preview": not active}
+
+
+def webhook_context(request: HttpRequest, flow: Flow, new_secret: str) -> dict[str, Any]:
+    if flow.trigger_type != "Event":
+        return {}
+    endpoint = EventEndpoint.objects.filter(flow=flow).first()
+    url = request.build_absolute_uri(reverse("webhook", args=[endpoint.token])) if endpoint else ""
+    return {
+        "webhook": endpoint,
+        "webhook_url": url,
+        "new_secret": new_secret,
+        "deliveries": flow.event_deliveries.select_related("execution")[:DELIVERIES_SHOWN],
+    }
+
+
+def _act(request: HttpRequest, name: str, action) -> HttpResponse:
+    flow = get_object_or_404(Flow.objects.select_related("current_version"), name=name)
+    try:
+        flow = action(flow, user=request.user)
+    except UserError as exc:
+        for error in exc.errors:
+            messages.error(request, error)
+    else:
+        if flow.status == Flow.Status.ACTIVE:
+            when = f" Next run {flow.next_run_at:%Y-%m-%d %H:%M:%S} UTC." if flow.next_run_at else ""
+            messages.success(request, f'Activated "{flow.name}".{when}')
+        else:
+            messages.info(request, f'Deactivated "{flow.name}": no more {flow.trigger_type.lower()} runs '
+                                   "until it is activated again. Its history is kept.")
+    return redirect("flows:detail", name=flow.name)
+
+
+@require_POST
+def flow_cancel_all(request: HttpRequest, name: str) -> HttpResponse:
+    """CancelFlowExecutions without ids: every run of the flow that is in progress."""
+    flow = get_object_or_404(Flow, name=name)
+    canceled = services.cancel_executions(flow, user=request.user)
+    if canceled:
+        runs = f"{len(canceled)} run{'s' if len(canceled) != 1 else ''}"
+        messages.info(request, f"Cancel requested for {runs}: each stops after the batch it is working on.")
+    else:
+        messages.warning(request, "Nothing to cancel: no run of this flow is in progress.")
+    return redirect("flows:detail", name=name)
+
+
+@require_POST
+def flow_activate(request: HttpRequest, name: str) -> HttpResponse:
+    return _act(request, name, services.activate_flow)
+
+
+@require_POST
+def flow_deactivate(request: HttpRequest, name: str) -> HttpResponse:
+    return _act(request, name, services.deactivate_flow)
 
 
 def flow_download(request: HttpRequest, name: str) -> HttpResponse:
@@ -174,7 +260,9 @@ def with_messages(request: HttpRequest, html: str) -> HttpResponse:
 def flow_run(request: HttpRequest, name: str) -> HttpResponse:
     flow = get_object_or_404(Flow.objects.select_related("current_version"), name=name)
     try:
-        execution = services.start_flow(flow, user=request.user)
+        window = services.backfill_window(_utc_field(request, "window_start", "Backfill start"),
+                                          _utc_field(request, "window_end", "Backfill end"))
+        execution = services.start_flow(flow, user=request.user, window=window)
     except UserError as exc:
         for error in exc.errors:
             messages.error(request, error)
@@ -187,6 +275,18 @@ def flow_run(request: HttpRequest, name: str) -> HttpResponse:
     if execution is None:
         return redirect("flows:detail", name=flow.name)
     return redirect("flows:execution", name=flow.name, execution_id=execution.id)
+
+
+def _utc_field(request: HttpRequest, name: str, label: str) -> datetime | None:
+    """A datetime-local (or ISO 8601) form value; read as UTC when it names no zone."""
+    value = (request.POST.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise UserError(f"{label}: \"{value}\" is not a time; use YYYY-MM-DD HH:MM (UTC).") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def execution_context(execution: Execution) -> dict[str, Any]:

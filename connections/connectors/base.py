@@ -26,10 +26,12 @@ class ConnectorError(Exception):
     """A failure a person can act on. `permanent` means the connection itself is broken
     (wrong credentials, missing folder); otherwise retrying later may work."""
 
-    def __init__(self, message: str, *, permanent: bool = True):
+    def __init__(self, message: str, *, permanent: bool = True, retry_after: float | None = None):
         super().__init__(message)
         self.message = message
         self.permanent = permanent
+        # Seconds the service asked us to wait (its Retry-After), for transient errors.
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -87,10 +89,18 @@ class EntityField:
 
 @dataclass(frozen=True)
 class Window:
-    """The incremental data pull window; None ends are open."""
+    """The incremental data pull window, start inclusive, end exclusive; None ends are open.
+    `field` is the source's timestamp field that decides whether a record is in the window
+    (sourceFlowConfig.incrementalPullConfig.datetimeTypeFieldName); None: the connector's default."""
 
     start: datetime | None = None
     end: datetime | None = None
+    field: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """True when it restricts nothing."""
+        return self.start is None and self.end is None
 
 
 @dataclass(frozen=True)

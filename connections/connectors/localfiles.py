@@ -49,6 +49,7 @@ from .fileformats import (
     read_block_bytes,
 )
 from .localpaths import allowed_base, inside, is_within, root_folder, source_files
+from .windowing import check_window_field, in_window, unreadable_warning
 
 _FILE_TYPE_ALIASES = {"JSON": "JSONL", "NDJSON": "JSONL"}
 _EXECUTION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
@@ -80,7 +81,8 @@ class LocalFilesConnector(Connector):
             "the folder Sluice may use (SLUICE_LOCAL_FILES_BASE, by default the data folder).",
         ),
     )
-    trigger_types: ClassVar[tuple[str, ...]] = ("OnDemand", "Scheduled")
+    # Event: a signed webhook (e.g. "a file was dropped") makes it read its files now.
+    trigger_types: ClassVar[tuple[str, ...]] = ("OnDemand", "Scheduled", "Event")
     write_operations: ClassVar[tuple[str, ...]] = ("INSERT",)
 
     # -- flow document properties -------------------------------------------------------------
@@ -179,15 +181,26 @@ class LocalFilesConnector(Connector):
     ) -> Iterator[SourceBatch]:
         """Stream the entity's files in order, aligned to the first file's columns (or `fields`).
 
-        Filters and the window are not pushed down (files have no query language); the engine
-        applies them."""
+        Filters are not pushed down (files have no query language); the engine applies them. An
+        incremental window is applied here to `window.field`, read as a time: only records inside
+        the window are passed on, so each scheduled run carries only what is new."""
         root = root_folder(conn)
         files = source_files(root, entity)
         block = read_block_bytes()
         target: pa.Schema | None = None
+        filtering = bool(window.field) and not window.is_open
+        # The timestamp field is read even when the flow does not map it, then dropped again.
+        wanted = fields
+        if filtering and fields is not None and window.field not in fields:
+            wanted = [*fields, window.field]
+        if not window.is_open and not window.field:
+            yield SourceBatch(pa.table({}), warnings=[
+                "This run has an incremental window but the flow names no timestamp field "
+                "(sourceFlowConfig.incrementalPullConfig.datetimeTypeFieldName), so every record was read."
+            ])
         for path in files:
             reader = _open(root, path, block)
-            if target is None and fields is None and not reader.schema.names:
+            if target is None and wanted is None and not reader.schema.names:
                 # an empty file, or one whose every line failed: pass on its bytes and failures,
                 # and let the next file decide the columns
                 for batch in reader.batches(None):
@@ -195,7 +208,9 @@ class LocalFilesConnector(Connector):
                     yield batch
                 continue
             if target is None:
-                target = _target_schema(reader, fields)
+                if filtering:
+                    check_window_field(window, reader.schema.names, reader.name)
+                target = _target_schema(reader, wanted)
             have = reader.schema.names
             missing = [n for n in target.names if n not in have]
             # with chosen fields, a file's other columns are expected: no warning for them
@@ -203,6 +218,12 @@ class LocalFilesConnector(Connector):
             warning = _alignment_warning(reader.name, missing, extra, target) if missing or extra else ""
             for batch in reader.batches(target.names):
                 batch.table = align_to_schema(batch.table, target, name=reader.name)[0]
+                if filtering:
+                    batch.table, unreadable = in_window(batch.table, window)
+                    if unreadable:
+                        batch.warnings.append(unreadable_warning(unreadable, window, reader.name))
+                    if wanted is not fields:
+                        batch.table = batch.table.drop_columns([window.field])
                 if warning:
                     batch.warnings.append(warning)
                     warning = ""

@@ -59,6 +59,7 @@ def status_class(status: str | None) -> str:
         "Error": "badge-error",
         "Errored": "badge-error",
         "Suspended": "badge-warn",
+        "Skipped": "badge-warn",
         "CancelStarted": "badge-muted",
         "Canceled": "badge-muted",
         "Draft": "badge-muted",

@@ -113,12 +113,26 @@ def list_flows(options: dict[str, Any]) -> dict[str, Any]:
 
 def start_flow(options: dict[str, Any]) -> dict[str, Any] | Outcome:
     flow = services.get_flow(options["flow_name"])
-    execution = services.start_flow(flow)
+    backfill = options.get("data_pull_start_time") or options.get("data_pull_end_time")
+    if flow.trigger_type != "OnDemand" and not backfill:
+        # AppFlow's StartFlow: a scheduled or event flow is activated, not run; no executionId.
+        if options["wait"]:
+            raise UserError(f'--wait: "{flow.name}" is a {flow.trigger_type} flow; start-flow activates it '
+                            "and its runs come from its trigger, so there is no run to wait for.")
+        flow = services.activate_flow(flow)
+        return {"flowArn": shapes.flow_arn(flow.name), "flowStatus": flow.status}
+    window = services.backfill_window(options.get("data_pull_start_time"), options.get("data_pull_end_time"))
+    execution = services.start_flow(flow, window=window)
     flow.refresh_from_db(fields=["status"])
     if not options["wait"]:
         arn = shapes.flow_arn(flow.name)
         return {"flowArn": arn, "flowStatus": flow.status, "executionId": str(execution.pk)}
     return wait_for(execution, flow, options["timeout"])
+
+
+def stop_flow(options: dict[str, Any]) -> dict[str, Any]:
+    flow = services.deactivate_flow(services.get_flow(options["flow_name"]))
+    return {"flowArn": shapes.flow_arn(flow.name), "flowStatus": flow.status}
 
 
 def wait_for(execution: Execution, flow: Flow, timeout: float | None) -> Outcome:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from connections.connectors.base import Connector
+from flows.schedules import schedule_problems
 
 from .appflow_model import (
     CLIENT_TOKEN_MAX,
@@ -117,7 +118,7 @@ def _check_trigger(problems: Problems, path: Path, value: Any, source: type[Conn
         check_keys(problems, (*path, "triggerProperties"), properties, required=(), allowed=("Scheduled",))
         scheduled = properties.get("Scheduled")
         if "Scheduled" in properties:
-            _check_scheduled(problems, (*path, "triggerProperties", "Scheduled"), scheduled)
+            _check_scheduled(problems, (*path, "triggerProperties", "Scheduled"), scheduled, source)
     if (trigger_type == "Scheduled" or isinstance(scheduled, dict)) and _expression_absent(config):
         why = " for a Scheduled trigger, e.g. rate(5minutes)" if trigger_type == "Scheduled" else ""
         problems.add((*path, "triggerProperties", "Scheduled", "scheduleExpression"), f"is required{why}")
@@ -136,8 +137,7 @@ def _expression_absent(config: dict) -> bool:
     return False
 
 
-def _check_scheduled(problems: Problems, path: Path, value: Any) -> None:
-    # Only types and the documented ranges here; what an expression means is checked where schedules are.
+def _check_scheduled(problems: Problems, path: Path, value: Any, source: type[Connector] | None) -> None:
     scheduled = expect_object(problems, path, value)
     if scheduled is None:
         return
@@ -154,6 +154,14 @@ def _check_scheduled(problems: Problems, path: Path, value: Any) -> None:
         "flowErrorDeactivationThreshold": lambda p, at, v: expect_integer_in(
             p, at, v, *FLOW_ERROR_DEACTIVATION_THRESHOLD_RANGE),
     })
+    # Types and ranges above; what the values mean (expression, zone, start before end, the source's
+    # fastest schedule) in flows.schedules, shared with the dispatcher and the flow page.
+    fastest = source.fastest_schedule_minutes if source is not None else None
+    name = (source.display_name or source.key()) if source is not None else "source"
+    typed = {key: value for key, value in scheduled.items()
+             if not (key == "scheduleExpression" and len(str(value)) > SCHEDULE_EXPRESSION_MAX)}
+    for key, message in schedule_problems(typed, fastest_minutes=fastest, connector=name):
+        problems.add((*path, key), message)
 
 
 def _check_destinations(problems: Problems, path: Path, value: Any) -> None:

@@ -13,11 +13,13 @@ class RunError(Exception):
     do; `counters` holds what was done before the failure; `retryable` is True when trying again
     later may work (a transient connector failure)."""
 
-    def __init__(self, message: str, counters: Counters | None = None, *, retryable: bool = False):
+    def __init__(self, message: str, counters: Counters | None = None, *, retryable: bool = False,
+                 retry_after: float | None = None):
         super().__init__(message)
         self.message = message
         self.counters = counters
         self.retryable = retryable
+        self.retry_after = retry_after  # from the connector: how long the service asked us to wait
 
 
 class PlanError(RunError):

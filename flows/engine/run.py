@@ -113,6 +113,7 @@ def run_flow(
             f"Writing {destination_entity} to {_name(destination)} failed: {exc.message}",
             counters,
             retryable=not exc.permanent,
+            retry_after=exc.retry_after,
         ) from None
     finally:
         batches.close()
@@ -196,7 +197,8 @@ def _batches(
 
 def _read_error(entity: str, source: Endpoint, exc: ConnectorError) -> RunError:
     return RunError(
-        f"Reading {entity} from {_name(source)} failed: {exc.message}", retryable=not exc.permanent
+        f"Reading {entity} from {_name(source)} failed: {exc.message}", retryable=not exc.permanent,
+        retry_after=exc.retry_after,
     )
 
 

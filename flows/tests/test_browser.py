@@ -144,3 +144,88 @@ def test_import_shows_path_errors_then_imports(page, demo):
     page.wait_for_url(re.compile(r"/flows/imported-in-browser/$"))
     expect(page.locator("#messages")).to_contain_text('Imported the flow "imported-in-browser"')
     expect(page.get_by_role("heading", level=1)).to_contain_text("imported-in-browser")
+
+
+def test_activate_a_scheduled_flow_see_its_next_runs_and_deactivate_it(page, demo):
+    from playwright.sync_api import expect
+
+    from flows import services
+    from flows.tests.test_activation import scheduled_document
+
+    flow = services.create_flow(scheduled_document(
+        "nightly", scheduleExpression="cron(30 2 * * ? *)", timezone="America/New_York"))
+    log_in(page)
+    page.goto(f"/flows/{flow.name}/")
+    schedule = page.locator("#schedule")
+    expect(schedule).to_contain_text("would run if it were activated now")
+    expect(schedule.locator("table.upcoming tbody tr")).to_have_count(10)
+
+    page.get_by_role("button", name="Activate").click()
+    expect(page.locator("#messages")).to_contain_text('Activated "nightly"')
+    expect(page.get_by_role("heading", level=1).locator(".badge")).to_have_text("Active")
+    expect(page.locator("#activity")).to_contain_text("Activated by owner")
+    if os.environ.get("SLUICE_SCREENSHOTS"):
+        page.screenshot(path=os.path.join(os.environ["SLUICE_SCREENSHOTS"], "flow-scheduled.png"), full_page=True)
+
+    page.get_by_role("button", name="Deactivate").click()
+    expect(page.locator("#messages")).to_contain_text('Deactivated "nightly"')
+    expect(page.get_by_role("heading", level=1).locator(".badge")).to_have_text("Suspended")
+
+    # Suspended flows do not run: activate again, then backfill the first day of 2024.
+    page.get_by_role("button", name="Activate").click()
+    page.locator("#backfill summary").click()
+    page.get_by_label("From (UTC)").fill("2024-01-01T00:00:00")
+    page.get_by_label("To (UTC; empty means now)").fill("2024-01-02T00:00:00")
+    page.get_by_role("button", name="Run backfill").click()
+    expect(page.locator("#execution-status")).to_contain_text("2024-01-01 00:00:00 → 2024-01-02 00:00:00 UTC")
+
+
+def test_make_a_webhook_key_see_it_once_and_watch_the_event_log(page, demo, live_server):
+    import time
+    import urllib.request
+
+    from playwright.sync_api import expect
+
+    from console.demo import demo_flow_document
+    from flows import events, services
+
+    flow = services.create_flow(demo_flow_document() | {"flowName": "on-drop",
+                                                        "triggerConfig": {"triggerType": "Event"}})
+    log_in(page)
+    page.goto(f"/flows/{flow.name}/")
+    page.get_by_role("button", name="Activate").click()
+    page.get_by_role("button", name="Make signing key").click()
+    webhook = page.locator("#webhook")
+    expect(webhook).to_contain_text("shown only once")
+    secret = webhook.locator("[data-secret]").inner_text()
+    url = webhook.locator("dd code.mono").first.inner_text()
+
+    body, stamp = b'{"file": "accounts.csv"}', str(int(time.time()))
+    request = urllib.request.Request(url, data=body, method="POST", headers={
+        "Content-Type": "application/json", "X-Sluice-Timestamp": stamp,
+        "X-Sluice-Signature": events.sign(secret, stamp, body), "Idempotency-Key": "drop-1"})
+    with urllib.request.urlopen(request) as response:
+        assert response.status == 202
+
+    page.goto(f"/flows/{flow.name}/")  # not a reload: that would post (and rotate) again
+    expect(webhook.locator("[data-secret]")).to_have_count(0)
+    expect(webhook.locator('tr[data-outcome="accepted"]')).to_have_count(1)
+    if os.environ.get("SLUICE_SCREENSHOTS"):
+        page.screenshot(path=os.path.join(os.environ["SLUICE_SCREENSHOTS"], "flow-event.png"), full_page=True)
+
+
+def test_add_a_notification_channel(page, demo):
+    from playwright.sync_api import expect
+
+    log_in(page)
+    page.get_by_role("link", name="Notifications").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Notifications")
+    page.get_by_label("Name").fill("on-call")
+    page.get_by_label("Kind").select_option("email")
+    page.get_by_label("URL or email addresses").fill("oncall@example.com")
+    page.get_by_label("Send").select_option("failures")
+    page.get_by_role("button", name="Add channel").click()
+    expect(page.locator("#messages")).to_contain_text('Added the channel "on-call"')
+    expect(page.locator('tr[data-channel="on-call"]')).to_contain_text("Failures only")
+    if os.environ.get("SLUICE_SCREENSHOTS"):
+        page.screenshot(path=os.path.join(os.environ["SLUICE_SCREENSHOTS"], "notifications.png"), full_page=True)

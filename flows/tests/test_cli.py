@@ -16,8 +16,8 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection as db_connection
 
+from conftest import subprocess_database_url
 from connections import services as connection_services
 from connections.models import Connection
 from console.demo import CONNECTION_NAME, FLOW_NAME, demo_flow_document
@@ -533,14 +533,6 @@ def test_delete_flow_when_nothing_runs(demo):
 
 
 # Real exit codes and stderr, as a shell sees them
-
-
-def subprocess_database_url() -> str:
-    """The test database as a URL, for a subprocess that must see the rows this test made."""
-    db = db_connection.settings_dict
-    if db_connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

@@ -658,6 +658,32 @@ def test_schedule_fields(key, value, message):
     assert errors(scheduled(**props)) == [f"triggerConfig.triggerProperties.Scheduled.{key}: {message}"]
 
 
+@pytest.mark.parametrize(
+    "props, key, message",
+    [
+        ({"scheduleExpression": "rate(5 mins)"}, "scheduleExpression",
+         '"mins" is not a rate unit: use minutes, hours, days, weeks or months'),
+        ({"scheduleExpression": "cron(0 24 * * *)"}, "scheduleExpression",
+         'the hour field "24" is not valid (allowed: 0-23, with * , - / )'),
+        ({"scheduleExpression": "rate(5minutes)", "timezone": "Mars/Olympus"}, "timezone",
+         '"Mars/Olympus" is not an IANA time zone (e.g. Europe/Paris, America/New_York, UTC).'),
+        ({"scheduleExpression": "rate(5minutes)", "scheduleStartTime": 1714521600,
+          "scheduleEndTime": 1714521600}, "scheduleEndTime", "must be later than scheduleStartTime"),
+    ],
+)
+def test_schedule_meaning_is_checked(props, key, message):
+    assert errors(scheduled(**props)) == [f"triggerConfig.triggerProperties.Scheduled.{key}: {message}"]
+
+
+def test_a_schedule_faster_than_the_source_allows_is_refused(monkeypatch):
+    monkeypatch.setattr(FakeLocalFiles, "fastest_schedule_minutes", 60)
+    assert errors(scheduled(scheduleExpression="rate(15minutes)")) == [
+        "triggerConfig.triggerProperties.Scheduled.scheduleExpression: runs as often as one run every "
+        "15 minutes, but the LocalFiles connector allows at most one run per hour; choose a slower schedule"
+    ]
+    assert errors(scheduled(scheduleExpression="cron(0 * * * ? *)")) == []
+
+
 @pytest.mark.parametrize("mode", ["Incremental", "Complete"])
 def test_every_data_pull_mode(mode):
     assert errors(scheduled(scheduleExpression="rate(1days)", dataPullMode=mode)) == []

@@ -155,3 +155,43 @@ def test_lost_executions_are_marked_error(demo, django_capture_on_commit_callbac
     assert runner.mark_lost_executions() == 1
     execution.refresh_from_db()
     assert execution.status == "Error" and "worker lost" in execution.error_message
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_running_execution_beats_and_a_silent_one_is_marked_lost(demo, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    execution = Execution.objects.create(flow=demo["flow"], version=demo["flow"].current_version)
+    with runner.Heartbeat(execution.pk, every=0.05):
+        wait_for(execution, done=lambda e: e.heartbeat_at is not None, timeout=10)
+    long_ago = timezone.now() - timedelta(seconds=settings.SLUICE_LOST_AFTER_SECONDS + 5)
+    Execution.objects.filter(pk=execution.pk).update(started_at=long_ago, updated_at=long_ago)
+    # Its heartbeat is recent: the worker is alive even though the counters have not moved.
+    assert runner.mark_lost_executions() == 0
+    Execution.objects.filter(pk=execution.pk).update(heartbeat_at=long_ago)
+    assert runner.mark_lost_executions() == 1
+    execution.refresh_from_db()
+    assert execution.status == "Error" and "(worker lost)" in execution.error_message
+    assert execution.log_lines.filter(level="ERROR", message__contains="worker lost").exists()
+
+
+def test_a_run_no_worker_picked_up_is_queued_again(demo, settings, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from flows import tasks
+
+    sent = []
+    monkeypatch.setattr(tasks.run_execution, "delay", lambda execution_id: sent.append(execution_id))
+    execution = Execution.objects.create(flow=demo["flow"], version=demo["flow"].current_version)
+    assert runner.mark_lost_executions() == 0 and sent == []  # recent: it may just be waiting in line
+    long_ago = timezone.now() - timedelta(seconds=settings.SLUICE_LOST_AFTER_SECONDS + 5)
+    Execution.objects.filter(pk=execution.pk).update(updated_at=long_ago)
+    runner.mark_lost_executions()
+    assert sent == [str(execution.pk)]
+    runner.mark_lost_executions()
+    assert sent == [str(execution.pk)]  # not again until another while has passed
+    assert execution.log_lines.filter(level="WARNING", message__contains="queued again").exists()

@@ -1,5 +1,6 @@
 """`./sluice up`: migrate, make sure an admin exists, seed the demo, then run the web server, a
-Celery worker and the Celery beat scheduler together until Ctrl-C (which stops all three)."""
+Celery worker, a small worker for the control queue (schedule dispatch, reconciler) and the Celery
+beat scheduler together until Ctrl-C (which stops them all)."""
 
 from __future__ import annotations
 
@@ -65,6 +66,10 @@ class Command(BaseCommand):
                     "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT],
             "worker": [python, "-m", "celery", "-A", "console", "worker", "--loglevel", "INFO",
                        "--concurrency", str(concurrency)],
+            # Dispatch and reconcile on their own queue: they are not held up by long runs.
+            "control": [python, "-m", "celery", "-A", "console", "worker", "--loglevel", "INFO",
+                        "--concurrency", "1", "--queues", settings.SLUICE_CONTROL_QUEUE,
+                        "--hostname", "control@%h"],
             "beat": [python, "-m", "celery", "-A", "console", "beat", "--loglevel", "INFO",
                      "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
         }

@@ -100,10 +100,19 @@ def add_flow_verbs(subparsers) -> None:
     p = add_verb(subparsers, "list-flows", "ListFlows", flow_verbs.list_flows, "List flows.")
     add_paging(p)
 
-    p = add_verb(subparsers, "start-flow", "StartFlow", flow_verbs.start_flow, "Run a flow now.")
+    p = add_verb(subparsers, "start-flow", "StartFlow", flow_verbs.start_flow,
+                 "Run an on-demand flow now; activate a scheduled or event flow.")
     p.add_argument("--flow-name", required=True)
     p.add_argument("--wait", action="store_true", help="wait for the run to end; exit 0 only if Successful")
     p.add_argument("--timeout", type=seconds, metavar="SECONDS", help="with --wait: give up after this long")
+    p.add_argument("--data-pull-start-time", type=timestamp, metavar="TIME",
+                   help="Sluice extension: run now over this window (a backfill), from (epoch/ISO)")
+    p.add_argument("--data-pull-end-time", type=timestamp, metavar="TIME",
+                   help="with --data-pull-start-time: up to (default now)")
+
+    p = add_verb(subparsers, "stop-flow", "StopFlow", flow_verbs.stop_flow,
+                 "Deactivate a scheduled or event flow (history and watermark are kept).")
+    p.add_argument("--flow-name", required=True)
 
     p = add_verb(
         subparsers, "describe-flow-execution-records", "DescribeFlowExecutionRecords",

@@ -1,0 +1,90 @@
+"""Notification channels: where run events go (a webhook or email), for one flow or all."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.validators import validate_email
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from flows.models import Flow, NotificationChannel, NotificationDelivery
+
+DELIVERIES_SHOWN = 30
+
+
+class ChannelForm(forms.ModelForm):
+    secret = forms.CharField(
+        required=False, label="Signing key (optional, webhooks)", strip=True,
+        help_text="Requests are then signed like Sluice's own webhooks (X-Sluice-Signature).",
+        widget=forms.PasswordInput(render_value=False),
+    )
+
+    class Meta:
+        model = NotificationChannel
+        fields = ["name", "kind", "target", "secret", "flow", "when"]
+        labels = {"target": "URL or email addresses", "flow": "Flow", "when": "Send"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["flow"].empty_label = "All flows"
+        self.fields["flow"].required = False
+        self.fields["target"].widget = forms.TextInput()
+        self.fields["target"].help_text = "A webhook URL, or email addresses separated by commas."
+        self.fields["flow"].help_text = ""
+
+    def clean(self):
+        data = super().clean()
+        kind, target = data.get("kind"), (data.get("target") or "").strip()
+        if kind == NotificationChannel.Kind.WEBHOOK and not target.startswith(("https://", "http://")):
+            self.add_error("target", "A webhook needs an http:// or https:// URL.")
+        if kind == NotificationChannel.Kind.EMAIL:
+            addresses = [a.strip() for a in target.split(",") if a.strip()]
+            if not addresses:
+                self.add_error("target", "Give at least one email address.")
+            for address in addresses:
+                try:
+                    validate_email(address)
+                except forms.ValidationError:
+                    self.add_error("target", f'"{address}" is not an email address.')
+            if data.get("secret"):
+                self.add_error("secret", "Email is not signed; leave the key empty.")
+        data["target"] = target
+        return data
+
+
+@transaction.atomic
+def create_channel(form: ChannelForm, *, user=None) -> NotificationChannel:
+    channel = form.save(commit=False)
+    channel.created_by = user
+    channel.save()
+    return channel
+
+
+@require_http_methods(["GET", "POST"])
+def channel_list(request: HttpRequest) -> HttpResponse:
+    form = ChannelForm(initial={"when": NotificationChannel.When.FAILURES})
+    if request.method == "POST":
+        form = ChannelForm(request.POST)
+        if form.is_valid():
+            channel = create_channel(form, user=request.user)
+            messages.success(request, f'Added the channel "{channel.name}".')
+            return redirect("notifications")
+    context = {
+        "form": form,
+        "channels": NotificationChannel.objects.select_related("flow"),
+        "deliveries": NotificationDelivery.objects.select_related("event__flow", "channel")
+        .order_by("-id")[:DELIVERIES_SHOWN],
+        "flow_count": Flow.objects.count(),
+    }
+    return render(request, "flows/notifications.html", context)
+
+
+@require_POST
+def channel_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    channel = get_object_or_404(NotificationChannel, pk=pk)
+    channel.delete()
+    messages.success(request, f'Removed the channel "{channel.name}".')
+    return redirect("notifications")

@@ -1,0 +1,86 @@
+"""Transient connector failures are retried within the run with backoff, honouring Retry-After from
+a real local HTTP server; permanent ones fail at once."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from connections.connectors import http
+from connections.connectors.base import ConnectorError
+from connections.connectors.localfiles import LocalFilesConnector
+from flows import runner, services
+from flows.models import Execution
+from flows.tests.http_server import Receiver
+
+
+@pytest.fixture
+def api(monkeypatch):
+    """The demo flow's source first asks a local HTTP API (like a SaaS source would), then reads."""
+    servers = []
+
+    def make(*script):
+        server = Receiver(list(script))
+        servers.append(server)
+        original = LocalFilesConnector.read
+
+        def read(self, conn, entity, fields, filters, window, options):
+            http.get_json(server.url + "?page=1", service="The test API")
+            yield from original(self, conn, entity, fields, filters, window, options)
+
+        monkeypatch.setattr(LocalFilesConnector, "read", read)
+        return server
+
+    yield make
+    for server in servers:
+        server.server.shutdown()
+
+
+def run(demo, django_capture_on_commit_callbacks) -> Execution:
+    with django_capture_on_commit_callbacks(execute=False):
+        execution = services.start_flow(demo["flow"])
+    runner.run_execution(str(execution.pk), worker="test")
+    execution.refresh_from_db()
+    return execution
+
+
+@pytest.fixture(autouse=True)
+def quick_backoff(settings):
+    settings.SLUICE_RETRY_BASE_SECONDS = 0.01
+    settings.SLUICE_HEARTBEAT_SECONDS = 0.2
+
+
+def test_a_429_is_retried_after_the_servers_retry_after(demo, api, django_capture_on_commit_callbacks):
+    server = api((429, {"Retry-After": "1"}), (503, {}), (200, {}))
+    began = time.monotonic()
+    execution = run(demo, django_capture_on_commit_callbacks)
+    assert execution.status == "Successful", execution.error_message
+    assert execution.records_written == 500
+    assert len(server.received) == 3
+    assert time.monotonic() - began >= 1.0  # waited at least what Retry-After asked
+    warnings = list(execution.log_lines.filter(level="WARNING").values_list("message", flat=True))
+    assert warnings[0].startswith("Reading accounts.csv from") and "rate limiting" in warnings[0]
+    assert "retry 1 of 3 in 1.0 s" in warnings[0] and "retry 2 of 3" in warnings[1]
+
+
+def test_retries_run_out(demo, api, django_capture_on_commit_callbacks):
+    demo["flow"].__class__.objects.filter(pk=demo["flow"].pk).update(transient_retries=1)
+    demo["flow"].refresh_from_db()
+    server = api((500, {}), (500, {}), (200, {}))
+    execution = run(demo, django_capture_on_commit_callbacks)
+    assert execution.status == "Error" and "answered HTTP 500" in execution.error_message
+    assert len(server.received) == 2
+
+
+def test_a_permanent_error_fails_at_once(demo, api, django_capture_on_commit_callbacks):
+    server = api((401, {}))
+    execution = run(demo, django_capture_on_commit_callbacks)
+    assert execution.status == "Error" and "refused the credentials (HTTP 401)" in execution.error_message
+    assert len(server.received) == 1
+
+
+def test_an_unreachable_service_is_transient():
+    with pytest.raises(ConnectorError) as caught:
+        http.get_json("http://127.0.0.1:9/", timeout=2)
+    assert not caught.value.permanent and "could not be reached" in caught.value.message
