@@ -269,37 +269,57 @@ def test_map_all_output_is_source_order_minus_excluded(columns, data):
     "task, message",
     [
         (
-            {"taskType": "Arithmetic", "sourceFields": ["a", "b"], "connectorOperator": {"S3": "ADDITION"}},
-            'tasks[1]: taskType "Arithmetic" is not supported yet in this version of Sluice.',
+            {"taskType": "Arithmetic", "sourceFields": ["a"], "connectorOperator": {"S3": "ADDITION"}},
+            "tasks[1]: an Arithmetic task needs two or more fields",
         ),
         (
-            {"taskType": "Merge", "sourceFields": ["a", "b"]},
-            'tasks[1]: taskType "Merge" is not supported yet',
-        ),
-        ({"taskType": "Mask", "sourceFields": ["a"]}, 'tasks[1]: taskType "Mask" is not supported yet'),
-        (
-            {"taskType": "Truncate", "sourceFields": ["a"]},
-            'tasks[1]: taskType "Truncate" is not supported yet',
+            {"taskType": "Arithmetic", "sourceFields": ["a", "b"], "connectorOperator": {"S3": "MASK_ALL"}},
+            'tasks[1].connectorOperator: an Arithmetic task does not take "MASK_ALL"',
         ),
         (
-            {"taskType": "Validate", "sourceFields": ["a"]},
-            'tasks[1]: taskType "Validate" is not supported yet',
+            {"taskType": "Merge", "sourceFields": ["a", "b"], "taskProperties": {"CONCAT_FORMAT": "{a}-{c}"}},
+            'tasks[1].taskProperties.CONCAT_FORMAT: "{c}" names no field of sourceFields (a, b).',
         ),
         (
-            {"taskType": "Partition", "sourceFields": ["a"]},
-            'tasks[1]: taskType "Partition" is not supported yet',
+            {"taskType": "Mask", "sourceFields": ["a"], "connectorOperator": {"S3": "MASK_FIRST_N"}},
+            "tasks[1].taskProperties.MASK_LENGTH: is required.",
         ),
         (
-            {"taskType": "Filter", "sourceFields": ["a"], "connectorOperator": {"S3": "EQUAL_TO"}},
-            'tasks[1]: Filter with operator "EQUAL_TO" is not supported yet in this version of Sluice.',
+            {"taskType": "Mask", "sourceFields": ["a"], "connectorOperator": {"S3": "MASK_ALL"},
+             "taskProperties": {"MASK_VALUE": "**"}},
+            'tasks[1].taskProperties.MASK_VALUE: must be one character, not "**".',
         ),
         (
-            map_task("Id", "id", SOURCE_DATA_TYPE="string", DESTINATION_DATA_TYPE="integer"),
-            'tasks[1]: converting "Id" from string to integer is not supported yet',
+            {"taskType": "Truncate", "sourceFields": ["a"], "taskProperties": {"TRUNCATE_LENGTH": "-3"}},
+            'tasks[1].taskProperties.TRUNCATE_LENGTH: must be a positive integer, not "-3".',
+        ),
+        (
+            {"taskType": "Validate", "sourceFields": ["a"], "connectorOperator": {"S3": "VALIDATE_NON_NULL"},
+             "taskProperties": {"VALIDATION_ACTION": "Explode"}},
+            'tasks[1].taskProperties.VALIDATION_ACTION: must be DropRecord or DropDataset, not "Explode".',
+        ),
+        (
+            {"taskType": "Partition", "sourceFields": []},
+            "tasks[1]: a Partition task needs ORDERED_PARTITION_KEYS_LIST or sourceFields.",
+        ),
+        (
+            {"taskType": "Filter", "sourceFields": ["a"], "connectorOperator": {"S3": "BETWEEN"},
+             "taskProperties": {"LOWER_BOUND": "1"}},
+            "tasks[1].taskProperties.UPPER_BOUND: is required for BETWEEN.",
+        ),
+        (
+            {"taskType": "Filter", "sourceFields": ["a"], "connectorOperator": {"S3": "GREATER_THAN"},
+             "taskProperties": {"DATA_TYPE": "integer", "VALUE": "ten"}},
+            'tasks[1].taskProperties.VALUE: "ten" is not an integer (DATA_TYPE integer).',
+        ),
+        (
+            {"taskType": "Filter", "sourceFields": ["a"], "connectorOperator": {"S3": "EQUAL_TO"},
+             "taskProperties": {"DATA_TYPE": "colour", "VALUE": "red"}},
+            'tasks[1].taskProperties.DATA_TYPE: "colour" is not a type Sluice compares',
         ),
         (
             {"taskType": "Map", "sourceFields": ["Id"], "connectorOperator": {"S3": "MASK_ALL"}},
-            'tasks[1]: Map with operator "MASK_ALL" is not supported yet',
+            'tasks[1].connectorOperator: a Map task does not take "MASK_ALL"',
         ),
         ({"taskType": "Shuffle", "sourceFields": ["a"]}, 'tasks[1].taskType: "Shuffle" is not a task type'),
         (
@@ -333,9 +353,21 @@ def test_every_problem_is_reported_at_once():
             ]
         )
     assert caught.value.message.splitlines() == [
-        'tasks[1]: taskType "Arithmetic" is not supported yet in this version of Sluice.',
-        'tasks[2]: taskType "Mask" is not supported yet in this version of Sluice.',
+        "tasks[1].connectorOperator: an Arithmetic task needs an operator, one of ADDITION, "
+        "SUBTRACTION, MULTIPLICATION, DIVISION.",
+        "tasks[2].connectorOperator: a Mask task needs an operator, one of MASK_ALL, "
+        "MASK_FIRST_N, MASK_LAST_N.",
     ]
+
+
+def test_a_filter_cannot_test_a_derived_field():
+    with pytest.raises(PlanError, match=r'tasks\[1\]: a Filter cannot test "a,b": tasks\[0\] writes it'):
+        compile_plan([
+            {"taskType": "Merge", "sourceFields": ["a", "b"], "destinationField": "a,b"},
+            {"taskType": "Filter", "sourceFields": ["a,b"], "connectorOperator": {"S3": "EQUAL_TO"},
+             "taskProperties": {"VALUE": "x"}},
+            map_all(),
+        ])
 
 
 def test_a_flow_selecting_no_fields_is_refused():
@@ -344,7 +376,7 @@ def test_a_flow_selecting_no_fields_is_refused():
 
 
 def test_run_fails_at_plan_time_before_reading():
-    with pytest.raises(RunError, match='taskType "Arithmetic"') as caught:
+    with pytest.raises(RunError, match="Arithmetic task needs an operator") as caught:
         run_in_memory([map_all(), {"taskType": "Arithmetic", "sourceFields": ["a", "b"]}])
     assert isinstance(caught.value.counters, Counters)
 
@@ -396,7 +428,7 @@ def test_connector_error_becomes_run_error_with_its_message():
         )
     assert caught.value.message == "Reading accounts.csv from Tables (crm) failed: the API answered 503"
     assert caught.value.retryable
-    assert caught.value.counters.records_processed == 2
+    assert caught.value.counters.records_processed == 3  # 2 rows and the one the source could not parse
 
 
 # -- runs through Local files ---------------------------------------------------------------------
@@ -501,7 +533,7 @@ def test_counters_add_up(files_root, monkeypatch):
     )
     counters = result.counters
     assert result.status == "Successful"
-    assert counters.records_processed == 2_998
+    assert counters.records_processed == 3_000  # the two bad lines were read too
     assert counters.record_failures == 2
     assert [f.where for f in counters.failures] == ["accounts.csv line 5", "accounts.csv line 2001"]
     assert counters.failures[0].reason == "expected 3 columns, found 4"
@@ -516,7 +548,7 @@ def test_counters_add_up(files_root, monkeypatch):
         "Plan: Select 2 fields (Id, Name); write 1 field in task order; rename Name -> name.",
     )
     assert ("WARNING", "accounts.csv line 5: expected 3 columns, found 4") in logs
-    assert logs[-1][1].startswith("Done: read 2,998 records")
+    assert logs[-1][1].startswith("Done: read 3,000 records")
     assert "2 records failed" in logs[-1][1]
 
 
