@@ -20,6 +20,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .errors import RunError
 from .values import TIMESTAMP, convert, describe_type, parse_value, show, to_text, type_of
 from .work import Work
 
@@ -131,7 +132,13 @@ def _evaluate(criterion: Criterion, column: pa.ChunkedArray) -> tuple[pa.Array, 
     kind = criterion.kind or type_of(column.type)
     converted = convert(column, kind)
     values = converted.values
-    scalars = [_scalar(v, kind) for v in criterion.parsed(kind)]
+    try:
+        scalars = [_scalar(v, kind) for v in criterion.parsed(kind)]
+    except ValueError as exc:
+        raise RunError(
+            f"tasks[{criterion.task}]: {exc}, and the filter compares it with {criterion.field}, which "
+            f"holds {kind} values. Correct the value, or set DATA_TYPE to say how to compare."
+        ) from None
     operator = criterion.operator
     if operator == "BETWEEN":
         match = pc.and_(pc.greater_equal(values, scalars[0]), pc.less_equal(values, scalars[1]))

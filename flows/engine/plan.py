@@ -59,9 +59,8 @@ class Plan:
 
     def run(self, work: Work) -> None:
         """Run one batch through every stage (failed, filtered, dropped rows are counted in it)."""
+        # every stage runs even on an empty batch, so the output keeps its columns and types
         for stage in self.stages:
-            if work.table.num_rows == 0 and stage.kind != "map":
-                continue
             stage.run(work)
 
     def apply(self, batch: pa.Table) -> pa.Table:

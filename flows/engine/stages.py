@@ -85,6 +85,9 @@ def map_all(excluded: frozenset[str], maps: tuple[FieldMap, ...]) -> Callable[[W
                 written_by[m.destination] = task
                 outputs.append((m, batch.column(name)))
         columns = _converted(work, outputs)
+        if not columns:  # every field excluded: records without fields, still counted as records
+            work.table = work.table.select([])
+            return
         work.table = pa.Table.from_arrays(columns, names=[m.destination for m, _ in outputs])
 
     return apply_map_all

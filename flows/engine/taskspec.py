@@ -14,7 +14,7 @@ from .filters import COMPARISONS, Criterion, split_values
 from .stages import FieldMap
 from .transforms import ARITHMETIC, MASKS, PLACEHOLDER, Arithmetic, Mask, Merge, Truncate
 from .validation import ACTIONS, CHECKS, Validation
-from .values import TYPES, normalize_type
+from .values import TYPES, normalize_type, parse_value
 
 TASK_TYPES = (
     "Arithmetic",
@@ -165,12 +165,13 @@ def _projection_or_filter(parsed: Tasks, index: int, task: _Task, written: dict)
         raise _Problem(f"{task.at}.taskProperties.VALUE: is required for a {operator} filter (or VALUES).")
     criterion = Criterion(index, name, str(operator), values, kind)
     if kind is not None and operator != "CONTAINS":
-        try:
-            criterion.parsed(kind)
-        except ValueError as exc:
-            key = "LOWER_BOUND/UPPER_BOUND" if operator == "BETWEEN" else (
-                "VALUES" if task.prop("VALUES") is not None else "VALUE")
-            raise _Problem(f"{task.at}.taskProperties.{key}: {exc} (DATA_TYPE {kind}).") from None
+        keys = ("LOWER_BOUND", "UPPER_BOUND") if operator == "BETWEEN" else (
+            ("VALUES",) * len(values) if task.prop("VALUES") is not None else ("VALUE",))
+        for key, value in zip(keys, values, strict=True):
+            try:
+                parse_value(value, kind)
+            except ValueError as exc:
+                raise _Problem(f"{task.at}.taskProperties.{key}: {exc} (DATA_TYPE {kind}).") from None
     parsed.filters.append(criterion)
 
 

@@ -46,7 +46,7 @@ class Validation:
         if self.check == "VALIDATE_NON_NULL":
             return pc.is_null(column.combine_chunks())
         numbers = convert(column, "double")
-        bad = numbers.bad if numbers.bad is not None else pa.array([False] * len(numbers.values))
+        bad = numbers.bad if numbers.bad is not None else pa.array([False] * len(numbers.values), pa.bool_())
         if self.check == "VALIDATE_NUMERIC":
             return bad
         values = numbers.values

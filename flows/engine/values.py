@@ -284,7 +284,8 @@ def _from_typed(array: pa.Array, have: str, kind: str) -> Converted:
     if have == kind and kind != "datetime":
         return Converted(array.cast(_ARROW[kind]), None)
     if kind == "double" and have in ("integer", "double"):
-        return Converted(array.cast(pa.float64()), None)
+        # integers beyond 2**53 round to the nearest double (Arrow's safe cast would refuse them)
+        return Converted(array.cast(pa.float64(), safe=False), None)
     if kind == "integer" and have == "double":
         whole = pc.and_(pc.is_finite(array), pc.equal(pc.floor(array), array))
         fits = pc.and_(pc.greater_equal(array, float(INT64_MIN)), pc.less(array, float(2**63)))
