@@ -16,6 +16,9 @@ from .appflow_model import (
     TASK_PROPERTY_VALUE_MAX,
     TASK_TYPES,
 )
+from flows.engine.transforms import PLACEHOLDER
+from flows.engine.values import TYPES, normalize_type, parse_value
+
 from .checks import check_keys, expect_enum, expect_list, expect_object, expect_string, unknown_value
 from .errors import Path, Problems
 
@@ -213,6 +216,69 @@ def _check_task_type_rules(problems: Problems, path: Path, task: dict, task_type
             problems.add((*path, "taskProperties", key), f"is required {why}")
     if task_type == "Map":
         _check_map(problems, path, task, source_fields)
+    properties = _present_properties(task)
+    if task_type == "Filter" and name in _COMPARISONS | {"BETWEEN"}:
+        _check_filter_values(problems, path, properties, name)
+    one_field = task_type in ("Mask", "Truncate", "Validate") or (
+        task_type == "Filter" and name in _COMPARISONS | {"BETWEEN"})
+    if one_field and source_fields is not None and len([f for f in source_fields if f]) != 1:
+        problems.add((*path, "sourceFields"), f"{_a(task_type)} {task_type} task works on exactly one field "
+                                              f"(it has {len(source_fields)})")
+    if task_type == "Merge" and source_fields is not None:
+        _check_concat_format(problems, path, properties, source_fields)
+    if task_type == "Arithmetic" and source_fields is not None:
+        _check_arithmetic_fields(problems, path, properties, source_fields)
+
+
+def _check_filter_values(problems: Problems, path: Path, properties: dict, operator: str) -> None:
+    """DATA_TYPE is a type Sluice compares with, and the values to compare with are of that type."""
+    data_type = properties.get("DATA_TYPE")
+    kind = None
+    if isinstance(data_type, str) and data_type:
+        kind = normalize_type(data_type)
+        if kind is None:
+            problems.add((*path, "taskProperties", "DATA_TYPE"),
+                         f'"{data_type}" is not a type Sluice compares values as (use one of {", ".join(TYPES)})')
+            return
+    if kind is None or operator == "CONTAINS":
+        return  # without DATA_TYPE the field's own type decides, at run time
+    keys = ("LOWER_BOUND", "UPPER_BOUND") if operator == "BETWEEN" else ("VALUE", "VALUES")
+    for key in keys:
+        text = properties.get(key)
+        if not isinstance(text, str) or not text:
+            continue
+        for value in (part.strip() for part in text.split(",")) if key == "VALUES" else (text,):
+            try:
+                parse_value(value, kind)
+            except ValueError as exc:
+                problems.add((*path, "taskProperties", key), f"{exc} (DATA_TYPE is {data_type})")
+                break
+
+
+def _check_concat_format(problems: Problems, path: Path, properties: dict, source_fields: list[str]) -> None:
+    template = properties.get("CONCAT_FORMAT")
+    if not isinstance(template, str):
+        return
+    unknown = [name for name in PLACEHOLDER.findall(template) if name not in source_fields]
+    if unknown:
+        problems.add((*path, "taskProperties", "CONCAT_FORMAT"),
+                     f'"{{{unknown[0]}}}" names no field of sourceFields ({", ".join(source_fields)}); '
+                     "write each field as {FieldName}")
+
+
+def _check_arithmetic_fields(problems: Problems, path: Path, properties: dict, source_fields: list[str]) -> None:
+    order = properties.get("MATH_OPERATION_FIELDS_ORDER")
+    if isinstance(order, str) and order:
+        names = [name.strip() for name in order.split(",")]
+        unknown = [name for name in names if name not in source_fields]
+        if unknown:
+            problems.add((*path, "taskProperties", "MATH_OPERATION_FIELDS_ORDER"),
+                         f'"{unknown[0]}" is not one of sourceFields ({", ".join(source_fields)})')
+        elif len(names) < 2:
+            problems.add((*path, "taskProperties", "MATH_OPERATION_FIELDS_ORDER"),
+                         'must name two or more fields, like "a,b"')
+    elif len([f for f in source_fields if f]) < 2:
+        problems.add((*path, "sourceFields"), "an Arithmetic task needs two or more fields")
 
 
 def _present_properties(task: dict) -> dict:

@@ -1607,3 +1607,80 @@ def test_connector_for_names_the_class_or_none():
 def test_the_package_imports_without_django():
     code = "import sys, flows.document; assert not any(m.split('.')[0] == 'django' for m in sys.modules)"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])
+
+
+# -- the checks the transform engine relies on (issue 3) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bad_task, message",
+    [
+        (
+            task("Filter", "GREATER_THAN", ["a"], DATA_TYPE="money", VALUE="1"),
+            'tasks[1].taskProperties.DATA_TYPE: "money" is not a type Sluice compares values as (use one of '
+            "string, integer, double, boolean, date, datetime)",
+        ),
+        (
+            task("Filter", "GREATER_THAN", ["a"], DATA_TYPE="integer", VALUE="1.5"),
+            'tasks[1].taskProperties.VALUE: "1.5" is not an integer (DATA_TYPE is integer)',
+        ),
+        (
+            task("Filter", "EQUAL_TO", ["a"], DATA_TYPE="boolean", VALUES="true,maybe"),
+            'tasks[1].taskProperties.VALUES: "maybe" is not true or false (DATA_TYPE is boolean)',
+        ),
+        (
+            task("Filter", "BETWEEN", ["a"], DATA_TYPE="datetime", LOWER_BOUND="2024-01-01",
+                 UPPER_BOUND="2024-02-30T00:00:00Z"),
+            'tasks[1].taskProperties.UPPER_BOUND: "2024-02-30T00:00:00Z" is not a datetime (ISO 8601 or epoch '
+            "milliseconds) (DATA_TYPE is datetime)",
+        ),
+        (
+            task("Filter", "EQUAL_TO", ["a", "b"], DATA_TYPE="string", VALUE="x"),
+            "tasks[1].sourceFields: a Filter task works on exactly one field (it has 2)",
+        ),
+        (
+            task("Mask", "MASK_ALL", ["a", "b"]),
+            "tasks[1].sourceFields: a Mask task works on exactly one field (it has 2)",
+        ),
+        (
+            task("Merge", "NO_OP", ["a", "b"], CONCAT_FORMAT="{a} {c}"),
+            'tasks[1].taskProperties.CONCAT_FORMAT: "{c}" names no field of sourceFields (a, b); write each field '
+            "as {FieldName}",
+        ),
+        (
+            task("Arithmetic", "ADDITION", ["a", "b"], MATH_OPERATION_FIELDS_ORDER="a,z"),
+            'tasks[1].taskProperties.MATH_OPERATION_FIELDS_ORDER: "z" is not one of sourceFields (a, b)',
+        ),
+        (
+            task("Arithmetic", "DIVISION", ["a"]),
+            "tasks[1].sourceFields: an Arithmetic task needs two or more fields",
+        ),
+        (
+            task("Mask", "MASK_LAST_N", ["a"], MASK_LENGTH="-2"),
+            "tasks[1].taskProperties.MASK_LENGTH: must be a positive integer",
+        ),
+        (
+            task("Sort", "NO_OP", ["a"]),
+            'tasks[1].taskType: unknown value "Sort" (expected one of Arithmetic, Filter, Map, Map_all, Mask, '
+            "Merge, Passthrough, Truncate, Validate, Partition)",
+        ),
+    ],
+)
+def test_transform_checks_name_the_path(bad_task, message):
+    assert errors(with_tasks(task("Map_all", fields=[]), bad_task)) == [message]
+
+
+@pytest.mark.parametrize(
+    "good_task",
+    [
+        task("Filter", "GREATER_THAN", ["a"], DATA_TYPE="Double", VALUE="1e6"),
+        task("Filter", "EQUAL_TO", ["a"], DATA_TYPE="string", VALUES="Banking, Energy,Retail"),
+        task("Filter", "BETWEEN", ["a"], DATA_TYPE="datetime", LOWER_BOUND="1704067200000",
+             UPPER_BOUND="2024-12-31T23:59:59+01:00"),
+        task("Filter", "CONTAINS", ["a"], DATA_TYPE="integer", VALUE="abc"),
+        task("Merge", "NO_OP", ["a", "b"], CONCAT_FORMAT="{a} - {b}"),
+        task("Arithmetic", "SUBTRACTION", ["a", "b"], MATH_OPERATION_FIELDS_ORDER="b,a"),
+    ],
+)
+def test_transform_tasks_that_pass(good_task):
+    assert errors(with_tasks(task("Map_all", fields=[]), good_task)) == []
