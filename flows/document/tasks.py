@@ -7,6 +7,9 @@ import json
 import re
 from typing import Any
 
+from flows.engine.transforms import PLACEHOLDER
+from flows.engine.values import TYPES, normalize_type, parse_value
+
 from .appflow_model import (
     CONNECTOR_OPERATORS,
     DESTINATION_FIELD_MAX,
@@ -16,9 +19,6 @@ from .appflow_model import (
     TASK_PROPERTY_VALUE_MAX,
     TASK_TYPES,
 )
-from flows.engine.transforms import PLACEHOLDER
-from flows.engine.values import TYPES, normalize_type, parse_value
-
 from .checks import check_keys, expect_enum, expect_list, expect_object, expect_string, unknown_value
 from .errors import Path, Problems
 
@@ -238,7 +238,8 @@ def _check_filter_values(problems: Problems, path: Path, properties: dict, opera
         kind = normalize_type(data_type)
         if kind is None:
             problems.add((*path, "taskProperties", "DATA_TYPE"),
-                         f'"{data_type}" is not a type Sluice compares values as (use one of {", ".join(TYPES)})')
+                         f'"{data_type}" is not a type Sluice compares values as '
+                         f'(use one of {", ".join(TYPES)})')
             return
     if kind is None or operator == "CONTAINS":
         return  # without DATA_TYPE the field's own type decides, at run time
@@ -266,7 +267,9 @@ def _check_concat_format(problems: Problems, path: Path, properties: dict, sourc
                      "write each field as {FieldName}")
 
 
-def _check_arithmetic_fields(problems: Problems, path: Path, properties: dict, source_fields: list[str]) -> None:
+def _check_arithmetic_fields(
+    problems: Problems, path: Path, properties: dict, source_fields: list[str]
+) -> None:
     order = properties.get("MATH_OPERATION_FIELDS_ORDER")
     if isinstance(order, str) and order:
         names = [name.strip() for name in order.split(",")]
