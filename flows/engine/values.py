@@ -32,13 +32,14 @@ TYPES = ("string", "integer", "double", "boolean", "date", "datetime")
 # Names other systems (Salesforce, AppFlow's console) give the same types.
 _ALIASES = {
     **{name: "string" for name in ("string", "text", "id", "phone", "url", "email", "textarea",
-                                     "picklist", "reference", "varchar", "char")},
-    **{name: "integer" for name in ("integer", "int", "long", "bigint", "smallint")},
+                                     "picklist", "multipicklist", "combobox", "reference", "varchar",
+                                     "char", "guid", "encryptedstring")},
+    **{name: "integer" for name in ("integer", "int", "long", "bigint", "smallint", "short", "byte")},
     **{name: "double" for name in ("double", "float", "number", "decimal", "currency", "percent",
                                      "numeric", "real")},
     **{name: "boolean" for name in ("boolean", "bool")},
     "date": "date",
-    **{name: "datetime" for name in ("datetime", "timestamp", "date-time")},
+    **{name: "datetime" for name in ("datetime", "timestamp", "date-time", "glide_date_time")},
 }
 
 TIMESTAMP = pa.timestamp("us", "UTC")
