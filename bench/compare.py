@@ -5,8 +5,8 @@
 Generates DATA/accounts.csv (bench/generate_crm.py) once, then runs every variant --repeat times,
 each in a fresh Python process, and prints a table with the best time (rows read per second over
 that time) and the highest peak RSS of the runs. The time is measured inside each script, around
-the job only (not interpreter start-up or imports); peak RSS is the whole process's (wait4's
-ru_maxrss, imports included). The machine is shared: report best-of and say so.
+the job only (not interpreter start-up or imports); peak RSS is the whole process's (VmHWM,
+imports included). The machine is shared: report best-of and say so.
 """
 
 from __future__ import annotations
@@ -33,20 +33,16 @@ VARIANTS = {
 
 
 def run_once(args: list[str], data: Path) -> dict:
+    """One run in a fresh process; its own figures (time, VmHWM) from its last output line.
+
+    Peak RSS comes from the child's /proc VmHWM, not wait4's ru_maxrss: on Linux that one starts
+    from the parent's high-water mark at fork (this script's, after generating the data)."""
     env = {**os.environ, "SLUICE_LOCAL_FILES_BASE": str(data.parent)}
     command = [PYTHON, *(a.format(data=data) for a in args)]
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=err, text=True)
-        # wait4, not wait: its rusage holds the peak RSS of the child (and of any process it waited for)
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        if process.returncode:
-            raise SystemExit(f"{' '.join(command)} failed:\n{err.read()}")
-        result = json.loads(out.read().strip().splitlines()[-1])
-    result["peak_rss_mb"] = max(result["peak_rss_mb"], usage.ru_maxrss / 1024)
-    return result
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:

@@ -109,6 +109,7 @@ def main() -> None:
     read = written = 0
     writer = None
     sink = None
+    pending: list[pa.Table] = []
     for batch in reader:
         read += batch.num_rows
         table = transform(batch)
@@ -116,13 +117,19 @@ def main() -> None:
         if args.file_type == "PARQUET":
             if writer is None:
                 writer = pq.ParquetWriter(out / "part.parquet", table.schema, compression="snappy")
-            writer.write_table(table)
+            # row groups of ~64k rows, as Sluice's writer makes them (one per batch is slower)
+            pending.append(table)
+            if sum(t.num_rows for t in pending) >= 65_536:
+                writer.write_table(pa.concat_tables(pending))
+                pending = []
         else:
             if sink is None:
                 sink = open(out / "part.jsonl", "wb", buffering=1 << 20)  # noqa: SIM115 - closed below
             if table.num_rows:
                 sink.write(jsonl_lines(table))
     if writer is not None:
+        if pending:
+            writer.write_table(pa.concat_tables(pending))
         writer.close()
     if sink is not None:
         sink.close()

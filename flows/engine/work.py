@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -30,7 +31,7 @@ class Work:
 
     @classmethod
     def start(cls, table: pa.Table, first_record: int = 1) -> Work:
-        rows = pa.array(range(first_record, first_record + table.num_rows), pa.int64())
+        rows = pa.array(np.arange(first_record, first_record + table.num_rows, dtype=np.int64))
         return cls(table, rows)
 
     def record(self, index: int) -> int:
