@@ -70,7 +70,7 @@ class TableFileWriter:
 
     def _flush(self) -> None:
         if self._pending:
-            self._sink.write_table(pa.concat_tables(self._pending), row_group_size=PARQUET_ROW_GROUP_ROWS)
+            self._sink.write_table(pa.concat_tables(self._pending))  # one row group
             self._pending, self._pending_rows, self._pending_bytes = [], 0, 0
 
     def abort(self) -> None:
