@@ -658,3 +658,33 @@ def test_a_source_that_ignores_pushed_filters_still_gives_the_same_result():
     _, plain_rows, _ = run_source(TableSource([SALES]))
     _, rows, _ = run_source(PushdownSource([SALES], apply=False))
     assert rows == plain_rows
+
+
+# -- partition ------------------------------------------------------------------------------------
+
+PARTITION = {"taskType": "Partition", "sourceFields": [], "connectorOperator": {"S": "NO_OP"},
+             "taskProperties": {"ORDERED_PARTITION_KEYS_LIST": '["City", "Name"]'}}
+
+
+class PartitioningDestination(MemoryDestination):
+    partitions_output = True
+
+
+def test_partition_keys_reach_a_destination_that_partitions():
+    destination = PartitioningDestination()
+    run_flow(
+        document([map_all(), PARTITION]),
+        Endpoint(TableSource([ACCOUNTS]), ConnectionInfo("src", "Tables")),
+        Endpoint(destination, ConnectionInfo("dst", "Memory")),
+        execution_id="e",
+    )
+    assert destination.options["partitionKeys"] == ["City", "Name"]
+
+
+def test_a_destination_that_does_not_partition_is_named_in_a_warning():
+    logs: list[tuple[str, str]] = []
+    _, _, destination = run_in_memory([map_all(), PARTITION], log=lambda level, m: logs.append((level, m)))
+    assert "partitionKeys" not in destination.options
+    assert ("WARNING", "Memory (dst) does not partition its output; the Partition task (City, Name) is "
+                       "ignored.") in logs
+    assert logs[0][1].endswith("; partition the output by City, Name.")
