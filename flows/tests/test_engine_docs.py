@@ -61,3 +61,14 @@ def _plain_read(source: TableSource):
             yield SourceBatch(table if fields is None else table.select(fields))
 
     return read
+
+
+def test_the_benchmark_job_is_a_valid_document_with_the_documented_plan():
+    from flows.document import validate_flow_document
+    from flows.engine import compile_plan
+
+    job = json.loads((DOC.parents[1] / "bench" / "job.json").read_text())
+    assert validate_flow_document(job) == []
+    words = compile_plan(job["tasks"]).describe()
+    documented = re.search(r"```\nPlan: (.*?)\.\n```", DOC.read_text(encoding="utf-8"), re.S).group(1)
+    assert words == documented.replace("\n", " ")
