@@ -24,6 +24,7 @@ PYTHON = sys.executable
 VARIANTS = {
     "sluice-parquet": ["bench/sluice_job.py", "{data}", "--file-type", "PARQUET"],
     "sluice-jsonl": ["bench/sluice_job.py", "{data}", "--file-type", "JSONL"],
+    "sluice-embedded-parquet": ["bench/embedded_job.py", "{data}", "--file-type", "PARQUET"],
     "pyarrow-parquet": ["bench/pyarrow_job.py", "{data}", "--file-type", "PARQUET"],
     "pyarrow-jsonl": ["bench/pyarrow_job.py", "{data}", "--file-type", "JSONL"],
     "dlt-arrow-parquet": ["bench/dlt_job.py", "{data}", "--mode", "arrow", "--file-type", "PARQUET"],
