@@ -297,7 +297,8 @@ def _from_typed(array: pa.Array, have: str, kind: str) -> Converted:
     if kind in ("datetime", "date"):
         if have == "datetime":
             unit_utc = array if array.type.tz else pc.assume_timezone(array, "UTC")
-            values, bad = _in_range(unit_utc.cast(TIMESTAMP))
+            # nanoseconds round down to microseconds (a safe cast would refuse them)
+            values, bad = _in_range(unit_utc.cast(TIMESTAMP, safe=False))
         elif have == "date":
             values, bad = array.cast(TIMESTAMP), None
         elif have == "integer":
