@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -80,7 +80,7 @@ class Arithmetic:
         operate = ARITHMETIC[self.operator][0]
         operands = [convert(table.column(f), "double") for f in self.fields]
         bad: pa.Array | None = None
-        reasons: list[tuple[pa.Array, callable]] = []
+        reasons: list[tuple[pa.Array, Callable[[int], str]]] = []
         for name, operand in zip(self.fields, operands, strict=True):
             if operand.bad is not None:
                 bad = operand.bad if bad is None else pc.or_(bad, operand.bad)
@@ -106,7 +106,7 @@ class Arithmetic:
         if bad is not None:
             work.fail(bad, lambda i: next(why(i) for mask, why in reasons if mask[i].as_py()))
 
-    def _not_a_number(self, table: pa.Table, name: str):
+    def _not_a_number(self, table: pa.Table, name: str) -> Callable[[int], str]:
         def reason(i: int) -> str:
             return (f"{name} = {show(table.column(name)[i])} is not {describe_type('double')} "
                     f"(tasks[{self.task}]: Arithmetic {self.operator})")
