@@ -108,10 +108,12 @@ class _Task:
         return None if value is None or value == "" else str(value)
 
     def one_field(self, kind: str) -> str:
-        if len(self.fields) != 1 or not self.fields[0]:
-            raise _Problem(f"{self.at}.sourceFields: a {kind} task reads exactly one field, "
-                           f"found {len(self.fields)}.")
-        return self.fields[0]
+        names = [f for f in self.fields if f]  # AppFlow writes [""] where no field is meant
+        if len(names) != 1:
+            raise _Problem(
+                f"{self.at}.sourceFields: a {kind} task reads exactly one field, found {len(names)}."
+            )
+        return names[0]
 
     def expect(self, kind: str, allowed: Sequence[str | None]) -> str | None:
         if self.operator not in allowed:

@@ -340,7 +340,8 @@ def test_validation_never_changes_the_document():
 
 @pytest.mark.parametrize("task_type", ["Map_all", "Passthrough"])
 def test_field_selecting_tasks_alone_are_enough(task_type):
-    assert errors(with_tasks(task(task_type, fields=[]))) == []
+    # a Passthrough passes one field through; Map_all needs none
+    assert errors(with_tasks(task(task_type, fields=[] if task_type == "Map_all" else ["a"]))) == []
 
 
 def test_map_without_a_projection_is_accepted():
@@ -972,16 +973,44 @@ VALID_TASK_OF_TYPE = {
 
 @pytest.mark.parametrize("task_type", TASK_TYPES)
 def test_every_task_type(task_type):
-    assert errors(with_tasks(task("Map_all", fields=[]), VALID_TASK_OF_TYPE[task_type])) == []
+    # one Map_all per flow: the Map_all case is that task alone
+    others = [] if task_type == "Map_all" else [task("Map_all", fields=[])]
+    assert errors(with_tasks(*others, VALID_TASK_OF_TYPE[task_type])) == []
+
+
+def test_one_map_all_and_no_filter_on_a_derived_field():
+    doc = with_tasks(
+        task("Map_all", fields=[]),
+        task("Merge", "NO_OP", ["a", "b"]),
+        task("Filter", "EQUAL_TO", ["a,b"], VALUE="x"),
+        task("Map_all", fields=[]),
+    )
+    assert errors(doc) == [
+        'tasks[2].sourceFields: "a,b" is written by tasks[1]; filters test the fields as read, before Merge, '
+        "Arithmetic, Mask and Truncate",
+        "tasks[3].taskType: only one Map_all task is allowed (tasks[0] is one)",
+    ]
 
 
 @pytest.mark.parametrize("operator", OPERATORS)
 def test_every_operator_is_known_for_custom_connectors(operator):
+    from flows.document.tasks import OPERATORS_BY_TASK_TYPE
+
+    # each operator on a task type it fits (the others take NO_OP)
+    task_type = next((t for t, ops in OPERATORS_BY_TASK_TYPE.items() if operator in ops), "Passthrough")
     doc = with_tasks(
         task("Map_all", fields=[]),
-        task("Passthrough", operator, LOWER_BOUND="1", UPPER_BOUND="2", MASK_LENGTH="3"),
+        task(task_type, operator, fields=["a", "b"] if task_type == "Arithmetic" else ["a"],
+             LOWER_BOUND="1", UPPER_BOUND="2", MASK_LENGTH="3", VALUE="1"),
     )
     assert errors(doc) == []
+
+
+def test_task_types_without_operators_take_no_op():
+    doc = with_tasks(task("Map_all", fields=[]), task("Truncate", "MASK_ALL", TRUNCATE_LENGTH="3"))
+    assert errors(doc) == [
+        "tasks[1].connectorOperator.CustomConnector: MASK_ALL does not apply to a Truncate task (use NO_OP)"
+    ]
 
 
 @pytest.mark.parametrize("key", list(CONNECTOR_OPERATORS))
