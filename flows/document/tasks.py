@@ -271,6 +271,8 @@ def _check_task_type_rules(problems: Problems, path: Path, task: dict, task_type
         problems.add((*path, "sourceFields"), "a PROJECTION task names the fields to read")
     if task_type == "Merge" and source_fields is not None:
         _check_concat_format(problems, path, properties, source_fields)
+    if task_type == "Partition" and source_fields is not None:
+        _check_partition_keys(problems, path, properties, source_fields)
     if task_type == "Arithmetic" and source_fields is not None:
         _check_arithmetic_fields(problems, path, properties, source_fields)
 
@@ -299,6 +301,23 @@ def _check_filter_values(problems: Problems, path: Path, properties: dict, opera
             except ValueError as exc:
                 problems.add((*path, "taskProperties", key), f"{exc} (DATA_TYPE is {data_type})")
                 break
+
+
+def _check_partition_keys(problems: Problems, path: Path, properties: dict, source_fields: list[str]) -> None:
+    keys = properties.get("ORDERED_PARTITION_KEYS_LIST")
+    if not isinstance(keys, str) or not keys:
+        if not any(source_fields):
+            problems.add((*path, "taskProperties", "ORDERED_PARTITION_KEYS_LIST"),
+                         "is required for a Partition task without sourceFields")
+        return
+    if keys.lstrip().startswith("["):
+        if not _is_json_list_of_strings(keys) or not json.loads(keys):
+            problems.add((*path, "taskProperties", "ORDERED_PARTITION_KEYS_LIST"),
+                         'must name the partition keys, as a JSON array like ["Country", "Year"] '
+                         'or as "Country,Year"')
+    elif not any(k.strip() for k in keys.split(",")):
+        problems.add((*path, "taskProperties", "ORDERED_PARTITION_KEYS_LIST"),
+                     'must name the partition keys, like "Country,Year"')
 
 
 def _check_concat_format(problems: Problems, path: Path, properties: dict, source_fields: list[str]) -> None:

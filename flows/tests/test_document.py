@@ -1713,3 +1713,17 @@ def test_transform_checks_name_the_path(bad_task, message):
 )
 def test_transform_tasks_that_pass(good_task):
     assert errors(with_tasks(task("Map_all", fields=[]), good_task)) == []
+
+
+@pytest.mark.parametrize(
+    "partition, message",
+    [
+        (task("Partition", fields=[]),
+         "tasks[1].taskProperties.ORDERED_PARTITION_KEYS_LIST: is required for a Partition task without sourceFields"),
+        (task("Partition", fields=[], ORDERED_PARTITION_KEYS_LIST="[]"),
+         'tasks[1].taskProperties.ORDERED_PARTITION_KEYS_LIST: must name the partition keys, as a JSON array like '
+         '["Country", "Year"] or as "Country,Year"'),
+    ],
+)
+def test_partition_needs_keys(partition, message):
+    assert errors(with_tasks(task("Map_all", fields=[]), partition)) == [message]
