@@ -120,6 +120,10 @@ class Execution(models.Model):
     record_failures = models.BigIntegerField(default=0)
     bytes_processed = models.BigIntegerField(default=0)
     bytes_written = models.BigIntegerField(default=0)
+    # Sluice's own counters: records left out by Filter tasks and by Validate tasks (DropRecord).
+    # With them, records_processed = written + filtered + dropped + failures.
+    records_filtered = models.BigIntegerField(default=0)
+    records_dropped = models.BigIntegerField(default=0)
     error_message = models.TextField(blank=True)
     output_location = models.CharField(max_length=1024, blank=True)
     data_pull_start = models.DateTimeField(null=True, blank=True)

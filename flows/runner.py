@@ -61,6 +61,8 @@ def counters_fields(counters: Counters) -> dict:
         "record_failures": counters.record_failures,
         "bytes_processed": counters.bytes_processed,
         "bytes_written": counters.bytes_written,
+        "records_filtered": counters.records_filtered,
+        "records_dropped": counters.records_dropped,
     }
 
 

@@ -143,6 +143,12 @@ class Connector:
     trigger_types: ClassVar[tuple[str, ...]] = ("OnDemand",)
     fastest_schedule_minutes: ClassVar[int] = 1
     filter_operators: ClassVar[tuple[str, ...]] = ()
+    # The Filter operators read() applies at the source when it is given them (e.g. in a SQL
+    # WHERE clause). The engine applies every filter again, so pushing down saves reading records,
+    # never changes the result; a connector may push down less than it declares.
+    pushdown_operators: ClassVar[tuple[str, ...]] = ()
+    # True when write() partitions its output by options["partitionKeys"] (a Partition task).
+    partitions_output: ClassVar[bool] = False
     write_operations: ClassVar[tuple[str, ...]] = ()
     # The key of this connector in sourceConnectorProperties / destinationConnectorProperties.
     properties_key: ClassVar[str] = ""
@@ -199,8 +205,10 @@ class Connector:
         options: Mapping[str, Any],
     ) -> Iterator[SourceBatch]:
         """Yield batches of `entity`. `fields` None means every field. `filters` are the
-        document's Filter tasks this connector said it can push down (may be ignored: the
-        engine re-applies every filter)."""
+        document's Filter tasks whose operator is in `pushdown_operators`, as plain dicts:
+        {"task", "field", "operator", "values" (texts; two bounds for BETWEEN), "dataType"
+        (string | integer | double | boolean | date | datetime, or None: the field's own type),
+        "description"}. Applying them is optional: the engine re-applies every filter."""
         raise NotImplementedError
 
     def write(

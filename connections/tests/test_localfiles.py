@@ -493,3 +493,19 @@ def test_jsonl_encoding_parses_back_to_the_same_values(records):
     text = encode_jsonl(table).decode("utf-8")
     assert [json.loads(line) for line in text.split("\n")[:-1]] == records
     assert "\\/" not in text
+
+
+def test_parquet_gathers_small_batches_into_row_groups(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from connections.connectors.fileformats import writers
+
+    monkeypatch.setattr(writers, "PARQUET_ROW_GROUP_ROWS", 1_000)
+    writer = writers.open_writer("PARQUET", tmp_path / "part.parquet")
+    tables = [pa.table({"n": list(range(i * 300, i * 300 + 300)), "s": ["x"] * 300}) for i in range(10)]
+    for table in tables:
+        writer.write(table)
+    writer.close()
+    parquet = pq.ParquetFile(tmp_path / "part.parquet")
+    # 10 batches of 300 rows: row groups of 1,200, 1,200 and the last 600, not 10 of 300
+    assert [parquet.metadata.row_group(i).num_rows for i in range(parquet.num_row_groups)] == [1200, 1200, 600]
+    assert pq.read_table(tmp_path / "part.parquet").equals(pa.concat_tables(tables))
+    assert writer.records == 3_000

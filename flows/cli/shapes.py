@@ -93,6 +93,12 @@ def execution_record(execution: Execution) -> dict[str, Any]:
             "bytesWritten": execution.bytes_written,
             "recordsProcessed": execution.records_processed,
             "numParallelProcesses": 1,  # one worker runs one execution
+            # Sluice extension: what happened to the records that were not written
+            "sluice": {
+                "recordsWritten": execution.records_written,
+                "recordsFiltered": execution.records_filtered,
+                "recordsDropped": execution.records_dropped,
+            },
             # No maxPageSize: sources read in blocks of bytes, so a run has no page size in records.
         },
         "startedAt": epoch(execution.created_at),

@@ -7,6 +7,9 @@ import json
 import re
 from typing import Any
 
+from flows.engine.transforms import PLACEHOLDER
+from flows.engine.values import TYPES, normalize_type, parse_value
+
 from .appflow_model import (
     CONNECTOR_OPERATORS,
     DESTINATION_FIELD_MAX,
@@ -60,6 +63,7 @@ def check_tasks(problems: Problems, path: Path, value: Any, source_key: str | No
     if objects and not any(_selects_fields(task) for task in objects):
         problems.add(path, NO_FIELD_SELECTED)
     _check_duplicate_map_destinations(problems, path, tasks)
+    _check_across_tasks(problems, path, tasks)
 
 
 def operator_of(task: dict) -> str | None:
@@ -81,9 +85,12 @@ def _selects_fields(task: dict) -> bool:
 def _check_duplicate_map_destinations(problems: Problems, path: Path, tasks: list) -> None:
     first_index: dict[str, int] = {}
     for index, task in enumerate(tasks):
-        if not isinstance(task, dict) or task.get("taskType") != "Map":
+        if not isinstance(task, dict) or task.get("taskType") not in ("Map", "Passthrough"):
             continue
         field = task.get("destinationField")
+        if task.get("taskType") == "Passthrough" and not field:
+            sources = task.get("sourceFields")
+            field = sources[0] if isinstance(sources, list) and sources else None
         if not isinstance(field, str) or not field:
             continue
         if field in first_index:
@@ -91,6 +98,44 @@ def _check_duplicate_map_destinations(problems: Problems, path: Path, tasks: lis
                          f'"{field}" is also the destinationField of tasks[{first_index[field]}]')
         else:
             first_index[field] = index
+
+
+def _check_across_tasks(problems: Problems, path: Path, tasks: list) -> None:
+    """One Map_all; no Filter on a field that a Merge or Arithmetic task writes (filters run on
+    the fields as read, before those tasks)."""
+    objects = [(i, t) for i, t in enumerate(tasks) if isinstance(t, dict)]
+    map_alls = [i for i, t in objects if t.get("taskType") == "Map_all"]
+    for i in map_alls[1:]:
+        problems.add((*path, i, "taskType"),
+                     f"only one Map_all task is allowed (tasks[{map_alls[0]}] is one)")
+    written: dict[str, int] = {}
+    for i, t in objects:
+        if t.get("taskType") in ("Merge", "Arithmetic"):
+            fields = t.get("sourceFields") if isinstance(t.get("sourceFields"), list) else []
+            properties = t.get("taskProperties")
+            order = properties.get("MATH_OPERATION_FIELDS_ORDER") if isinstance(properties, dict) else None
+            names = [f for f in fields if isinstance(f, str) and f]
+            if t.get("taskType") == "Arithmetic" and isinstance(order, str) and order:
+                names = [n.strip() for n in order.split(",")]
+            destination = t.get("destinationField")
+            named = destination if isinstance(destination, str) and destination else ",".join(names)
+            written.setdefault(named, i)
+        elif t.get("taskType") in ("Mask", "Truncate"):
+            fields = t.get("sourceFields") if isinstance(t.get("sourceFields"), list) else []
+            destination = t.get("destinationField")
+            if isinstance(destination, str) and destination and destination not in fields:
+                written.setdefault(str(destination), i)
+    for i, t in objects:
+        fields = t.get("sourceFields")
+        if t.get("taskType") != "Filter" or operator_of(t) in (None, "PROJECTION"):
+            continue
+        if not isinstance(fields, list):
+            continue
+        for field in fields:
+            if isinstance(field, str) and field in written:
+                problems.add((*path, i, "sourceFields"),
+                             f'"{field}" is written by tasks[{written[field]}]; filters test the fields as '
+                             "read, before Merge, Arithmetic, Mask and Truncate")
 
 
 def _check_task(problems: Problems, path: Path, value: Any, source_key: str | None) -> None:
@@ -213,6 +258,94 @@ def _check_task_type_rules(problems: Problems, path: Path, task: dict, task_type
             problems.add((*path, "taskProperties", key), f"is required {why}")
     if task_type == "Map":
         _check_map(problems, path, task, source_fields)
+    properties = _present_properties(task)
+    if task_type == "Filter" and name in _COMPARISONS | {"BETWEEN"}:
+        _check_filter_values(problems, path, properties, name)
+    one_field = task_type in ("Mask", "Truncate", "Validate", "Passthrough") or (
+        task_type == "Filter" and name in _COMPARISONS | {"BETWEEN"})
+    if one_field and source_fields is not None and len([f for f in source_fields if f]) != 1:
+        problems.add((*path, "sourceFields"), f"{_a(task_type)} {task_type} task works on exactly one field "
+                                              f"(it has {len(source_fields)})")
+    if (task_type == "Filter" and name == "PROJECTION" and source_fields is not None
+            and not any(source_fields)):
+        problems.add((*path, "sourceFields"), "a PROJECTION task names the fields to read")
+    if task_type == "Merge" and source_fields is not None:
+        _check_concat_format(problems, path, properties, source_fields)
+    if task_type == "Partition" and source_fields is not None:
+        _check_partition_keys(problems, path, properties, source_fields)
+    if task_type == "Arithmetic" and source_fields is not None:
+        _check_arithmetic_fields(problems, path, properties, source_fields)
+
+
+def _check_filter_values(problems: Problems, path: Path, properties: dict, operator: str) -> None:
+    """DATA_TYPE is a type Sluice compares with, and the values to compare with are of that type."""
+    data_type = properties.get("DATA_TYPE")
+    kind = None
+    if isinstance(data_type, str) and data_type:
+        kind = normalize_type(data_type)
+        if kind is None:
+            problems.add((*path, "taskProperties", "DATA_TYPE"),
+                         f'"{data_type}" is not a type Sluice compares values as '
+                         f'(use one of {", ".join(TYPES)})')
+            return
+    if kind is None or operator == "CONTAINS":
+        return  # without DATA_TYPE the field's own type decides, at run time
+    keys = ("LOWER_BOUND", "UPPER_BOUND") if operator == "BETWEEN" else ("VALUE", "VALUES")
+    for key in keys:
+        text = properties.get(key)
+        if not isinstance(text, str) or not text:
+            continue
+        for value in (part.strip() for part in text.split(",")) if key == "VALUES" else (text,):
+            try:
+                parse_value(value, kind)
+            except ValueError as exc:
+                problems.add((*path, "taskProperties", key), f"{exc} (DATA_TYPE is {data_type})")
+                break
+
+
+def _check_partition_keys(problems: Problems, path: Path, properties: dict, source_fields: list[str]) -> None:
+    keys = properties.get("ORDERED_PARTITION_KEYS_LIST")
+    if not isinstance(keys, str) or not keys:
+        if not any(source_fields):
+            problems.add((*path, "taskProperties", "ORDERED_PARTITION_KEYS_LIST"),
+                         "is required for a Partition task without sourceFields")
+        return
+    if keys.lstrip().startswith("["):
+        if not _is_json_list_of_strings(keys) or not json.loads(keys):
+            problems.add((*path, "taskProperties", "ORDERED_PARTITION_KEYS_LIST"),
+                         'must name the partition keys, as a JSON array like ["Country", "Year"] '
+                         'or as "Country,Year"')
+    elif not any(k.strip() for k in keys.split(",")):
+        problems.add((*path, "taskProperties", "ORDERED_PARTITION_KEYS_LIST"),
+                     'must name the partition keys, like "Country,Year"')
+
+
+def _check_concat_format(problems: Problems, path: Path, properties: dict, source_fields: list[str]) -> None:
+    template = properties.get("CONCAT_FORMAT")
+    if not isinstance(template, str):
+        return
+    unknown = [name for name in PLACEHOLDER.findall(template) if name not in source_fields]
+    if unknown:
+        problems.add((*path, "taskProperties", "CONCAT_FORMAT"),
+                     f'"{{{unknown[0]}}}" names no field of sourceFields ({", ".join(source_fields)}); '
+                     "write each field as {FieldName}")
+
+
+def _check_arithmetic_fields(
+    problems: Problems, path: Path, properties: dict, source_fields: list[str]
+) -> None:
+    order = properties.get("MATH_OPERATION_FIELDS_ORDER")
+    if isinstance(order, str) and order:
+        names = [name.strip() for name in order.split(",")]
+        unknown = [name for name in names if name not in source_fields]
+        if unknown:
+            problems.add((*path, "taskProperties", "MATH_OPERATION_FIELDS_ORDER"),
+                         f'"{unknown[0]}" is not one of sourceFields ({", ".join(source_fields)})')
+        elif len(names) < 2:
+            problems.add((*path, "taskProperties", "MATH_OPERATION_FIELDS_ORDER"),
+                         'must name two or more fields, like "a,b"')
+    elif len([f for f in source_fields if f]) < 2:
+        problems.add((*path, "sourceFields"), "an Arithmetic task needs two or more fields")
 
 
 def _present_properties(task: dict) -> dict:
@@ -225,6 +358,10 @@ def _check_operator_fits(problems: Problems, path: Path, task: dict, task_type: 
                          operator: tuple[str, str] | None) -> None:
     allowed = OPERATORS_BY_TASK_TYPE.get(task_type)
     if allowed is None:
+        # the other types carry NO_OP or nothing: another operator would be silently ignored
+        if operator is not None and operator[1] != "NO_OP":
+            problems.add((*path, "connectorOperator", operator[0]),
+                         f"{operator[1]} does not apply to {_a(task_type)} {task_type} task (use NO_OP)")
         return
     if "connectorOperator" not in task:
         problems.add((*path, "connectorOperator"),
@@ -240,9 +377,10 @@ def _a(word: str) -> str:
 
 
 def _check_map(problems: Problems, path: Path, task: dict, source_fields: list[str] | None) -> None:
-    if source_fields is not None and len(source_fields) != 1:
+    if source_fields is not None and (len(source_fields) != 1 or not source_fields[0]):
         problems.add((*path, "sourceFields"),
-                     f"a Map task takes exactly one source field (it has {len(source_fields)})")
+                     "a Map task takes exactly one source field "
+                     f"(it has {len([f for f in source_fields if f])})")
     destination = task.get("destinationField")
     if destination is None or destination == "":
         problems.add((*path, "destinationField"), "is required for a Map task")

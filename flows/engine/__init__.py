@@ -5,6 +5,7 @@
 
 `run_flow` streams the source's batches through the plan's stages into the destination and
 returns a RunResult ("Successful" or "Canceled"), or raises RunError with a message for a person.
+What every task type and operator does, with examples the tests run: docs/engine.md.
 """
 
 from __future__ import annotations

@@ -13,10 +13,14 @@ from connections.connectors.base import RecordFailure
 class Counters:
     """Running totals of one execution.
 
-    records_processed: records read from the source that parsed; records_written: records the
-    destination committed (during the run: records handed to it so far); record_failures: records
-    that could not be read or written, of which the first `MAX_KEPT_FAILURES` are kept in
-    `failures` for the log; bytes_processed / bytes_written: source bytes consumed, output bytes."""
+    records_processed: records the source gave, including those it could not parse;
+    records_written: records the destination committed (during the run: handed to it so far);
+    record_failures: records that could not be read, transformed or written, of which the first
+    `MAX_KEPT_FAILURES` are kept in `failures` for the log; records_filtered: left out by Filter
+    tasks; records_dropped: left out by Validate tasks (DropRecord); bytes_processed /
+    bytes_written: source bytes consumed, output bytes.
+
+    At the end of a run, processed = written + filtered + dropped + failures."""
 
     MAX_KEPT_FAILURES: ClassVar[int] = 100
 
@@ -25,6 +29,8 @@ class Counters:
     record_failures: int = 0
     bytes_processed: int = 0
     bytes_written: int = 0
+    records_filtered: int = 0
+    records_dropped: int = 0
     failures: list[RecordFailure] = field(default_factory=list)
 
     def add_failures(self, failures: Iterable[RecordFailure]) -> list[RecordFailure]:

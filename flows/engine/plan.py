@@ -2,51 +2,44 @@
 ordered stages every batch goes through.
 
 Stages run in a fixed order whatever the order of the tasks, as in AppFlow:
-project -> filter -> derive (Merge, Arithmetic) -> modify (Mask, Truncate) -> validate -> map.
-This version builds the project and map stages; the other task types fail at plan time with a
-message saying so, and slot into their stage when they are added.
+project -> filter -> derive (Merge, Arithmetic) -> modify (Truncate, then Mask) -> validate -> map.
+Inside derive, a task that reads another's output runs after it; otherwise tasks keep document
+order. Filters see the fields as read (they cannot test a derived field).
 
 Field semantics:
-- Filter + PROJECTION: the fields to read (several projections add up).
-- Map_all: output every field read, minus EXCLUDE_SOURCE_FIELDS_LIST; Map tasks then take over
-  the fields they read (rename, or copy when several Maps read one field).
+- Filter + PROJECTION: fields to read (several projections add up). Sluice also reads every field
+  another task uses, so a document without a projection works.
+- Map_all: output every field read (and derived), minus EXCLUDE_SOURCE_FIELDS_LIST; Map tasks
+  then take over the fields they read (rename, or copy when several Maps read one field).
 - Map / Passthrough without Map_all: output exactly the mapped fields, in task order.
-- Only a projection: output the projected fields.
-- Map without a projection is accepted (AppFlow rejects it): the fields read are the Maps'.
+- Neither: output the projected fields, then the fields written by derive and modify tasks.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
 
 from .errors import PlanError
-from .stages import BatchFunction, FieldMap, map_all, map_fields, name_list, select_fields
+from .filters import Criterion, apply_filters
+from .stages import FieldMap, map_all, map_fields, name_list, require_fields, select_fields
+from .taskspec import TASK_TYPES, Tasks, read_tasks
+from .transforms import Arithmetic, Mask, Merge, Truncate, apply_all
+from .validation import apply_validations
+from .work import Work
 
 STAGE_ORDER = ("project", "filter", "derive", "modify", "validate", "map")
-TASK_TYPES = (
-    "Arithmetic",
-    "Filter",
-    "Map",
-    "Map_all",
-    "Mask",
-    "Merge",
-    "Passthrough",
-    "Truncate",
-    "Validate",
-    "Partition",
-)
+__all__ = ["STAGE_ORDER", "TASK_TYPES", "Plan", "Stage", "compile_plan"]
 
 
 @dataclass(frozen=True)
 class Stage:
     kind: str  # one of STAGE_ORDER
     description: str  # for the execution log, e.g. "rename Name -> account_name"
-    apply: BatchFunction
+    run: Callable[[Work], None]
 
 
 @dataclass(frozen=True)
@@ -54,202 +47,189 @@ class Plan:
     """What a run does with its records.
 
     `source_fields`: the fields to ask the source for, in order (None: every field).
-    `output_fields`: the fields written, when known before reading (None with Map_all)."""
+    `output_fields`: the fields written, when known before reading (None with Map_all).
+    `filters`: the Filter tasks' criteria (a source may push down those it can).
+    `partition_keys`: ORDERED_PARTITION_KEYS_LIST, for destinations that partition."""
 
     source_fields: tuple[str, ...] | None
     output_fields: tuple[str, ...] | None
     stages: tuple[Stage, ...]
+    filters: tuple[Criterion, ...] = ()
+    partition_keys: tuple[str, ...] = ()
+
+    def run(self, work: Work) -> None:
+        """Run one batch through every stage (failed, filtered, dropped rows are counted in it)."""
+        # every stage runs even on an empty batch, so the output keeps its columns and types
+        for stage in self.stages:
+            stage.run(work)
 
     def apply(self, batch: pa.Table) -> pa.Table:
-        """Run one batch through every stage."""
-        for stage in self.stages:
-            batch = stage.apply(batch)
-        return batch
+        """One batch in, the batch to write out (for tests and scripts)."""
+        work = Work.start(batch)
+        self.run(work)
+        return work.table
 
     def describe(self) -> str:
         """The plan in words, e.g. "Select 5 fields (Id, Name, ...); rename Name -> account_name"."""
-        return "; ".join(stage.description for stage in self.stages) or "Copy every field"
-
-
-@dataclass
-class _Tasks:
-    """The tasks sorted by what they do, with their indexes for error messages."""
-
-    projection: dict[str, list[int]]
-    maps: list[FieldMap]
-    map_all: tuple[int, frozenset[str]] | None
+        words = "; ".join(s.description for s in self.stages if s.description) or "Copy every field"
+        if self.partition_keys:
+            words += f"; partition the output by {', '.join(self.partition_keys)}"
+        return words
 
 
 def compile_plan(tasks: Sequence[Mapping[str, Any]] | None) -> Plan:
-    """Build the plan of a flow's `tasks`, or raise PlanError listing every task that cannot run
-    (each named by its index, e.g. `tasks[3]: taskType "Arithmetic" is not supported yet ...`)."""
-    parsed = _parse(tasks)
-    used_by: dict[str, list[int]] = {}
-    for name, indexes in parsed.projection.items():
-        used_by.setdefault(name, []).extend(indexes)
-    for m in parsed.maps:
-        used_by.setdefault(m.source, []).append(m.task)
-    maps = tuple(parsed.maps)
-    stages: list[Stage] = []
-
-    source_fields: tuple[str, ...] | None
-    if parsed.projection or (maps and parsed.map_all is None):
-        source_fields = tuple(dict.fromkeys([*parsed.projection, *(m.source for m in maps)]))
-        inferred = "" if parsed.projection else " read by the Map tasks"
-        stages.append(
-            Stage(
-                "project",
-                f"Select {_count(source_fields, 'field')}{inferred} ({name_list(source_fields)})",
-                select_fields(source_fields, used_by),
+    """Build the plan of a flow's `tasks`, or raise PlanError listing every task that cannot run,
+    each named by its index (e.g. `tasks[3].taskProperties.TRUNCATE_LENGTH: ...`)."""
+    parsed = read_tasks(tasks)
+    derive = _derive_order(parsed)
+    produced = _produced(parsed)
+    for criterion in parsed.filters:
+        if criterion.field in produced:
+            parsed.problems.append(
+                f'tasks[{criterion.task}]: a Filter cannot test "{criterion.field}": tasks['
+                f"{produced[criterion.field]}] writes it, and filters run on the fields as read, before "
+                "Merge, Arithmetic, Mask and Truncate."
             )
-        )
-    else:
-        source_fields = None
+    if parsed.problems:
+        raise PlanError("\n".join(parsed.problems))
 
+    used_by = _used_by(parsed)
+    reads = tuple(name for name in used_by if name not in produced)
+    stages: list[Stage] = []
+    source_fields: tuple[str, ...] | None = None
+    if parsed.map_all is None:
+        source_fields = reads
+        inferred = "" if parsed.projection else " used by the tasks"
+        if parsed.maps and not parsed.projection and len(reads) == len({m.source for m in parsed.maps}):
+            inferred = " read by the Map tasks"
+        select = select_fields(source_fields, used_by)
+        stages.append(Stage("project", f"Select {_count(source_fields, 'field')}{inferred} "
+                                       f"({name_list(source_fields)})", _on_table(select)))
+    elif reads:
+        # Map_all reads every field; the ones tasks name must still be there
+        stages.append(Stage("project", "", _require(reads, used_by)))
+    if parsed.filters:
+        criteria = tuple(parsed.filters)
+        stages.append(Stage("filter", "keep records where " + " and ".join(c.describe() for c in criteria),
+                            lambda work: apply_filters(criteria, work)))
+    if derive:
+        stages.append(Stage("derive", "; ".join(d.describe() for d in derive),
+                            lambda work: apply_all(derive, work)))
+    modify = _modify_order(parsed.modify)
+    if modify:
+        stages.append(Stage("modify", "; ".join(m.describe() for m in modify),
+                            lambda work: apply_all(modify, work)))
+    if parsed.validations:
+        validations = tuple(parsed.validations)
+        stages.append(Stage("validate", "; ".join(v.describe() for v in validations),
+                            lambda work: apply_validations(validations, work)))
+    output_fields = _map_stage(parsed, produced, stages)
+    return Plan(source_fields, output_fields, tuple(sorted(stages, key=lambda s: STAGE_ORDER.index(s.kind))),
+                tuple(parsed.filters), parsed.partition_keys)
+
+
+def _map_stage(parsed: Tasks, produced: dict[str, int], stages: list[Stage]) -> tuple[str, ...] | None:
+    maps = tuple(parsed.maps)
     if parsed.map_all is not None:
         _, excluded = parsed.map_all
         words = "Copy every field" + (f" except {name_list(sorted(excluded))}" if excluded else "")
         stages.append(Stage("map", "; ".join([words, *_map_words(maps)]), map_all(excluded, maps)))
-        output_fields = None
-    elif maps:
-        output_fields = tuple(m.destination for m in maps)
-        words = [f"write {_count(output_fields, 'field')} in task order", *_map_words(maps)]
+        return None
+    if maps:
+        output = tuple(m.destination for m in maps)
+        words = [f"write {_count(output, 'field')} in task order", *_map_words(maps)]
         stages.append(Stage("map", "; ".join(words), map_fields(maps)))
-    else:
-        output_fields = source_fields
-    return Plan(source_fields, output_fields, tuple(sorted(stages, key=lambda s: STAGE_ORDER.index(s.kind))))
+        return output
+    output = tuple(dict.fromkeys([*parsed.projection, *produced]))
+    if output != tuple(_used_by(parsed)):
+        plain = tuple(FieldMap(name, name, -1) for name in output)
+        words = f"write {_count(output, 'field')} ({name_list(output)})"
+        stages.append(Stage("map", words, map_fields(plain)))
+    return output
 
 
-def _parse(tasks: Sequence[Mapping[str, Any]] | None) -> _Tasks:
-    if tasks is None:
-        tasks = []
-    if not isinstance(tasks, Sequence) or isinstance(tasks, str | bytes):
-        raise PlanError("tasks: must be a list of tasks.")
-    problems: list[str] = []
-    parsed = _Tasks(projection={}, maps=[], map_all=None)
-    written: dict[str, int] = {}
-    for index, task in enumerate(tasks):
-        at = f"tasks[{index}]"
-        if not isinstance(task, Mapping):
-            problems.append(f"{at}: must be an object with a taskType.")
-            continue
-        kind = task.get("taskType")
-        operator = _operator(task.get("connectorOperator"))
-        fields = task.get("sourceFields")
-        if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
-            problems.append(f"{at}.sourceFields: must be a list of field names.")
-            continue
-        properties = task.get("taskProperties") or {}
-        if not isinstance(properties, Mapping):
-            problems.append(f"{at}.taskProperties: must be an object of text values.")
-            continue
-        if kind == "Filter" and operator == "PROJECTION":
-            names = [f for f in fields if f]
-            if not names:
-                problems.append(
-                    f"{at}.sourceFields: a PROJECTION task needs the names of the fields to read."
-                )
-            for name in names:
-                parsed.projection.setdefault(name, []).append(index)
-        elif kind in ("Map", "Passthrough"):
-            problem = _map_problem(at, kind, operator, fields, properties)
-            if problem:
-                problems.append(problem)
-                continue
-            destination = task.get("destinationField") or fields[0]
-            if not isinstance(destination, str):
-                problems.append(f"{at}.destinationField: must be a field name.")
-                continue
-            if destination in written:
-                problems.append(
-                    f'{at}.destinationField: "{destination}" is already written by '
-                    f"tasks[{written[destination]}]; each output field comes from one task."
-                )
-                continue
-            written[destination] = index
-            parsed.maps.append(FieldMap(fields[0], destination, index))
-        elif kind == "Map_all":
-            if operator not in (None, "NO_OP"):
-                problems.append(_unsupported(at, f'Map_all with operator "{operator}"'))
-            elif parsed.map_all is not None:
-                problems.append(
-                    f"{at}: only one Map_all task is allowed (tasks[{parsed.map_all[0]}] is one)."
-                )
-            else:
-                try:
-                    parsed.map_all = (index, _excluded(properties.get("EXCLUDE_SOURCE_FIELDS_LIST")))
-                except ValueError as exc:
-                    problems.append(f"{at}.taskProperties.EXCLUDE_SOURCE_FIELDS_LIST: {exc}")
-        elif kind == "Filter":
-            problems.append(
-                _unsupported(at, f'Filter with operator "{operator}"')
-                if operator
-                else f"{at}.connectorOperator: a Filter task needs an operator, e.g. PROJECTION."
+def _used_by(parsed: Tasks) -> dict[str, list[int]]:
+    """Every field a task uses, in the order the tasks name them, with the tasks using it."""
+    used: dict[str, list[int]] = {}
+
+    def use(name: str, task: int) -> None:
+        used.setdefault(name, []).append(task)
+
+    for name, indexes in parsed.projection.items():
+        for i in indexes:
+            use(name, i)
+    for c in parsed.filters:
+        use(c.field, c.task)
+    for d in parsed.derive:
+        for name in d.fields:
+            use(name, d.task)
+    for m in parsed.modify:
+        use(m.field, m.task)
+    for v in parsed.validations:
+        use(v.field, v.task)
+    for fm in parsed.maps:
+        use(fm.source, fm.task)
+    return used
+
+
+def _produced(parsed: Tasks) -> dict[str, int]:
+    """Fields that tasks write (derive outputs, modify outputs under a new name) -> the task."""
+    produced = {d.destination: d.task for d in parsed.derive}
+    for m in parsed.modify:
+        if m.destination != m.field:
+            produced.setdefault(m.destination, m.task)
+    return produced
+
+
+def _derive_order(parsed: Tasks) -> tuple[Merge | Arithmetic, ...]:
+    """Document order, except that a task reading another's output comes after it."""
+    remaining = list(parsed.derive)
+    ordered: list[Merge | Arithmetic] = []
+    while remaining:
+        outputs = {d.destination for d in remaining}
+        ready = next((d for d in remaining if not (set(d.fields) & (outputs - {d.destination}))), None)
+        if ready is None:
+            parsed.problems.append(
+                "tasks: " + ", ".join(f"tasks[{d.task}]" for d in remaining)
+                + " read each other's output in a circle; break the circle."
             )
-        elif kind in TASK_TYPES:
-            problems.append(_unsupported(at, f'taskType "{kind}"'))
-        else:
-            problems.append(
-                f'{at}.taskType: "{kind}" is not a task type; use one of {", ".join(TASK_TYPES)}.'
-            )
-    if not problems and not parsed.projection and not parsed.maps and parsed.map_all is None:
-        problems.append(
-            "tasks: the flow selects no fields. Add a Map_all task to copy every field, or Map tasks "
-            "(or a Filter PROJECTION task) to choose them."
-        )
-    if problems:
-        raise PlanError("\n".join(problems))
-    return parsed
+            return ()
+        ordered.append(ready)
+        remaining.remove(ready)
+    return tuple(ordered)
 
 
-def _operator(value: Any) -> str | None:
-    """The operator of `connectorOperator` ({"Salesforce": "NO_OP"}); its key is the source's."""
-    if isinstance(value, Mapping):
-        values = [v for v in value.values() if v]
-        return str(values[0]) if values else None
-    return str(value) if value else None
+def _modify_order(modify: Sequence[Truncate | Mask]) -> tuple[Truncate | Mask, ...]:
+    # Truncate first, so that MASK_LAST_N hides the end of what is written
+    return tuple(sorted(modify, key=lambda m: (isinstance(m, Mask), m.task)))
 
 
-def _map_problem(
-    at: str, kind: str, operator: str | None, fields: list[str], properties: Mapping[str, Any]
-) -> str | None:
-    if operator not in (None, "NO_OP"):
-        return _unsupported(at, f'{kind} with operator "{operator}"')
-    if len(fields) != 1 or not fields[0]:
-        return f"{at}.sourceFields: a {kind} task reads exactly one field, found {len(fields)}."
-    source_type = properties.get("SOURCE_DATA_TYPE")
-    destination_type = properties.get("DESTINATION_DATA_TYPE")
-    if source_type and destination_type and str(source_type).lower() != str(destination_type).lower():
-        return _unsupported(at, f'converting "{fields[0]}" from {source_type} to {destination_type}')
-    return None
+def _on_table(function: Callable[[pa.Table], pa.Table]) -> Callable[[Work], None]:
+    def run(work: Work) -> None:
+        work.table = function(work.table)
+
+    return run
 
 
-def _excluded(value: Any) -> frozenset[str]:
-    if value is None or value == "":
-        return frozenset()
-    names = value
-    if isinstance(value, str):
-        try:
-            names = json.loads(value)
-        except json.JSONDecodeError:
-            raise ValueError('must be a JSON array of field names, like ["Id", "Name"].') from None
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise ValueError('must be a JSON array of field names, like ["Id", "Name"].')
-    return frozenset(names)
+def _require(fields: Sequence[str], used_by: Mapping[str, list[int]]) -> Callable[[Work], None]:
+    def run(work: Work) -> None:
+        require_fields(work.table, fields, used_by)
 
-
-def _unsupported(at: str, what: str) -> str:
-    return f"{at}: {what} is not supported yet in this version of Sluice."
+    return run
 
 
 def _map_words(maps: Sequence[FieldMap]) -> list[str]:
     reads = [m.source for m in maps]
-    # a field read by one Map is renamed; read by several, it is copied to each
-    return [
-        f"{'copy' if reads.count(m.source) > 1 else 'rename'} {m.source} -> {m.destination}"
-        for m in maps
-        if m.source != m.destination
-    ]
+    words = []
+    for m in maps:
+        converted = f" as {m.to_type}" if m.to_type else ""
+        if m.source != m.destination:
+            # a field read by one Map is renamed; read by several, it is copied to each
+            verb = "copy" if reads.count(m.source) > 1 else "rename"
+            words.append(f"{verb} {m.source} -> {m.destination}{converted}")
+        elif converted:
+            words.append(f"convert {m.source} to {m.to_type}")
+    return words
 
 
 def _count(items: Sequence[Any], noun: str) -> str:

@@ -15,6 +15,7 @@ from connections.connectors.base import ConnectionInfo, Connector, ConnectorErro
 from .counters import Counters, RunResult
 from .errors import RunError
 from .plan import Plan, compile_plan
+from .work import Work
 
 # failures logged one by one; the rest are counted (and the first 100 kept in the counters)
 _LOGGED_FAILURES = 20
@@ -79,6 +80,17 @@ def run_flow(
     source_entity = source.connector.entity_name(source_props)
     destination_entity = destination.connector.entity_name(destination_props)
     log("INFO", f"Plan: {plan.describe()}.")
+    pushed = pushdown_filters(plan, source.connector)
+    if pushed:
+        log("INFO", f"{_name(source)} filters at the source too: "
+                    f"{'; '.join(f['description'] for f in pushed)} (the engine checks again).")
+    options = {**destination_props, "executionId": execution_id}
+    if plan.partition_keys:
+        if destination.connector.partitions_output:
+            options["partitionKeys"] = list(plan.partition_keys)
+        else:
+            log("WARNING", f"{_name(destination)} does not partition its output; the Partition task "
+                           f"({', '.join(plan.partition_keys)}) is ignored.")
     log(
         "INFO",
         f"Reading {source_entity} from {_name(source)}; "
@@ -92,6 +104,7 @@ def run_flow(
         source_entity,
         source_props,
         window or Window(),
+        pushed,
         counters,
         should_cancel,
         on_progress,
@@ -103,7 +116,7 @@ def run_flow(
             destination.connection,
             destination_entity,
             batches,
-            options={**destination_props, "executionId": execution_id},
+            options=options,
         )
     except RunError as exc:
         exc.counters = counters
@@ -134,6 +147,7 @@ def _batches(
     entity: str,
     props: Mapping[str, Any],
     window: Window,
+    pushed: list[dict[str, Any]],
     counters: Counters,
     should_cancel: Callable[[], bool],
     on_progress: Callable[[Counters], None],
@@ -147,10 +161,11 @@ def _batches(
         log("INFO", "Cancel requested before the first batch: nothing was read.")
         return
     try:
-        reading = iter(source.connector.read(source.connection, entity, fields, [], window, props))
+        reading = iter(source.connector.read(source.connection, entity, fields, pushed, window, props))
     except ConnectorError as exc:
         raise _read_error(entity, source, exc) from None
     logged = 0
+    first_record = 1
     try:
         while True:
             try:
@@ -159,27 +174,23 @@ def _batches(
                 return
             except ConnectorError as exc:
                 raise _read_error(entity, source, exc) from None
-            counters.records_processed += batch.table.num_rows
+            failed_at_source = len(batch.failures)
+            counters.records_processed += batch.table.num_rows + failed_at_source
             counters.bytes_processed += batch.bytes_read
             for warning in batch.warnings:
                 log("WARNING", warning)
-            for failure in counters.add_failures(batch.failures):
-                if logged < _LOGGED_FAILURES:
-                    log("WARNING", f"{failure.where}: {failure.reason}")
-                elif logged == _LOGGED_FAILURES:
-                    log(
-                        "WARNING",
-                        "More records failed; they are counted and the first "
-                        f"{Counters.MAX_KEPT_FAILURES} are kept with the execution.",
-                    )
-                logged += 1
+            logged = _count_failures(counters, batch.failures, logged, log)
             # a batch without columns only carries bytes and failures (e.g. a file whose every line failed)
             if batch.table.num_columns or batch.table.num_rows:
-                output = plan.apply(batch.table)
-                yield output
-                counters.records_written += (
-                    output.num_rows
-                )  # handed over; the destination's count wins at the end
+                work = Work.start(batch.table, first_record)
+                first_record += batch.table.num_rows
+                plan.run(work)
+                counters.records_filtered += work.filtered
+                counters.records_dropped += work.dropped
+                logged = _count_failures(counters, work.failures, logged, log, extra=work.failed)
+                yield work.table
+                # handed over; the destination's count wins at the end
+                counters.records_written += work.table.num_rows
             on_progress(counters)
             if should_cancel():
                 canceled[0] = True
@@ -193,6 +204,38 @@ def _batches(
         close = getattr(reading, "close", None)
         if close is not None:
             close()  # let the source release files and connections now, not at garbage collection
+
+
+def pushdown_filters(plan: Plan, connector: Connector) -> list[dict[str, Any]]:
+    """The Filter tasks `connector` says it can apply at the source, as plain values:
+    {"task", "field", "operator", "values" (texts), "dataType" (or None), "description"}.
+    The engine applies every filter again, so a source may apply them or not: the records
+    written are the same either way."""
+    operators = set(getattr(connector, "pushdown_operators", ()))
+    return [
+        {"task": c.task, "field": c.field, "operator": c.operator, "values": list(c.values),
+         "dataType": c.kind, "description": c.describe()}
+        for c in plan.filters
+        if c.operator in operators
+    ]
+
+
+def _count_failures(
+    counters: Counters, failures: list, logged: int, log: Callable[[str, str], None], extra: int | None = None
+) -> int:
+    """Count failures (`extra`: how many there were, when only some came with a reason) and log
+    the first ones; returns how many have been logged so far."""
+    kept = counters.add_failures(failures)
+    if extra is not None and extra > len(failures):
+        counters.record_failures += extra - len(failures)
+    for failure in kept:
+        if logged < _LOGGED_FAILURES:
+            log("WARNING", f"{failure.where}: {failure.reason}")
+        elif logged == _LOGGED_FAILURES:
+            log("WARNING", "More records failed; they are counted and the first "
+                           f"{Counters.MAX_KEPT_FAILURES} are kept with the execution.")
+        logged += 1
+    return logged
 
 
 def _read_error(entity: str, source: Endpoint, exc: ConnectorError) -> RunError:
@@ -227,6 +270,10 @@ def _name(endpoint: Endpoint) -> str:
 def _summary(status: str, counters: Counters, location: str, seconds: float) -> str:
     rate = counters.records_processed / seconds if seconds > 0 else 0.0
     failed = f"; {counters.record_failures:,} records failed" if counters.record_failures else ""
+    if counters.records_filtered:
+        failed += f"; {counters.records_filtered:,} filtered out"
+    if counters.records_dropped:
+        failed += f"; {counters.records_dropped:,} dropped by validation"
     where = f" to {location}" if location else ""
     verb = "Canceled" if status == "Canceled" else "Done"
     return (

@@ -10,8 +10,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .errors import RunError
+from .values import convert, describe_type, show
+from .work import Work
 
 Batch = pa.Table
 BatchFunction = Callable[[Batch], Batch]
@@ -19,11 +22,13 @@ BatchFunction = Callable[[Batch], Batch]
 
 @dataclass(frozen=True)
 class FieldMap:
-    """A Map or Passthrough task: the source field, the output field, and the task's index."""
+    """A Map or Passthrough task: the source field, the output field, the task's index, and the
+    type to convert values to (None: keep them as they are)."""
 
     source: str
     destination: str
     task: int
+    to_type: str | None = None
 
 
 def select_fields(fields: tuple[str, ...], used_by: Mapping[str, list[int]]) -> BatchFunction:
@@ -39,20 +44,20 @@ def select_fields(fields: tuple[str, ...], used_by: Mapping[str, list[int]]) -> 
     return select
 
 
-def map_fields(maps: tuple[FieldMap, ...]) -> BatchFunction:
+def map_fields(maps: tuple[FieldMap, ...]) -> Callable[[Work], None]:
     """Output exactly the mapped fields, in task order (one source may feed several outputs)."""
     sources = [m.source for m in maps]
-    names = [m.destination for m in maps]
     used_by = _used_by(maps)
 
-    def apply_maps(batch: Batch) -> Batch:
-        require_fields(batch, sources, used_by)
-        return pa.Table.from_arrays([batch.column(s) for s in sources], names=names)
+    def apply_maps(work: Work) -> None:
+        require_fields(work.table, sources, used_by)
+        columns = _converted(work, [(m, work.table.column(m.source)) for m in maps])
+        work.table = pa.Table.from_arrays(columns, names=[m.destination for m in maps])
 
     return apply_maps
 
 
-def map_all(excluded: frozenset[str], maps: tuple[FieldMap, ...]) -> BatchFunction:
+def map_all(excluded: frozenset[str], maps: tuple[FieldMap, ...]) -> Callable[[Work], None]:
     """Copy every field except `excluded` under its own name; a field that Map tasks read is
     written under their destination names instead, at its place (an explicit Map wins over the
     exclusion list)."""
@@ -61,27 +66,61 @@ def map_all(excluded: frozenset[str], maps: tuple[FieldMap, ...]) -> BatchFuncti
         by_source.setdefault(m.source, []).append(m)
     used_by = _used_by(maps)
 
-    def apply_map_all(batch: Batch) -> Batch:
+    def apply_map_all(work: Work) -> None:
+        batch = work.table
         require_fields(batch, list(by_source), used_by)
-        names: list[str] = []
-        columns = []
+        outputs: list[tuple[FieldMap, pa.ChunkedArray]] = []
         written_by: dict[str, int | None] = {}  # output name -> task index (None: copied by Map_all)
         for name in batch.column_names:
             if name in by_source:
-                outputs = [(m.destination, m.task) for m in by_source[name]]
+                targets = by_source[name]
             elif name in excluded:
                 continue
             else:
-                outputs = [(name, None)]
-            for destination, task in outputs:
-                if destination in written_by:
-                    raise RunError(_collision(destination, task, written_by[destination]))
-                written_by[destination] = task
-                names.append(destination)
-                columns.append(batch.column(name))
-        return pa.Table.from_arrays(columns, names=names)
+                targets = [FieldMap(name, name, -1)]
+            for m in targets:
+                task = None if m.task < 0 else m.task
+                if m.destination in written_by:
+                    raise RunError(_collision(m.destination, task, written_by[m.destination]))
+                written_by[m.destination] = task
+                outputs.append((m, batch.column(name)))
+        columns = _converted(work, outputs)
+        if not columns:  # every field excluded: records without fields, still counted as records
+            work.table = work.table.select([])
+            return
+        work.table = pa.Table.from_arrays(columns, names=[m.destination for m, _ in outputs])
 
     return apply_map_all
+
+
+def _converted(work: Work, outputs: list[tuple[FieldMap, pa.ChunkedArray]]) -> list:
+    """The output columns, converted where a Map says so; records with a value that does not
+    convert fail (and leave every column)."""
+    columns: list = []
+    bad: pa.Array | None = None
+    reasons: list[tuple[pa.Array, FieldMap, pa.ChunkedArray]] = []
+    for m, column in outputs:
+        if m.to_type is None:
+            columns.append(column)
+            continue
+        converted = convert(column, m.to_type)
+        columns.append(converted.values)
+        if converted.bad is not None:
+            bad = converted.bad if bad is None else pc.or_(bad, converted.bad)
+            reasons.append((converted.bad, m, column))
+    if bad is None:
+        return columns
+
+    def reason(i: int) -> str:
+        for mask, m, column in reasons:
+            if mask[i].as_py():
+                return (f"{m.source} = {show(column[i])} is not {describe_type(m.to_type or 'string')} "
+                        f"(tasks[{m.task}]: Map to {m.to_type})")
+        return "bad value"
+
+    work.fail(bad, reason)
+    keep = pc.invert(bad)
+    return [c.filter(keep) for c in columns]
 
 
 def require_fields(batch: Batch, fields: Iterable[str], used_by: Mapping[str, list[int]]) -> None:

@@ -449,6 +449,7 @@ def test_execution_records_newest_first_with_paging(history):
     assert record["executionResult"] == {
         "errorInfo": {"putFailuresCount": 0, "executionMessage": ""},
         "bytesProcessed": 0, "bytesWritten": 0, "recordsProcessed": 400, "numParallelProcesses": 1,
+        "sluice": {"recordsWritten": 0, "recordsFiltered": 0, "recordsDropped": 0},
     }
 
 

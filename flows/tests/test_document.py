@@ -340,7 +340,8 @@ def test_validation_never_changes_the_document():
 
 @pytest.mark.parametrize("task_type", ["Map_all", "Passthrough"])
 def test_field_selecting_tasks_alone_are_enough(task_type):
-    assert errors(with_tasks(task(task_type, fields=[]))) == []
+    # a Passthrough passes one field through; Map_all needs none
+    assert errors(with_tasks(task(task_type, fields=[] if task_type == "Map_all" else ["a"]))) == []
 
 
 def test_map_without_a_projection_is_accepted():
@@ -998,16 +999,44 @@ VALID_TASK_OF_TYPE = {
 
 @pytest.mark.parametrize("task_type", TASK_TYPES)
 def test_every_task_type(task_type):
-    assert errors(with_tasks(task("Map_all", fields=[]), VALID_TASK_OF_TYPE[task_type])) == []
+    # one Map_all per flow: the Map_all case is that task alone
+    others = [] if task_type == "Map_all" else [task("Map_all", fields=[])]
+    assert errors(with_tasks(*others, VALID_TASK_OF_TYPE[task_type])) == []
+
+
+def test_one_map_all_and_no_filter_on_a_derived_field():
+    doc = with_tasks(
+        task("Map_all", fields=[]),
+        task("Merge", "NO_OP", ["a", "b"]),
+        task("Filter", "EQUAL_TO", ["a,b"], VALUE="x"),
+        task("Map_all", fields=[]),
+    )
+    assert errors(doc) == [
+        'tasks[2].sourceFields: "a,b" is written by tasks[1]; filters test the fields as read, before Merge, '
+        "Arithmetic, Mask and Truncate",
+        "tasks[3].taskType: only one Map_all task is allowed (tasks[0] is one)",
+    ]
 
 
 @pytest.mark.parametrize("operator", OPERATORS)
 def test_every_operator_is_known_for_custom_connectors(operator):
+    from flows.document.tasks import OPERATORS_BY_TASK_TYPE
+
+    # each operator on a task type it fits (the others take NO_OP)
+    task_type = next((t for t, ops in OPERATORS_BY_TASK_TYPE.items() if operator in ops), "Passthrough")
     doc = with_tasks(
         task("Map_all", fields=[]),
-        task("Passthrough", operator, LOWER_BOUND="1", UPPER_BOUND="2", MASK_LENGTH="3"),
+        task(task_type, operator, fields=["a", "b"] if task_type == "Arithmetic" else ["a"],
+             LOWER_BOUND="1", UPPER_BOUND="2", MASK_LENGTH="3", VALUE="1"),
     )
     assert errors(doc) == []
+
+
+def test_task_types_without_operators_take_no_op():
+    doc = with_tasks(task("Map_all", fields=[]), task("Truncate", "MASK_ALL", TRUNCATE_LENGTH="3"))
+    assert errors(doc) == [
+        "tasks[1].connectorOperator.CustomConnector: MASK_ALL does not apply to a Truncate task (use NO_OP)"
+    ]
 
 
 @pytest.mark.parametrize("key", list(CONNECTOR_OPERATORS))
@@ -1633,3 +1662,94 @@ def test_connector_for_names_the_class_or_none():
 def test_the_package_imports_without_django():
     code = "import sys, flows.document; assert not any(m.split('.')[0] == 'django' for m in sys.modules)"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])
+
+
+# -- the checks the transform engine relies on (issue 3) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bad_task, message",
+    [
+        (
+            task("Filter", "GREATER_THAN", ["a"], DATA_TYPE="money", VALUE="1"),
+            'tasks[1].taskProperties.DATA_TYPE: "money" is not a type Sluice compares values as (use one of '
+            "string, integer, double, boolean, date, datetime)",
+        ),
+        (
+            task("Filter", "GREATER_THAN", ["a"], DATA_TYPE="integer", VALUE="1.5"),
+            'tasks[1].taskProperties.VALUE: "1.5" is not an integer (DATA_TYPE is integer)',
+        ),
+        (
+            task("Filter", "EQUAL_TO", ["a"], DATA_TYPE="boolean", VALUES="true,maybe"),
+            'tasks[1].taskProperties.VALUES: "maybe" is not true or false (DATA_TYPE is boolean)',
+        ),
+        (
+            task("Filter", "BETWEEN", ["a"], DATA_TYPE="datetime", LOWER_BOUND="2024-01-01",
+                 UPPER_BOUND="2024-02-30T00:00:00Z"),
+            'tasks[1].taskProperties.UPPER_BOUND: "2024-02-30T00:00:00Z" is not a datetime (ISO 8601 or epoch '
+            "milliseconds) (DATA_TYPE is datetime)",
+        ),
+        (
+            task("Filter", "EQUAL_TO", ["a", "b"], DATA_TYPE="string", VALUE="x"),
+            "tasks[1].sourceFields: a Filter task works on exactly one field (it has 2)",
+        ),
+        (
+            task("Mask", "MASK_ALL", ["a", "b"]),
+            "tasks[1].sourceFields: a Mask task works on exactly one field (it has 2)",
+        ),
+        (
+            task("Merge", "NO_OP", ["a", "b"], CONCAT_FORMAT="{a} {c}"),
+            'tasks[1].taskProperties.CONCAT_FORMAT: "{c}" names no field of sourceFields (a, b); write each field '
+            "as {FieldName}",
+        ),
+        (
+            task("Arithmetic", "ADDITION", ["a", "b"], MATH_OPERATION_FIELDS_ORDER="a,z"),
+            'tasks[1].taskProperties.MATH_OPERATION_FIELDS_ORDER: "z" is not one of sourceFields (a, b)',
+        ),
+        (
+            task("Arithmetic", "DIVISION", ["a"]),
+            "tasks[1].sourceFields: an Arithmetic task needs two or more fields",
+        ),
+        (
+            task("Mask", "MASK_LAST_N", ["a"], MASK_LENGTH="-2"),
+            "tasks[1].taskProperties.MASK_LENGTH: must be a positive integer",
+        ),
+        (
+            task("Sort", "NO_OP", ["a"]),
+            'tasks[1].taskType: unknown value "Sort" (expected one of Arithmetic, Filter, Map, Map_all, Mask, '
+            "Merge, Passthrough, Truncate, Validate, Partition)",
+        ),
+    ],
+)
+def test_transform_checks_name_the_path(bad_task, message):
+    assert errors(with_tasks(task("Map_all", fields=[]), bad_task)) == [message]
+
+
+@pytest.mark.parametrize(
+    "good_task",
+    [
+        task("Filter", "GREATER_THAN", ["a"], DATA_TYPE="Double", VALUE="1e6"),
+        task("Filter", "EQUAL_TO", ["a"], DATA_TYPE="string", VALUES="Banking, Energy,Retail"),
+        task("Filter", "BETWEEN", ["a"], DATA_TYPE="datetime", LOWER_BOUND="1704067200000",
+             UPPER_BOUND="2024-12-31T23:59:59+01:00"),
+        task("Filter", "CONTAINS", ["a"], DATA_TYPE="integer", VALUE="abc"),
+        task("Merge", "NO_OP", ["a", "b"], CONCAT_FORMAT="{a} - {b}"),
+        task("Arithmetic", "SUBTRACTION", ["a", "b"], MATH_OPERATION_FIELDS_ORDER="b,a"),
+    ],
+)
+def test_transform_tasks_that_pass(good_task):
+    assert errors(with_tasks(task("Map_all", fields=[]), good_task)) == []
+
+
+@pytest.mark.parametrize(
+    "partition, message",
+    [
+        (task("Partition", fields=[]),
+         "tasks[1].taskProperties.ORDERED_PARTITION_KEYS_LIST: is required for a Partition task without sourceFields"),
+        (task("Partition", fields=[], ORDERED_PARTITION_KEYS_LIST="[]"),
+         'tasks[1].taskProperties.ORDERED_PARTITION_KEYS_LIST: must name the partition keys, as a JSON array like '
+         '["Country", "Year"] or as "Country,Year"'),
+    ],
+)
+def test_partition_needs_keys(partition, message):
+    assert errors(with_tasks(task("Map_all", fields=[]), partition)) == [message]

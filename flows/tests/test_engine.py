@@ -269,37 +269,57 @@ def test_map_all_output_is_source_order_minus_excluded(columns, data):
     "task, message",
     [
         (
-            {"taskType": "Arithmetic", "sourceFields": ["a", "b"], "connectorOperator": {"S3": "ADDITION"}},
-            'tasks[1]: taskType "Arithmetic" is not supported yet in this version of Sluice.',
+            {"taskType": "Arithmetic", "sourceFields": ["a"], "connectorOperator": {"S3": "ADDITION"}},
+            "tasks[1]: an Arithmetic task needs two or more fields",
         ),
         (
-            {"taskType": "Merge", "sourceFields": ["a", "b"]},
-            'tasks[1]: taskType "Merge" is not supported yet',
-        ),
-        ({"taskType": "Mask", "sourceFields": ["a"]}, 'tasks[1]: taskType "Mask" is not supported yet'),
-        (
-            {"taskType": "Truncate", "sourceFields": ["a"]},
-            'tasks[1]: taskType "Truncate" is not supported yet',
+            {"taskType": "Arithmetic", "sourceFields": ["a", "b"], "connectorOperator": {"S3": "MASK_ALL"}},
+            'tasks[1].connectorOperator: an Arithmetic task does not take "MASK_ALL"',
         ),
         (
-            {"taskType": "Validate", "sourceFields": ["a"]},
-            'tasks[1]: taskType "Validate" is not supported yet',
+            {"taskType": "Merge", "sourceFields": ["a", "b"], "taskProperties": {"CONCAT_FORMAT": "{a}-{c}"}},
+            'tasks[1].taskProperties.CONCAT_FORMAT: "{c}" names no field of sourceFields (a, b).',
         ),
         (
-            {"taskType": "Partition", "sourceFields": ["a"]},
-            'tasks[1]: taskType "Partition" is not supported yet',
+            {"taskType": "Mask", "sourceFields": ["a"], "connectorOperator": {"S3": "MASK_FIRST_N"}},
+            "tasks[1].taskProperties.MASK_LENGTH: is required.",
         ),
         (
-            {"taskType": "Filter", "sourceFields": ["a"], "connectorOperator": {"S3": "EQUAL_TO"}},
-            'tasks[1]: Filter with operator "EQUAL_TO" is not supported yet in this version of Sluice.',
+            {"taskType": "Mask", "sourceFields": ["a"], "connectorOperator": {"S3": "MASK_ALL"},
+             "taskProperties": {"MASK_VALUE": "**"}},
+            'tasks[1].taskProperties.MASK_VALUE: must be one character, not "**".',
         ),
         (
-            map_task("Id", "id", SOURCE_DATA_TYPE="string", DESTINATION_DATA_TYPE="integer"),
-            'tasks[1]: converting "Id" from string to integer is not supported yet',
+            {"taskType": "Truncate", "sourceFields": ["a"], "taskProperties": {"TRUNCATE_LENGTH": "-3"}},
+            'tasks[1].taskProperties.TRUNCATE_LENGTH: must be a positive integer, not "-3".',
+        ),
+        (
+            {"taskType": "Validate", "sourceFields": ["a"], "connectorOperator": {"S3": "VALIDATE_NON_NULL"},
+             "taskProperties": {"VALIDATION_ACTION": "Explode"}},
+            'tasks[1].taskProperties.VALIDATION_ACTION: must be DropRecord or DropDataset, not "Explode".',
+        ),
+        (
+            {"taskType": "Partition", "sourceFields": []},
+            "tasks[1]: a Partition task needs ORDERED_PARTITION_KEYS_LIST or sourceFields.",
+        ),
+        (
+            {"taskType": "Filter", "sourceFields": ["a"], "connectorOperator": {"S3": "BETWEEN"},
+             "taskProperties": {"LOWER_BOUND": "1"}},
+            "tasks[1].taskProperties.UPPER_BOUND: is required for BETWEEN.",
+        ),
+        (
+            {"taskType": "Filter", "sourceFields": ["a"], "connectorOperator": {"S3": "GREATER_THAN"},
+             "taskProperties": {"DATA_TYPE": "integer", "VALUE": "ten"}},
+            'tasks[1].taskProperties.VALUE: "ten" is not an integer (DATA_TYPE integer).',
+        ),
+        (
+            {"taskType": "Filter", "sourceFields": ["a"], "connectorOperator": {"S3": "EQUAL_TO"},
+             "taskProperties": {"DATA_TYPE": "colour", "VALUE": "red"}},
+            'tasks[1].taskProperties.DATA_TYPE: "colour" is not a type Sluice compares',
         ),
         (
             {"taskType": "Map", "sourceFields": ["Id"], "connectorOperator": {"S3": "MASK_ALL"}},
-            'tasks[1]: Map with operator "MASK_ALL" is not supported yet',
+            'tasks[1].connectorOperator: a Map task does not take "MASK_ALL"',
         ),
         ({"taskType": "Shuffle", "sourceFields": ["a"]}, 'tasks[1].taskType: "Shuffle" is not a task type'),
         (
@@ -333,9 +353,21 @@ def test_every_problem_is_reported_at_once():
             ]
         )
     assert caught.value.message.splitlines() == [
-        'tasks[1]: taskType "Arithmetic" is not supported yet in this version of Sluice.',
-        'tasks[2]: taskType "Mask" is not supported yet in this version of Sluice.',
+        "tasks[1].connectorOperator: an Arithmetic task needs an operator, one of ADDITION, "
+        "SUBTRACTION, MULTIPLICATION, DIVISION.",
+        "tasks[2].connectorOperator: a Mask task needs an operator, one of MASK_ALL, "
+        "MASK_FIRST_N, MASK_LAST_N.",
     ]
+
+
+def test_a_filter_cannot_test_a_derived_field():
+    with pytest.raises(PlanError, match=r'tasks\[1\]: a Filter cannot test "a,b": tasks\[0\] writes it'):
+        compile_plan([
+            {"taskType": "Merge", "sourceFields": ["a", "b"], "destinationField": "a,b"},
+            {"taskType": "Filter", "sourceFields": ["a,b"], "connectorOperator": {"S3": "EQUAL_TO"},
+             "taskProperties": {"VALUE": "x"}},
+            map_all(),
+        ])
 
 
 def test_a_flow_selecting_no_fields_is_refused():
@@ -344,7 +376,7 @@ def test_a_flow_selecting_no_fields_is_refused():
 
 
 def test_run_fails_at_plan_time_before_reading():
-    with pytest.raises(RunError, match='taskType "Arithmetic"') as caught:
+    with pytest.raises(RunError, match="Arithmetic task needs an operator") as caught:
         run_in_memory([map_all(), {"taskType": "Arithmetic", "sourceFields": ["a", "b"]}])
     assert isinstance(caught.value.counters, Counters)
 
@@ -396,7 +428,7 @@ def test_connector_error_becomes_run_error_with_its_message():
         )
     assert caught.value.message == "Reading accounts.csv from Tables (crm) failed: the API answered 503"
     assert caught.value.retryable
-    assert caught.value.counters.records_processed == 2
+    assert caught.value.counters.records_processed == 3  # 2 rows and the one the source could not parse
 
 
 # -- runs through Local files ---------------------------------------------------------------------
@@ -501,7 +533,7 @@ def test_counters_add_up(files_root, monkeypatch):
     )
     counters = result.counters
     assert result.status == "Successful"
-    assert counters.records_processed == 2_998
+    assert counters.records_processed == 3_000  # the two bad lines were read too
     assert counters.record_failures == 2
     assert [f.where for f in counters.failures] == ["accounts.csv line 5", "accounts.csv line 2001"]
     assert counters.failures[0].reason == "expected 3 columns, found 4"
@@ -516,7 +548,7 @@ def test_counters_add_up(files_root, monkeypatch):
         "Plan: Select 2 fields (Id, Name); write 1 field in task order; rename Name -> name.",
     )
     assert ("WARNING", "accounts.csv line 5: expected 3 columns, found 4") in logs
-    assert logs[-1][1].startswith("Done: read 2,998 records")
+    assert logs[-1][1].startswith("Done: read 3,000 records")
     assert "2 records failed" in logs[-1][1]
 
 
@@ -550,3 +582,109 @@ def test_engine_imports_without_django():
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+# -- filter pushdown ------------------------------------------------------------------------------
+
+
+class PushdownSource(TableSource):
+    """Applies the EQUAL_TO / GREATER_THAN filters it is given, as a database would in WHERE."""
+
+    pushdown_operators = ("EQUAL_TO", "GREATER_THAN")
+
+    def __init__(self, tables, *, apply: bool = True):
+        super().__init__(tables)
+        self.apply = apply
+        self.filters = None
+
+    def read(self, conn, entity, fields, filters, window, options):
+        self.filters = filters
+        for batch in super().read(conn, entity, fields, filters, window, options):
+            rows = batch.table.to_pylist()
+            for f in filters if self.apply else []:
+                if f["operator"] == "EQUAL_TO":
+                    rows = [r for r in rows if r[f["field"]] in f["values"]]
+                else:
+                    rows = [r for r in rows if r[f["field"]] and float(r[f["field"]]) > float(f["values"][0])]
+            yield SourceBatch(pa.Table.from_pylist(rows, schema=batch.table.schema), batch.bytes_read)
+
+
+SALES = pa.table({
+    "Id": [str(i) for i in range(12)],
+    "Industry": ["Banking", "Energy", "Retail"] * 4,
+    "Revenue": ["10", "2000", "300", "4000", "50", "6000", "70", "800", "9000", "", "11000", "x"],
+})
+PUSHABLE = [
+    {"taskType": "Filter", "sourceFields": ["Industry"], "connectorOperator": {"S": "EQUAL_TO"},
+     "taskProperties": {"DATA_TYPE": "string", "VALUES": "Banking,Energy"}},
+    {"taskType": "Filter", "sourceFields": ["Revenue"], "connectorOperator": {"S": "GREATER_THAN"},
+     "taskProperties": {"DATA_TYPE": "double", "VALUE": "100"}},
+    {"taskType": "Filter", "sourceFields": ["Id"], "connectorOperator": {"S": "CONTAINS"},
+     "taskProperties": {"VALUE": "1"}},
+    map_task("Id", "id"),
+    map_task("Revenue", "revenue", DESTINATION_DATA_TYPE="double"),
+]
+
+
+def run_source(source: Connector):
+    destination = MemoryDestination()
+    logs: list[str] = []
+    result = run_flow(
+        document(PUSHABLE),
+        Endpoint(source, ConnectionInfo("db", "Tables")),
+        Endpoint(destination, ConnectionInfo("dst", "Memory")),
+        execution_id="e",
+        log=lambda level, message: logs.append(message),
+    )
+    return result.counters, destination.committed.to_pylist(), logs
+
+
+def test_a_source_gets_the_filters_it_can_push_down_and_the_result_is_the_same():
+    plain_counters, plain_rows, _ = run_source(TableSource([SALES]))
+    pushing = PushdownSource([SALES])
+    counters, rows, logs = run_source(pushing)
+    assert rows == plain_rows == [{"id": "1", "revenue": 2000.0}, {"id": "10", "revenue": 11000.0}]
+    assert [(f["field"], f["operator"], f["values"], f["dataType"]) for f in pushing.filters] == [
+        ("Industry", "EQUAL_TO", ["Banking", "Energy"], "string"),
+        ("Revenue", "GREATER_THAN", ["100"], "double"),
+    ]  # CONTAINS is not declared, so it stays with the engine
+    assert "Tables (db) filters at the source too: Industry is one of Banking, Energy as string; " in logs[1]
+    # records the source left out were never read, so they are neither processed nor filtered
+    assert counters.records_processed < plain_counters.records_processed
+    assert counters.records_written == plain_counters.records_written == 2
+
+
+def test_a_source_that_ignores_pushed_filters_still_gives_the_same_result():
+    _, plain_rows, _ = run_source(TableSource([SALES]))
+    _, rows, _ = run_source(PushdownSource([SALES], apply=False))
+    assert rows == plain_rows
+
+
+# -- partition ------------------------------------------------------------------------------------
+
+PARTITION = {"taskType": "Partition", "sourceFields": [], "connectorOperator": {"S": "NO_OP"},
+             "taskProperties": {"ORDERED_PARTITION_KEYS_LIST": '["City", "Name"]'}}
+
+
+class PartitioningDestination(MemoryDestination):
+    partitions_output = True
+
+
+def test_partition_keys_reach_a_destination_that_partitions():
+    destination = PartitioningDestination()
+    run_flow(
+        document([map_all(), PARTITION]),
+        Endpoint(TableSource([ACCOUNTS]), ConnectionInfo("src", "Tables")),
+        Endpoint(destination, ConnectionInfo("dst", "Memory")),
+        execution_id="e",
+    )
+    assert destination.options["partitionKeys"] == ["City", "Name"]
+
+
+def test_a_destination_that_does_not_partition_is_named_in_a_warning():
+    logs: list[tuple[str, str]] = []
+    _, _, destination = run_in_memory([map_all(), PARTITION], log=lambda level, m: logs.append((level, m)))
+    assert "partitionKeys" not in destination.options
+    assert ("WARNING", "Memory (dst) does not partition its output; the Partition task (City, Name) is "
+                       "ignored.") in logs
+    assert logs[0][1].endswith("; partition the output by City, Name.")

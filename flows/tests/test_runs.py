@@ -126,21 +126,66 @@ def test_a_bad_csv_row_is_a_record_failure_and_the_run_goes_on(celery_worker, de
     assert any("line 4" in m for m in execution.log_lines.values_list("message", flat=True))
 
 
-def test_unsupported_task_fails_the_run_with_a_clear_message(celery_worker, demo):
-    document = demo["flow"].definition | {"flowName": "with-arithmetic"}
+def test_transform_counters_reach_the_execution_row_and_add_up(celery_worker, demo):
+    document = demo["flow"].definition | {"flowName": "with-transforms"}
+    operator = {"CustomConnector": "NO_OP"}
     document["tasks"] = document["tasks"] + [
+        {
+            "sourceFields": ["Industry"],
+            "connectorOperator": {"CustomConnector": "EQUAL_TO"},
+            "taskType": "Filter",
+            "taskProperties": {"DATA_TYPE": "string", "VALUES": "Banking,Energy,Retail,Technology,Media"},
+        },
         {
             "sourceFields": ["AnnualRevenue", "NumberOfEmployees"],
             "connectorOperator": {"CustomConnector": "DIVISION"},
             "destinationField": "RevenuePerEmployee",
             "taskType": "Arithmetic",
             "taskProperties": {"MATH_OPERATION_FIELDS_ORDER": "AnnualRevenue,NumberOfEmployees"},
-        }
+        },
+        {
+            "sourceFields": ["Phone"],
+            "connectorOperator": {"CustomConnector": "VALIDATE_NON_NEGATIVE"},
+            "taskType": "Validate",
+            "taskProperties": {"VALIDATION_ACTION": "DropRecord"},
+        },
+        {"sourceFields": ["Name"], "connectorOperator": operator, "taskType": "Truncate",
+         "taskProperties": {"TRUNCATE_LENGTH": "5"}},
     ]
     flow = services.create_flow(document)
     execution = wait_for(services.start_flow(flow))
+    assert execution.status == "Successful", execution.error_message
+    assert execution.records_processed == 500
+    assert execution.records_filtered > 0
+    assert execution.records_dropped > 0  # phone numbers are not numbers
+    assert execution.records_processed == (
+        execution.records_written + execution.records_filtered + execution.records_dropped
+        + execution.record_failures
+    )
+    rows = output_rows(execution)
+    assert len(rows) == execution.records_written
+    assert all(row["Industry"] in {"Banking", "Energy", "Retail", "Technology", "Media"} for row in rows)
+    assert all(len(row["Name"]) <= 5 for row in rows)
+    plan = next(m for m in execution.log_lines.values_list("message", flat=True) if m.startswith("Plan:"))
+    assert "keep records where Industry is one of Banking, Energy" in plan
+    assert plan.index("compute AnnualRevenue / NumberOfEmployees") < plan.index("truncate Name")
+
+
+def test_drop_dataset_stops_the_run_naming_the_record(celery_worker, demo):
+    document = demo["flow"].definition | {"flowName": "with-drop-dataset"}
+    document["tasks"] = document["tasks"] + [
+        {
+            "sourceFields": ["Phone"],
+            "connectorOperator": {"CustomConnector": "VALIDATE_NUMERIC"},
+            "taskType": "Validate",
+            "taskProperties": {"VALIDATION_ACTION": "DropDataset"},
+        },
+    ]
+    execution = wait_for(services.start_flow(services.create_flow(document)))
     assert execution.status == "Error"
-    assert "tasks[1]" in execution.error_message and "not supported yet" in execution.error_message
+    assert execution.error_message.startswith("tasks[1]: record 1 has Phone = ")
+    assert "DropDataset" in execution.error_message
+    assert not (demo["root"] / "out" / "accounts" / str(execution.pk)).exists()
 
 
 def test_lost_executions_are_marked_error(demo, django_capture_on_commit_callbacks, settings):

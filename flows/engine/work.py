@@ -1,0 +1,64 @@
+"""One batch on its way through the plan: the table, which source record each row is, and what
+happened to the rows that left it (failed, filtered out, dropped by validation)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from connections.connectors.base import RecordFailure
+
+# reasons built per batch; the rest of a batch's failures are only counted (building a message
+# for each of a million bad rows would cost more than the run)
+MAX_FAILURE_REASONS = 100
+
+
+@dataclass
+class Work:
+    """`rows` holds the 1-based position of each row among the records the source gave, so that a
+    failure can say "record 1,234" whatever was filtered before it."""
+
+    table: pa.Table
+    rows: pa.Array
+    failures: list[RecordFailure] = field(default_factory=list)
+    failed: int = 0
+    filtered: int = 0
+    dropped: int = 0
+
+    @classmethod
+    def start(cls, table: pa.Table, first_record: int = 1) -> Work:
+        rows = pa.array(np.arange(first_record, first_record + table.num_rows, dtype=np.int64))
+        return cls(table, rows)
+
+    def record(self, index: int) -> int:
+        return self.rows[index].as_py()
+
+    def fail(self, bad: pa.Array, reason: Callable[[int], str]) -> None:
+        """Remove the rows marked in `bad` as record failures; `reason(i)` explains row i."""
+        indexes = pc.indices_nonzero(bad)
+        if not len(indexes):
+            return
+        for i in indexes[: max(0, MAX_FAILURE_REASONS - len(self.failures))].to_pylist():
+            self.failures.append(RecordFailure(f"record {self.record(i):,}", reason(i)))
+        self.failed += len(indexes)
+        self._keep(pc.invert(bad))
+
+    def keep(self, mask: pa.Array, *, dropped: bool = False) -> None:
+        """Keep the rows marked in `mask`; the others were filtered out (or dropped by validation)."""
+        kept = self._keep(pc.fill_null(mask, False))
+        if dropped:
+            self.dropped += kept
+        else:
+            self.filtered += kept
+
+    def _keep(self, mask: pa.Array) -> int:
+        before = self.table.num_rows
+        if bool(pc.all(mask).as_py()) or before == 0:
+            return 0
+        self.table = self.table.filter(mask)
+        self.rows = self.rows.filter(mask)
+        return before - self.table.num_rows
