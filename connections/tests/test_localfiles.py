@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from connections.connectors import localfiles
@@ -485,6 +485,7 @@ def test_csv_round_trip_of_arbitrary_text(values):
         max_size=20,
     )
 )
+@example(records=[{"s": "a/b \\/ c", "i": 1, "f": 0.5, "b": True}])
 def test_jsonl_encoding_parses_back_to_the_same_values(records):
     table = pa.Table.from_pylist(
         records,
@@ -492,7 +493,8 @@ def test_jsonl_encoding_parses_back_to_the_same_values(records):
     )
     text = encode_jsonl(table).decode("utf-8")
     assert [json.loads(line) for line in text.split("\n")[:-1]] == records
-    assert "\\/" not in text
+    # "/" is never escaped; drop escaped backslashes first, since a value may hold "\\/" itself.
+    assert "\\/" not in text.replace("\\\\", "")
 
 
 def test_parquet_gathers_small_batches_into_row_groups(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
