@@ -13,6 +13,7 @@ from .base import Connector, ConnectorError
 
 CONNECTORS: dict[str, str] = {
     "LocalFiles": "connections.connectors.localfiles.LocalFilesConnector",
+    "PostgreSQL": "connections.connectors.postgresql.PostgreSQLConnector",
 }
 
 

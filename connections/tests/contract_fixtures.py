@@ -15,6 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from psycopg import sql
 
 from connections.connectors.base import ConnectionInfo
 
@@ -43,6 +44,29 @@ def local_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixt
     )
 
 
+def postgresql(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    from connections.tests import pgserver
+
+    pgserver.need_postgres()
+    schema = pgserver.fresh_schema()
+    table = sql.Identifier(schema, "accounts")
+    with pgserver.sql_connection() as connection:
+        connection.execute(sql.SQL('CREATE TABLE {} ("Id" text PRIMARY KEY, "Name" text, "City" text)').format(table))
+        connection.execute(
+            sql.SQL("INSERT INTO {} VALUES (%s, %s, %s), (%s, %s, %s)").format(table),
+            ("1", "Acme", "Oslo", "2", "Globex", "Lyon"),
+        )
+    return ContractFixture(
+        connection=pgserver.connection_info(),
+        source_props={"entityName": f"{schema}.accounts"},
+        destination_props={
+            "entityName": f"{schema}.accounts_copy",
+            "customProperties": {"createTableIfMissing": "true"},
+        },
+    )
+
+
 FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "LocalFiles": local_files,
+    "PostgreSQL": postgresql,
 }

@@ -1,0 +1,175 @@
+"""PostgreSQL as a source and a destination (AppFlow: CustomConnector, connectorLabel PostgreSQL).
+
+Connection: host, port, database, sslMode; credentials username and password (AppFlow's BASIC
+authentication block). Entities are schemas, then their tables and views as "schema.table".
+See reading.py and writing.py for how records move, and client.py for the SSRF guard's call site.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, ClassVar
+
+import psycopg
+import pyarrow as pa
+
+from ..base import (
+    ConfigField,
+    ConnectionInfo,
+    Connector,
+    Entity,
+    EntityField,
+    SourceBatch,
+    Window,
+    WriteResult,
+)
+from . import catalog
+from .client import SSL_MODES, Target, connect, query_error, split_entity, target_from
+from .reading import read_table
+from .writing import WRITE_OPERATIONS, write_table
+
+_SOURCE_KEYS = {"entityName", "customProperties", "dataTransferApi"}
+_DESTINATION_KEYS = {
+    "entityName",
+    "customProperties",
+    "writeOperationType",
+    "idFieldNames",
+    "errorHandlingConfig",
+}
+_DESTINATION_CUSTOM = {"createTableIfMissing"}
+
+
+class PostgreSQLConnector(Connector):
+    connector_type: ClassVar[str] = "CustomConnector"
+    connector_label: ClassVar[str] = "PostgreSQL"
+    properties_key: ClassVar[str] = "CustomConnector"
+    display_name: ClassVar[str] = "PostgreSQL"
+    description: ClassVar[str] = (
+        "Tables and views of a PostgreSQL database. Read with filters pushed down; write by "
+        "INSERT (COPY), UPSERT or UPDATE on id fields, all of a run in one transaction."
+    )
+    can_be_source: ClassVar[bool] = True
+    can_be_destination: ClassVar[bool] = True
+    auth_kind: ClassVar[str] = "basic"
+    default_port: ClassVar[int] = 5432
+    config_fields: ClassVar[tuple[ConfigField, ...]] = (
+        ConfigField("host", label="Host", help="Name or address of the database server."),
+        ConfigField("port", kind="integer", label="Port", required=False, default=5432),
+        ConfigField("database", label="Database"),
+        ConfigField(
+            "sslMode",
+            kind="choice",
+            label="SSL mode",
+            required=False,
+            choices=SSL_MODES,
+            default="prefer",
+            help="libpq's sslmode: require or verify-full for a server reached over a network "
+            "you do not trust.",
+        ),
+        # the user name is a credential in AppFlow's BASIC block, so it is kept with the password
+        ConfigField("username", label="User name", secret=True),
+        ConfigField("password", kind="secret", label="Password", secret=True, required=False),
+    )
+    trigger_types: ClassVar[tuple[str, ...]] = ("OnDemand", "Scheduled")
+    filter_operators: ClassVar[tuple[str, ...]] = catalog.FILTER_OPERATORS
+    write_operations: ClassVar[tuple[str, ...]] = WRITE_OPERATIONS
+
+    # -- flow document properties -------------------------------------------------------------
+
+    @classmethod
+    def entity_name(cls, props: Mapping[str, Any]) -> str:
+        return str(props.get("entityName") or "") if isinstance(props, Mapping) else ""
+
+    @classmethod
+    def check_source_properties(cls, props: Any) -> list[tuple[str, str]]:
+        return _check_block(props, _SOURCE_KEYS, set())
+
+    @classmethod
+    def check_destination_properties(cls, props: Any) -> list[tuple[str, str]]:
+        problems = _check_block(props, _DESTINATION_KEYS, _DESTINATION_CUSTOM)
+        if not isinstance(props, Mapping):
+            return problems
+        operation = props.get("writeOperationType", "INSERT")
+        if operation not in WRITE_OPERATIONS:
+            problems.append(
+                ("writeOperationType", f"must be one of {', '.join(WRITE_OPERATIONS)}, not {operation!r}")
+            )
+        ids = props.get("idFieldNames")
+        if ids is not None and not (isinstance(ids, list) and all(isinstance(i, str) and i for i in ids)):
+            problems.append(("idFieldNames", "must be a list of field names"))
+        elif operation in ("UPSERT", "UPDATE") and not ids:
+            problems.append(("idFieldNames", f"{operation} needs the fields that identify a record"))
+        custom = props.get("customProperties")
+        if isinstance(custom, Mapping) and custom.get("createTableIfMissing") not in (None, "true", "false"):
+            problems.append(("customProperties.createTableIfMissing", 'must be "true" or "false"'))
+        return problems
+
+    # -- the interface -------------------------------------------------------------------------
+
+    def target(self, conn: ConnectionInfo) -> Target:
+        return target_from(conn, self.default_port)
+
+    def test(self, conn: ConnectionInfo) -> None:
+        target = self.target(conn)
+        with connect(target, autocommit=True) as connection:
+            try:
+                connection.execute("SELECT 1")
+            except psycopg.Error as exc:
+                raise query_error(target, exc, "Testing the connection") from None
+
+    def list_entities(self, conn: ConnectionInfo, parent: str | None = None) -> list[Entity]:
+        target = self.target(conn)
+        with connect(target, autocommit=True) as connection, connection.cursor() as cur:
+            try:
+                return catalog.list_tables(cur, parent) if parent else catalog.list_schemas(cur)
+            except psycopg.Error as exc:
+                raise query_error(target, exc, "Listing tables") from None
+
+    def describe_entity(self, conn: ConnectionInfo, entity: str) -> list[EntityField]:
+        target = self.target(conn)
+        schema, table = split_entity(entity)
+        with connect(target, autocommit=True) as connection, connection.cursor() as cur:
+            try:
+                return catalog.entity_fields(catalog.columns(cur, schema, table))
+            except psycopg.Error as exc:
+                raise query_error(target, exc, f"Describing {schema}.{table}") from None
+
+    def read(
+        self,
+        conn: ConnectionInfo,
+        entity: str,
+        fields: list[str] | None,
+        filters: list[Mapping[str, Any]],
+        window: Window,
+        options: Mapping[str, Any],
+    ) -> Iterator[SourceBatch]:
+        schema, table = split_entity(entity)
+        return read_table(self.target(conn), schema, table, fields, filters, window, options)
+
+    def write(
+        self, conn: ConnectionInfo, entity: str, batches: Iterable[pa.Table], options: Mapping[str, Any]
+    ) -> WriteResult:
+        schema, table = split_entity(entity)
+        return write_table(self.target(conn), schema, table, batches, options)
+
+
+def _check_block(props: Any, allowed: set[str], custom_allowed: set[str]) -> list[tuple[str, str]]:
+    if not isinstance(props, Mapping):
+        return [("", "must be an object")]
+    problems: list[tuple[str, str]] = []
+    entity = props.get("entityName")
+    if not isinstance(entity, str) or not entity.strip():
+        problems.append(("entityName", "is required: a table or view, as schema.table"))
+    elif entity.count(".") > 1 or entity.startswith(".") or entity.endswith("."):
+        problems.append(("entityName", f'"{entity}" is not of the form schema.table'))
+    problems += [(key, "is not a property of this connector") for key in props if key not in allowed]
+    custom = props.get("customProperties")
+    if custom is not None and not isinstance(custom, Mapping):
+        problems.append(("customProperties", "must be an object"))
+    elif isinstance(custom, Mapping):
+        problems += [
+            (f"customProperties.{k}", "is not a property of this connector")
+            for k in custom
+            if k not in custom_allowed
+        ]
+    return problems

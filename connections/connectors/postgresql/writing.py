@@ -1,0 +1,289 @@
+"""Writes in one transaction per run: INSERT via COPY, UPSERT and UPDATE via a staging table.
+
+- INSERT: each batch is sent as CSV through COPY straight into the table.
+- UPSERT: each batch is copied into a temporary staging table, then
+  INSERT ... SELECT DISTINCT ON (ids) ... ON CONFLICT (ids) DO UPDATE (the last record of a batch
+  wins when ids repeat). The table needs a primary key or unique index on exactly the id fields.
+- UPDATE: staging as for UPSERT, then UPDATE ... FROM the stage on the id fields; records whose
+  ids match no row are reported as record failures.
+
+Everything happens in one transaction that commits when the batches end normally (a cancel
+included) and rolls back when they raise or the database refuses a record, so a table is never
+half-written. Field names match columns exactly, or else case-insensitively when that is unique.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import psycopg
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from psycopg import errors as pg_errors
+from psycopg import sql
+
+from ..base import ConnectorError, RecordFailure, WriteResult
+from . import catalog, pgtypes
+from .client import Target, connect, query_error
+
+WRITE_OPERATIONS = ("INSERT", "UPSERT", "UPDATE")
+_STAGE = "sluice_stage"
+_STAGE_ROW = "sluice_stage_row"
+_COPY_CONTEXT = re.compile(r"line (\d+), column ([^:]+):")
+
+
+def write_table(
+    target: Target, schema: str, table: str, batches: Iterable[pa.Table], options: Mapping[str, Any]
+) -> WriteResult:
+    operation = str(options.get("writeOperationType") or "INSERT").upper()
+    ids = [str(i) for i in options.get("idFieldNames") or []]
+    custom = options.get("customProperties") or {}
+    create = str(custom.get("createTableIfMissing", "")).lower() == "true"
+    if operation not in WRITE_OPERATIONS:
+        raise ConnectorError(
+            f"writeOperationType: must be one of {', '.join(WRITE_OPERATIONS)}, not {operation}."
+        )
+    if operation != "INSERT" and not ids:
+        raise ConnectorError(f"idFieldNames: {operation} needs the fields that identify a record.")
+    result = WriteResult(location=f"{target.where} {schema}.{table}")
+    connection = connect(target)
+    try:
+        writer: _Writer | None = None
+        for batch in batches:
+            if batch.num_rows == 0:
+                continue
+            if writer is None:
+                writer = _Writer(connection, target, schema, table, operation, ids, result)
+                writer.prepare(batch.schema, create)
+            writer.write(batch)
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
+    finally:
+        connection.close()
+    return result
+
+
+class _Writer:
+    def __init__(
+        self,
+        connection: psycopg.Connection,
+        target: Target,
+        schema: str,
+        table: str,
+        operation: str,
+        ids: list[str],
+        result: WriteResult,
+    ):
+        self.connection = connection
+        self.cur = connection.cursor()
+        self.target = target
+        self.schema, self.table = schema, table
+        self.operation = operation
+        self.ids = ids
+        self.result = result
+        self.rows_sent = 0  # records before the current batch, to number failing records
+        self.columns: list[str] = []  # table column of each batch field, in batch order
+
+    @property
+    def name(self) -> str:
+        return f"{self.schema}.{self.table}"
+
+    def prepare(self, schema: pa.Schema, create: bool) -> None:
+        self._run(self.cur.execute, "SET TIME ZONE 'UTC'")
+        if not catalog.table_exists(self.cur, self.schema, self.table):
+            if not create:
+                raise ConnectorError(
+                    f"{catalog.missing_table_message(self.cur, self.schema, self.table)} Create it, or set "
+                    "customProperties.createTableIfMissing to true."
+                )
+            self._create(schema)
+        existing = [c.name for c in catalog.columns(self.cur, self.schema, self.table)]
+        self.columns = [self._column_for(field, existing) for field in schema.names]
+        if self.operation == "INSERT":
+            return
+        self.id_columns = [self._id_column(i, schema.names) for i in self.ids]
+        self.other_columns = [c for c in self.columns if c not in self.id_columns]
+        if self.operation == "UPSERT" and not catalog.has_unique_key(
+            self.cur, self.schema, self.table, self.id_columns
+        ):
+            raise ConnectorError(
+                f"UPSERT into {self.name} needs a primary key or unique index on exactly "
+                f"({', '.join(self.id_columns)}); the table has none. Add one, or use INSERT or UPDATE."
+            )
+        if self.operation == "UPDATE" and not self.other_columns:
+            raise ConnectorError(
+                f"UPDATE of {self.name}: the records have no field to update besides the id fields."
+            )
+        self._run(
+            self.cur.execute,
+            sql.SQL(
+                "CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS SELECT {cols} FROM {table} WITH NO DATA"
+            ).format(stage=sql.Identifier(_STAGE), cols=self._idents(self.columns), table=self._table()),
+        )
+        # the staging row number keeps the last of several records with the same ids
+        self._run(
+            self.cur.execute,
+            sql.SQL("ALTER TABLE {} ADD COLUMN {} bigserial").format(
+                sql.Identifier(_STAGE), sql.Identifier(_STAGE_ROW)
+            ),
+        )
+
+    def write(self, batch: pa.Table) -> None:
+        into = self._table() if self.operation == "INSERT" else sql.Identifier(_STAGE)
+        self._copy(into, batch)
+        if self.operation == "INSERT":
+            self.result.records_written += batch.num_rows
+        elif self.operation == "UPSERT":
+            self._upsert()
+        else:
+            self._update()
+        self.rows_sent += batch.num_rows
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    def _copy(self, into: sql.Composable, batch: pa.Table) -> None:
+        buffer = io.BytesIO()
+        pacsv.write_csv(pgtypes.csv_ready(batch), buffer, pacsv.WriteOptions(include_header=False))
+        data = buffer.getbuffer()
+        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(into, self._idents(self.columns))
+        try:
+            with self.cur.copy(statement) as copy:
+                copy.write(data)
+        except psycopg.Error as exc:
+            raise self._record_error(exc) from None
+        self.result.bytes_written += len(data)
+
+    def _latest(self) -> sql.Composable:
+        """The staged records, one per id (the last one sent)."""
+        return sql.SQL("SELECT DISTINCT ON ({ids}) {cols} FROM {stage} ORDER BY {ids}, {row} DESC").format(
+            ids=self._idents(self.id_columns),
+            cols=self._idents(self.columns),
+            stage=sql.Identifier(_STAGE),
+            row=sql.Identifier(_STAGE_ROW),
+        )
+
+    def _upsert(self) -> None:
+        if self.other_columns:
+            action = sql.SQL("DO UPDATE SET ") + sql.SQL(", ").join(
+                sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in self.other_columns
+            )
+        else:
+            action = sql.SQL("DO NOTHING")
+        statement = sql.SQL("INSERT INTO {table} ({cols}) {latest} ON CONFLICT ({ids}) {action}").format(
+            table=self._table(),
+            cols=self._idents(self.columns),
+            latest=self._latest(),
+            ids=self._idents(self.id_columns),
+            action=action,
+        )
+        self._run(self.cur.execute, statement)
+        self.result.records_written += max(self.cur.rowcount, 0)
+        self._run(self.cur.execute, sql.SQL("TRUNCATE {}").format(sql.Identifier(_STAGE)))
+
+    def _update(self) -> None:
+        match = sql.SQL(" AND ").join(
+            sql.SQL("t.{0} = s.{0}").format(sql.Identifier(c)) for c in self.id_columns
+        )
+        statement = sql.SQL("UPDATE {table} AS t SET {sets} FROM ({latest}) AS s WHERE {match}").format(
+            table=self._table(),
+            sets=sql.SQL(", ").join(
+                sql.SQL("{0} = s.{0}").format(sql.Identifier(c)) for c in self.other_columns
+            ),
+            latest=self._latest(),
+            match=match,
+        )
+        self._run(self.cur.execute, statement)
+        self.result.records_written += max(self.cur.rowcount, 0)
+        missing = sql.SQL(
+            "SELECT {row}, {ids} FROM {stage} AS s "
+            "WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE {match}) ORDER BY 1"
+        ).format(
+            row=sql.Identifier(_STAGE_ROW),
+            ids=self._idents(self.id_columns),
+            stage=sql.Identifier(_STAGE),
+            table=self._table(),
+            match=match,
+        )
+        self._run(self.cur.execute, missing)
+        for row_number, *values in self.cur.fetchall():
+            shown = ", ".join(f"{c} = {v!r}" for c, v in zip(self.id_columns, values, strict=True))
+            self.result.failures.append(
+                RecordFailure(
+                    f"record {row_number}", f"no row of {self.name} has {shown}; nothing was updated"
+                )
+            )
+        # no RESTART IDENTITY: the staging row number goes on counting, so it is the record's
+        # number in the whole run
+        self._run(self.cur.execute, sql.SQL("TRUNCATE {}").format(sql.Identifier(_STAGE)))
+
+    def _create(self, schema: pa.Schema) -> None:
+        columns = [
+            sql.SQL("{} {}").format(sql.Identifier(f.name), sql.SQL(pgtypes.column_ddl_type(f.type)))
+            for f in schema
+        ]
+        if self.ids:
+            columns.append(sql.SQL("PRIMARY KEY ({})").format(self._idents(self.ids)))
+        self._run(
+            self.cur.execute,
+            sql.SQL("CREATE TABLE {} ({})").format(self._table(), sql.SQL(", ").join(columns)),
+        )
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _column_for(self, field: str, existing: list[str]) -> str:
+        if field in existing:
+            return field
+        folded = [c for c in existing if c.lower() == field.lower()]
+        if len(folded) == 1:
+            return folded[0]
+        shown = ", ".join(existing[:30]) + (" ..." if len(existing) > 30 else "")
+        raise ConnectorError(f"The table {self.name} has no column {field} (its columns: {shown}).")
+
+    def _id_column(self, field: str, fields: list[str]) -> str:
+        if field not in fields:
+            raise ConnectorError(
+                f"idFieldNames: the records have no field {field} (their fields: {', '.join(fields)})."
+            )
+        return self.columns[fields.index(field)]
+
+    def _table(self) -> sql.Composable:
+        return sql.Identifier(self.schema, self.table)
+
+    @staticmethod
+    def _idents(names: list[str]) -> sql.Composable:
+        return sql.SQL(", ").join(sql.Identifier(n) for n in names)
+
+    def _run(self, execute, *args) -> None:
+        try:
+            execute(*args)
+        except psycopg.Error as exc:
+            raise self._record_error(exc) from None
+
+    def _record_error(self, exc: psycopg.Error) -> ConnectorError:
+        """A message naming the column (and record, for COPY) the database refused."""
+        diag = exc.diag
+        context = _COPY_CONTEXT.search(diag.context or "")
+        text = (diag.message_primary or str(exc)).strip()
+        if diag.message_detail:
+            text += f" ({diag.message_detail.strip()})"
+        if context:
+            record = self.rows_sent + int(context.group(1))
+            return ConnectorError(
+                f"Writing {self.name}: record {record}, column {context.group(2)}: {text}. "
+                "Nothing was written."
+            )
+        if diag.column_name:
+            return ConnectorError(
+                f"Writing {self.name}: column {diag.column_name}: {text}. Nothing was written."
+            )
+        if isinstance(exc, pg_errors.InsufficientPrivilege):
+            return ConnectorError(f'Writing {self.name}: user "{self.target.user}" may not write it: {text}.')
+        error = query_error(self.target, exc, f"Writing {self.name}")
+        if error.permanent:
+            error = ConnectorError(f"{error.message}. Nothing was written.")
+        return error
