@@ -16,8 +16,8 @@ import pytest
 from psycopg import sql
 
 from connections.connectors.base import ConnectorError, Window
+from connections.connectors.hosts import check_host
 from connections.connectors.postgresql import PostgreSQLConnector
-from connections.connectors.postgresql.client import check_host
 from connections.connectors.postgresql.reading import read_table
 from connections.tests import pgserver
 

@@ -11,23 +11,13 @@ from dataclasses import dataclass
 import psycopg
 
 from ..base import ConnectorError, Entity, EntityField
+from ..sqlfilters import OPERATORS
 from . import pgtypes
 
 _HIDDEN_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
 # relkind: r table, v view, m materialised view, p partitioned table, f foreign table
 _READABLE = ("r", "v", "m", "p", "f")
-FILTER_OPERATORS = (
-    "PROJECTION",
-    "EQUAL_TO",
-    "NOT_EQUAL_TO",
-    "LESS_THAN",
-    "LESS_THAN_OR_EQUAL_TO",
-    "GREATER_THAN",
-    "GREATER_THAN_OR_EQUAL_TO",
-    "BETWEEN",
-    "CONTAINS",
-    "NO_OP",
-)
+FILTER_OPERATORS = OPERATORS
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,13 @@
 """Connecting to PostgreSQL (and Redshift over its protocol) with messages a person can act on.
 
-Every connection goes through `connect()`, and every host through `check_host()` first: that is
-the single place where the SSRF guard (connections/ssrf, being written separately) must be called.
+Every connection goes through `connect()`, and every host through `..hosts.check_host()` first:
+that is the single place where the SSRF guard (being written separately) must be called.
 Errors never carry the password: messages are built here from the error class and SQLSTATE, and
 any server text that is passed on has the password scrubbed out of it.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,36 +19,10 @@ from psycopg.types.numeric import FloatLoader
 from psycopg.types.string import TextLoader
 
 from ..base import ConnectionInfo, ConnectorError
+from ..hosts import check_host
 
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 CONNECT_TIMEOUT_SECONDS = 10
-# A host name (RFC 1123 labels) or an IPv4 address; IPv6 addresses are checked with ipaddress.
-_HOST_FORM = re.compile(
-    r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$"
-)
-
-
-def check_host(host: str) -> str:
-    """The host to connect to, or a ConnectorError.
-
-    Today this only checks the value's form. The SSRF guard from /work/wt-4 (allow-list of
-    private ranges, DNS pinning) must be called here, and only here, for every database host."""
-    value = (host or "").strip()
-    if not value:
-        raise ConnectorError("host: is required (the database server's name or address).")
-    if not (_HOST_FORM.match(value) or _is_ipv6(value)):
-        raise ConnectorError(
-            f'host: "{value[:100]}" is not a host name or IP address '
-            "(give only the name, without scheme, port or path)."
-        )
-    return value
-
-
-def _is_ipv6(value: str) -> bool:
-    try:
-        return isinstance(ipaddress.ip_address(value), ipaddress.IPv6Address)
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,12 @@
 """Streaming reads: one server-side cursor per run, batches of rows turned into Arrow tables.
 
-Filters are pushed down only when they are simple (one column, an operator with a direct SQL
-form, a value that converts to the column's type); anything else is left to the engine, which
-re-applies every filter anyway, so a filter not pushed down costs speed, never correctness.
-Values are always bound as parameters; identifiers are composed with psycopg.sql.
+Simple filters are pushed down (see ..sqlfilters); values are always bound as parameters and
+identifiers composed with psycopg.sql.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -17,19 +14,11 @@ import pyarrow as pa
 from psycopg import sql
 
 from ..base import ConnectorError, SourceBatch, Window
+from ..sqlfilters import pushable
 from . import catalog, pgtypes
 from .client import Target, connect, query_error
 
 BATCH_ROWS = 50_000
-
-_COMPARISONS = {
-    "EQUAL_TO": "=",
-    "NOT_EQUAL_TO": "<>",
-    "LESS_THAN": "<",
-    "LESS_THAN_OR_EQUAL_TO": "<=",
-    "GREATER_THAN": ">",
-    "GREATER_THAN_OR_EQUAL_TO": ">=",
-}
 
 
 def read_table(
@@ -119,56 +108,19 @@ def _filter_condition(
     by_name: Mapping[str, catalog.Column], task: Mapping[str, Any]
 ) -> tuple[sql.Composable, list[Any]] | None:
     """A WHERE condition for one Filter task, or None when it is not simple enough to push."""
-    sources = task.get("sourceFields") or []
-    operator_block = task.get("connectorOperator") or {}
-    operator = next(iter(operator_block.values()), None) if isinstance(operator_block, Mapping) else None
-    props = task.get("taskProperties") or {}
-    if len(sources) != 1 or sources[0] not in by_name or not isinstance(props, Mapping):
+    types = {c.name: c.data_type for c in by_name.values() if not c.is_array}
+    naive = frozenset(c.name for c in by_name.values() if c.typname == "timestamp")
+    pushed = pushable(task, types, naive)
+    if pushed is None:
         return None
-    column = by_name[sources[0]]
-    if column.is_array:
-        return None
-    ident = sql.Identifier(column.name)
-    try:
-        if operator in _COMPARISONS and "VALUE" in props:
-            value = _typed(column, props["VALUE"])
-            return sql.SQL("{} {} %s").format(ident, sql.SQL(_COMPARISONS[operator])), [value]
-        if operator == "EQUAL_TO" and "VALUES" in props:
-            values = [_typed(column, v) for v in str(props["VALUES"]).split(",")]
-            return sql.SQL("{} = ANY(%s)").format(ident), [values]
-        if operator == "BETWEEN" and {"LOWER_BOUND", "UPPER_BOUND"} <= set(props):
-            low, high = _typed(column, props["LOWER_BOUND"]), _typed(column, props["UPPER_BOUND"])
-            return sql.SQL("{} BETWEEN %s AND %s").format(ident), [low, high]
-        if operator == "CONTAINS" and column.data_type == "string" and "VALUE" in props:
-            return sql.SQL("strpos({}::text, %s) > 0").format(ident), [str(props["VALUE"])]
-    except (TypeError, ValueError):
-        return None
-    return None
-
-
-def _typed(column: catalog.Column, value: Any) -> Any:
-    """`value` (text, as in a flow document) converted for comparison with `column`."""
-    text = str(value).strip()
-    kind = column.data_type
-    if kind == "integer":
-        return int(text)
-    if kind == "double":
-        return float(text)
-    if kind == "boolean":
-        if text.lower() not in ("true", "false"):
-            raise ValueError(text)
-        return text.lower() == "true"
-    if kind in ("date", "datetime"):
-        if text.isdigit():  # AppFlow gives dates as epoch milliseconds
-            moment = datetime.fromtimestamp(int(text) / 1000, UTC)
-        else:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        if column.typname == "timestamp" and moment.tzinfo is not None:
-            moment = moment.astimezone(UTC).replace(tzinfo=None)
-        return moment.date() if kind == "date" else moment
-    if kind == "string":
-        return str(value)
-    raise ValueError(kind)
+    ident = sql.Identifier(pushed.column)
+    if pushed.kind == "IN":
+        return sql.SQL("{} = ANY(%s)").format(ident), [list(pushed.values)]
+    if pushed.kind == "BETWEEN":
+        return sql.SQL("{} BETWEEN %s AND %s").format(ident), list(pushed.values)
+    if pushed.kind == "CONTAINS":
+        return sql.SQL("strpos({}::text, %s) > 0").format(ident), list(pushed.values)
+    return sql.SQL("{} {} %s").format(ident, sql.SQL(pushed.kind)), list(pushed.values)
 
 
 def _to_table(rows: list[tuple], names: list[str], types: list[pa.DataType]) -> pa.Table:
