@@ -14,6 +14,7 @@ from .base import Connector, ConnectorError
 CONNECTORS: dict[str, str] = {
     "LocalFiles": "connections.connectors.localfiles.LocalFilesConnector",
     "PostgreSQL": "connections.connectors.postgresql.PostgreSQLConnector",
+    "MySQL": "connections.connectors.mysql.MySQLConnector",
 }
 
 

@@ -8,6 +8,7 @@ records its replies, so the contract runs anywhere.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,7 +67,25 @@ def postgresql(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixtu
     )
 
 
+def mysql(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    from connections.tests import mysqlserver
+
+    database = mysqlserver.database_for_process()
+    table = f"accounts_{uuid.uuid4().hex[:8]}"
+    mysqlserver.execute(database, f"CREATE TABLE `{table}` (Id VARCHAR(20) PRIMARY KEY, Name TEXT, City TEXT)")
+    mysqlserver.execute(database, f"INSERT INTO `{table}` VALUES ('1', 'Acme', 'Oslo'), ('2', 'Globex', 'Lyon')")
+    return ContractFixture(
+        connection=mysqlserver.connection_info(database),
+        source_props={"entityName": f"{database}.{table}"},
+        destination_props={
+            "entityName": f"{database}.{table}_copy",
+            "customProperties": {"createTableIfMissing": "true"},
+        },
+    )
+
+
 FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "LocalFiles": local_files,
     "PostgreSQL": postgresql,
+    "MySQL": mysql,
 }

@@ -23,6 +23,8 @@ HOST = os.environ.get("SLUICE_TEST_PG_HOST", "127.0.0.1")
 PORT = int(os.environ.get("SLUICE_TEST_PG_PORT", "5432"))
 USER = os.environ.get("SLUICE_TEST_PG_USER", "postgres")
 PASSWORD = os.environ.get("SLUICE_TEST_PG_PASSWORD", "")
+# several checkouts on one machine can keep their scratch databases apart by prefix
+PREFIX = os.environ.get("SLUICE_TEST_DB_PREFIX", "sluice_test")
 
 
 def _admin() -> psycopg.Connection:
@@ -42,7 +44,7 @@ def _available() -> bool:
 
 @cache
 def scratch_database() -> str:
-    name = f"sluice_test_{os.getpid()}"
+    name = f"{PREFIX}_{os.getpid()}"
     with _admin() as admin:
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

@@ -9,64 +9,16 @@ any server text that is passed on has the password scrubbed out of it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.types.numeric import FloatLoader
 from psycopg.types.string import TextLoader
 
-from ..base import ConnectionInfo, ConnectorError
-from ..hosts import check_host
+from ..base import ConnectorError
+from ..dbtarget import SSL_MODES, Target, split_entity, target_from
 
-SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 CONNECT_TIMEOUT_SECONDS = 10
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where and as whom to connect; `password` is never put in a message."""
-
-    host: str
-    port: int
-    database: str
-    user: str
-    password: str
-    ssl_mode: str = "prefer"
-
-    @property
-    def where(self) -> str:
-        return f"{self.host}:{self.port}/{self.database}"
-
-
-def target_from(conn: ConnectionInfo, default_port: int = 5432) -> Target:
-    props: Mapping[str, Any] = conn.properties
-    creds: Mapping[str, Any] = conn.credentials
-    try:
-        port = int(props.get("port") or default_port)
-    except (TypeError, ValueError):
-        raise ConnectorError(f'port: "{props.get("port")}" is not a number.') from None
-    if not 0 < port < 65536:
-        raise ConnectorError(f"port: {port} is not between 1 and 65535.")
-    ssl_mode = str(props.get("sslMode") or "prefer")
-    if ssl_mode not in SSL_MODES:
-        raise ConnectorError(f'sslMode: must be one of {", ".join(SSL_MODES)}, not "{ssl_mode}".')
-    database = str(props.get("database") or "")
-    if not database:
-        raise ConnectorError("database: is required.")
-    user = str(creds.get("username") or "")
-    if not user:
-        raise ConnectorError("username: is required.")
-    return Target(
-        host=check_host(str(props.get("host") or "")),
-        port=port,
-        database=database,
-        user=user,
-        password=str(creds.get("password") or ""),
-        ssl_mode=ssl_mode,
-    )
 
 
 def connect(target: Target, *, autocommit: bool = False) -> psycopg.Connection:
@@ -137,15 +89,4 @@ def _first_line(text: str) -> str:
     return line.removeprefix("connection failed: ").strip()
 
 
-def split_entity(entity: str, default_schema: str = "public") -> tuple[str, str]:
-    """ "schema.table" -> (schema, table); a name without a dot is in `default_schema`.
-    The first dot separates: schema names with dots are not supported."""
-    name = (entity or "").strip()
-    if not name:
-        raise ConnectorError("entityName: is required (a table, as schema.table).")
-    schema, dot, table = name.partition(".")
-    if not dot:
-        return default_schema, schema
-    if not schema or not table:
-        raise ConnectorError(f'entityName: "{name}" is not of the form schema.table.')
-    return schema, table
+__all__ = ["SSL_MODES", "Target", "connect", "query_error", "split_entity", "target_from"]

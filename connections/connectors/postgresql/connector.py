@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import psycopg
 import pyarrow as pa
 
+from .. import sqlprops
 from ..base import (
     ConfigField,
     ConnectionInfo,
@@ -27,16 +28,6 @@ from . import catalog
 from .client import SSL_MODES, Target, connect, query_error, split_entity, target_from
 from .reading import read_table
 from .writing import WRITE_OPERATIONS, write_table
-
-_SOURCE_KEYS = {"entityName", "customProperties", "dataTransferApi"}
-_DESTINATION_KEYS = {
-    "entityName",
-    "customProperties",
-    "writeOperationType",
-    "idFieldNames",
-    "errorHandlingConfig",
-}
-_DESTINATION_CUSTOM = {"createTableIfMissing"}
 
 
 class PostgreSQLConnector(Connector):
@@ -82,27 +73,11 @@ class PostgreSQLConnector(Connector):
 
     @classmethod
     def check_source_properties(cls, props: Any) -> list[tuple[str, str]]:
-        return _check_block(props, _SOURCE_KEYS, set())
+        return sqlprops.check_source(props)
 
     @classmethod
     def check_destination_properties(cls, props: Any) -> list[tuple[str, str]]:
-        problems = _check_block(props, _DESTINATION_KEYS, _DESTINATION_CUSTOM)
-        if not isinstance(props, Mapping):
-            return problems
-        operation = props.get("writeOperationType", "INSERT")
-        if operation not in WRITE_OPERATIONS:
-            problems.append(
-                ("writeOperationType", f"must be one of {', '.join(WRITE_OPERATIONS)}, not {operation!r}")
-            )
-        ids = props.get("idFieldNames")
-        if ids is not None and not (isinstance(ids, list) and all(isinstance(i, str) and i for i in ids)):
-            problems.append(("idFieldNames", "must be a list of field names"))
-        elif operation in ("UPSERT", "UPDATE") and not ids:
-            problems.append(("idFieldNames", f"{operation} needs the fields that identify a record"))
-        custom = props.get("customProperties")
-        if isinstance(custom, Mapping) and custom.get("createTableIfMissing") not in (None, "true", "false"):
-            problems.append(("customProperties.createTableIfMissing", 'must be "true" or "false"'))
-        return problems
+        return sqlprops.check_destination(props, cls.write_operations)
 
     # -- the interface -------------------------------------------------------------------------
 
@@ -151,25 +126,3 @@ class PostgreSQLConnector(Connector):
     ) -> WriteResult:
         schema, table = split_entity(entity)
         return write_table(self.target(conn), schema, table, batches, options)
-
-
-def _check_block(props: Any, allowed: set[str], custom_allowed: set[str]) -> list[tuple[str, str]]:
-    if not isinstance(props, Mapping):
-        return [("", "must be an object")]
-    problems: list[tuple[str, str]] = []
-    entity = props.get("entityName")
-    if not isinstance(entity, str) or not entity.strip():
-        problems.append(("entityName", "is required: a table or view, as schema.table"))
-    elif entity.count(".") > 1 or entity.startswith(".") or entity.endswith("."):
-        problems.append(("entityName", f'"{entity}" is not of the form schema.table'))
-    problems += [(key, "is not a property of this connector") for key in props if key not in allowed]
-    custom = props.get("customProperties")
-    if custom is not None and not isinstance(custom, Mapping):
-        problems.append(("customProperties", "must be an object"))
-    elif isinstance(custom, Mapping):
-        problems += [
-            (f"customProperties.{k}", "is not a property of this connector")
-            for k in custom
-            if k not in custom_allowed
-        ]
-    return problems

@@ -25,6 +25,7 @@ import pyarrow.csv as pacsv
 from psycopg import errors as pg_errors
 from psycopg import sql
 
+from .. import sqlprops
 from ..base import ConnectorError, RecordFailure, WriteResult
 from . import catalog, pgtypes
 from .client import Target, connect, query_error
@@ -103,10 +104,10 @@ class _Writer:
                 )
             self._create(schema)
         existing = [c.name for c in catalog.columns(self.cur, self.schema, self.table)]
-        self.columns = [self._column_for(field, existing) for field in schema.names]
+        self.columns = [sqlprops.column_for(field, existing, self.name) for field in schema.names]
         if self.operation == "INSERT":
             return
-        self.id_columns = [self._id_column(i, schema.names) for i in self.ids]
+        self.id_columns = [sqlprops.id_column(i, schema.names, self.columns) for i in self.ids]
         self.other_columns = [c for c in self.columns if c not in self.id_columns]
         if self.operation == "UPSERT" and not catalog.has_unique_key(
             self.cur, self.schema, self.table, self.id_columns
@@ -234,22 +235,6 @@ class _Writer:
         )
 
     # -- helpers -------------------------------------------------------------------------------
-
-    def _column_for(self, field: str, existing: list[str]) -> str:
-        if field in existing:
-            return field
-        folded = [c for c in existing if c.lower() == field.lower()]
-        if len(folded) == 1:
-            return folded[0]
-        shown = ", ".join(existing[:30]) + (" ..." if len(existing) > 30 else "")
-        raise ConnectorError(f"The table {self.name} has no column {field} (its columns: {shown}).")
-
-    def _id_column(self, field: str, fields: list[str]) -> str:
-        if field not in fields:
-            raise ConnectorError(
-                f"idFieldNames: the records have no field {field} (their fields: {', '.join(fields)})."
-            )
-        return self.columns[fields.index(field)]
 
     def _table(self) -> sql.Composable:
         return sql.Identifier(self.schema, self.table)
