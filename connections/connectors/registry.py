@@ -15,6 +15,7 @@ CONNECTORS: dict[str, str] = {
     "LocalFiles": "connections.connectors.localfiles.LocalFilesConnector",
     "PostgreSQL": "connections.connectors.postgresql.PostgreSQLConnector",
     "MySQL": "connections.connectors.mysql.MySQLConnector",
+    "S3": "connections.connectors.s3.S3Connector",
 }
 
 

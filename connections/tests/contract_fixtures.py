@@ -84,8 +84,23 @@ def mysql(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
     )
 
 
+def s3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    from connections.tests import s3server
+
+    bucket = s3server.new_bucket()
+    s3server.client().put_object(
+        Bucket=bucket, Key="contract/accounts.csv", Body=b"Id,Name,City\n1,Acme,Oslo\n2,Globex,Lyon\n"
+    )
+    return ContractFixture(
+        connection=s3server.connection_info(),
+        source_props={"bucketName": bucket, "bucketPrefix": "contract", "s3InputFormatConfig": {"s3InputFileType": "CSV"}},
+        destination_props={"bucketName": bucket, "bucketPrefix": "out", "s3OutputFormatConfig": {"fileType": "CSV"}},
+    )
+
+
 FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "LocalFiles": local_files,
     "PostgreSQL": postgresql,
     "MySQL": mysql,
+    "S3": s3,
 }
