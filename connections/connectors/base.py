@@ -89,6 +89,8 @@ class RecordFailure:
 
     where: str  # e.g. "accounts.csv line 42" or "record 17"
     reason: str
+    # the rejected record itself, when a destination refused it (written to the rejects file)
+    record: Mapping[str, Any] | None = None
 
 
 @dataclass

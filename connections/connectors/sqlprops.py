@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from . import errorhandling
 from .base import ConnectorError
 
 _SOURCE_KEYS = {"entityName", "customProperties", "dataTransferApi"}
@@ -37,6 +38,7 @@ def check_destination(props: Any, write_operations: tuple[str, ...]) -> list[tup
         problems.append(("idFieldNames", "must be a list of field names"))
     elif operation in ("UPSERT", "UPDATE") and not ids:
         problems.append(("idFieldNames", f"{operation} needs the fields that identify a record"))
+    problems += errorhandling.check(props.get("errorHandlingConfig"))
     custom = props.get("customProperties")
     if isinstance(custom, Mapping) and custom.get("createTableIfMissing") not in (None, "true", "false"):
         problems.append(("customProperties.createTableIfMissing", 'must be "true" or "false"'))

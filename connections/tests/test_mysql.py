@@ -288,8 +288,12 @@ def test_upsert_needs_a_unique_key_and_the_id_field(conn, db):
 def test_update_changes_matching_rows_and_reports_the_rest(conn, db):
     name = target_table(db)
     sql(db, "INSERT INTO target VALUES (1, 'Old', 1, 'kept'), (2, 'Same', 2, NULL)")
-    result = write(conn, name, [pa.table({"Id": [1, 9, 2], "Name": ["New", "Ghost", "Same"]})],
-                   writeOperationType="UPDATE", idFieldNames=["Id"])
+    batch = pa.table({"Id": [1, 9, 2], "Name": ["New", "Ghost", "Same"]})
+    with pytest.raises(ConnectorError, match=rf"UPDATE of {db}\.target: record 2: no row has Id = 9\. Nothing"):
+        write(conn, name, [batch], writeOperationType="UPDATE", idFieldNames=["Id"])
+    assert rows_of(db) == [(1, "Old", Decimal(1), "kept"), (2, "Same", Decimal(2), None)]
+    result = write(conn, name, [batch], writeOperationType="UPDATE", idFieldNames=["Id"],
+                   errorHandlingConfig={"failOnFirstDestinationError": False})
     assert result.records_written == 2  # a row whose values do not change still counts as matched
     assert [(f.where, f.reason) for f in result.failures] == [
         ("record 2", f"no row of {db}.target has Id = 9; nothing was updated")]
@@ -301,3 +305,17 @@ def test_ssl_required_against_a_server_without_tls_is_clear(db):
         pytest.skip("this server offers TLS")
     with pytest.raises(ConnectorError, match="MySQL at 127.0.0.1:3306 does not offer TLS, and sslMode is require"):
         MY.test(mysqlserver.connection_info(db, sslMode="require"))
+
+
+def test_refused_records_are_skipped_and_reported_when_asked(conn, db):
+    sql(db, "CREATE TABLE strict (Id INT PRIMARY KEY, Name VARCHAR(5) NOT NULL, amount DECIMAL(10,2))")
+    batch = pa.table({"Id": ["1", "2", "3", "4", "1"], "Name": ["a", None, "c", "dddddddd", "again"],
+                      "amount": ["1", "2", "lots", "4", "5"]})
+    result = write(conn, f"{db}.strict", [batch], errorHandlingConfig={"failOnFirstDestinationError": False})
+    assert result.records_written == 1
+    assert sql(db, "SELECT Id FROM strict") == [(1,)]
+    assert [(f.where, f.record["Id"]) for f in result.failures] == [
+        ("record 2", "2"), ("record 3", "3"), ("record 4", "4"), ("record 5", "1")]
+    reasons = [f.reason for f in result.failures]
+    assert "Column 'Name' cannot be null" in reasons[0] and "amount" in reasons[1]
+    assert "Data too long for column 'Name'" in reasons[2] and "Duplicate entry '1'" in reasons[3]

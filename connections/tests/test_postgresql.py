@@ -407,9 +407,12 @@ def test_upsert_without_the_id_field_is_named(conn, schema):
 def test_update_changes_matching_rows_and_reports_the_rest(conn, schema):
     name = target_table(schema)
     execute("INSERT INTO {} VALUES (1, 'Old', 1, 'kept'), (2, 'Two', 2, NULL)", name)
-    result = write(conn, name, [pa.table({"Id": [1, 9], "Name": ["New", "Ghost"]}),
-                                pa.table({"Id": [8], "Name": ["Gone"]})],
-                   writeOperationType="UPDATE", idFieldNames=["Id"])
+    batches = [pa.table({"Id": [1, 9], "Name": ["New", "Ghost"]}), pa.table({"Id": [8], "Name": ["Gone"]})]
+    with pytest.raises(ConnectorError, match=rf"UPDATE of {schema}\.target: record 2: no row has Id = 9\. Nothing"):
+        write(conn, name, batches, writeOperationType="UPDATE", idFieldNames=["Id"])
+    assert table_rows(name) == [(1, "Old", 1, "kept"), (2, "Two", 2, None)]
+    result = write(conn, name, batches, writeOperationType="UPDATE", idFieldNames=["Id"],
+                   errorHandlingConfig={"failOnFirstDestinationError": False})
     assert result.records_written == 1
     assert [(f.where, f.reason) for f in result.failures] == [
         ("record 2", f"no row of {schema}.target has Id = 9; nothing was updated"),
@@ -462,3 +465,32 @@ def test_flow_from_csv_to_postgresql_upsert_through_the_engine(conn, schema, dat
     )
     assert result.status == "Successful"
     assert table_rows(name) == [(1, "Acme Corp", None, None), (2, "Globex", None, None)]
+
+
+def test_refused_records_are_skipped_and_reported_when_asked(conn, schema):
+    name = f"{schema}.strict"
+    execute('CREATE TABLE {} ("Id" integer PRIMARY KEY, "Name" text NOT NULL, amount numeric)', name)
+    batch = pa.table({"Id": ["1", "2", "3", "4", "1"], "Name": ["a", None, "c", "d", "again"],
+                      "amount": ["1", "2", "lots", "4", "5"]})
+    result = write(conn, name, [batch, pa.table({"Id": ["9"], "Name": ["z"], "amount": ["9"]})],
+                   errorHandlingConfig={"failOnFirstDestinationError": False})
+    assert result.records_written == 3
+    assert execute('SELECT "Id" FROM {} ORDER BY 1', name) == [(1,), (4,), (9,)]
+    failures = [(f.where, f.reason.split(" (")[0], f.record) for f in result.failures]
+    assert failures == [
+        ("record 2", 'column Name: null value in column "Name" of relation "strict" violates not-null constraint',
+         {"Id": "2", "Name": None, "amount": "2"}),
+        ("record 3", 'column amount: invalid input syntax for type numeric: "lots"',
+         {"Id": "3", "Name": "c", "amount": "lots"}),
+        ("record 5", 'duplicate key value violates unique constraint "strict_pkey"',
+         {"Id": "1", "Name": "again", "amount": "5"}),
+    ]
+
+
+def test_fail_on_first_destination_error_true_stops_at_the_first_refusal(conn, schema):
+    name = target_table(schema)
+    with pytest.raises(ConnectorError, match="record 2, column amount"):
+        write(conn, name, [pa.table({"Id": ["1", "2"], "amount": ["1", "x"]})],
+              errorHandlingConfig={"failOnFirstDestinationError": True})
+    assert table_rows(name) == []
+

@@ -4,13 +4,15 @@
   UPSERT adds ON DUPLICATE KEY UPDATE, so a record whose ids exist replaces the row's values (the
   last record wins when ids repeat). The table needs a primary key or unique index on exactly the
   id fields.
-- UPDATE runs one UPDATE per record on the id fields; a record that matches no row is a record
-  failure. (One statement per record: fine for the volumes updates usually have, slow for
-  millions.)
+- UPDATE runs one UPDATE per record on the id fields. (One statement per record: fine for the
+  volumes updates usually have, slow for millions.)
 
 The run's rows commit together when the batches end normally (a cancel included) and roll back
 when they raise or the server refuses a value (sessions are strict, so a value that does not fit
-its column is an error naming the column). MySQL commits DDL at once, so a table created for the
+its column is an error naming the column) or an UPDATE matches no row - unless
+errorHandlingConfig.failOnFirstDestinationError is false: then refused records are found by
+halving the batch under savepoints, returned as record failures with the record, and the rest is
+written. MySQL commits DDL at once, so a table created for the
 run ("createTableIfMissing") is dropped again when the run fails.
 """
 
@@ -25,7 +27,7 @@ import pyarrow as pa
 import pyarrow.types as pat
 import pymysql
 
-from .. import sqlprops
+from .. import errorhandling, sqlprops
 from ..base import ConnectorError, RecordFailure, WriteResult
 from ..dbtarget import Target
 from . import catalog
@@ -56,6 +58,7 @@ def write_table(
                 continue
             if writer is None:
                 writer = _Writer(connection.cursor(), target, schema, table, operation, ids, result)
+                writer.reject = not errorhandling.fail_on_first(options)
                 writer.prepare(batch.schema, create)
             writer.write(batch)
         connection.commit()
@@ -81,6 +84,8 @@ class _Writer:
         self.rows_sent = 0
         self.created = False
         self.columns: list[str] = []
+        self.fields: list[str] = []
+        self.reject = False  # errorHandlingConfig.failOnFirstDestinationError false: skip refused records
 
     def prepare(self, schema: pa.Schema, create: bool) -> None:
         if not catalog.table_exists(self.cur, self.schema, self.table):
@@ -92,6 +97,7 @@ class _Writer:
             self._create(schema)
         existing = [c.name for c in catalog.columns(self.cur, self.schema, self.table)]
         self.columns = [sqlprops.column_for(f, existing, self.name) for f in schema.names]
+        self.fields = list(schema.names)
         names = ", ".join(quote(c) for c in self.columns)
         marks = ", ".join(["%s"] * len(self.columns))
         self.insert = f"INSERT INTO {qualified(self.schema, self.table)} ({names}) VALUES ({marks})"
@@ -124,29 +130,64 @@ class _Writer:
 
     def write(self, batch: pa.Table) -> None:
         rows = _rows(batch)
-        try:
-            if self.operation == "UPDATE":
-                self._update(rows)
-            else:
+        if self.operation == "UPDATE":
+            self._update(rows)
+        elif self.reject:
+            self.result.records_written += self._insert_rejecting(rows, self.rows_sent)
+        else:
+            try:
                 self.cur.executemany(self.insert, rows)
-                self.result.records_written += len(rows)
-        except pymysql.Error as exc:
-            raise self._error(exc) from None
+            except pymysql.Error as exc:
+                raise self._error(exc) from None
+            self.result.records_written += len(rows)
         self.rows_sent += len(rows)
+
+    def _insert_rejecting(self, rows: list[tuple], offset: int) -> int:
+        """Insert `rows`; when the server refuses them, halve them (under savepoints) until the
+        refused records are found, keep those as failures and write the rest."""
+        self.cur.execute("SAVEPOINT sluice_part")
+        try:
+            self.cur.executemany(self.insert, rows)
+        except pymysql.Error as exc:
+            if not _refused(exc):
+                raise self._error(exc) from None
+            self.cur.execute("ROLLBACK TO SAVEPOINT sluice_part")
+            if len(rows) == 1:
+                self._reject(offset + 1, rows[0], error_text(exc, self.target))
+                return 0
+            half = len(rows) // 2
+            return self._insert_rejecting(rows[:half], offset) + self._insert_rejecting(
+                rows[half:], offset + half
+            )
+        self.cur.execute("RELEASE SAVEPOINT sluice_part")
+        return len(rows)
 
     def _update(self, rows: list[tuple]) -> None:
         for number, row in enumerate(rows, self.rows_sent + 1):
+            if self.reject:
+                self.cur.execute("SAVEPOINT sluice_part")
             try:
                 matched = self.cur.execute(self.update, [row[i] for i in self.positions])
             except pymysql.Error as exc:
-                raise self._error(exc, number) from None
+                if not (self.reject and _refused(exc)):
+                    raise self._error(exc, number) from None
+                self.cur.execute("ROLLBACK TO SAVEPOINT sluice_part")
+                self._reject(number, row, error_text(exc, self.target))
+                continue
             if matched:
                 self.result.records_written += 1
                 continue
             shown = ", ".join(f"{c} = {row[self.columns.index(c)]!r}" for c in self.id_columns)
-            self.result.failures.append(
-                RecordFailure(f"record {number}", f"no row of {self.name} has {shown}; nothing was updated")
-            )
+            if not self.reject:
+                raise ConnectorError(
+                    f"UPDATE of {self.name}: record {number}: no row has {shown}. Nothing was written "
+                    "(set errorHandlingConfig.failOnFirstDestinationError to false to skip such records)."
+                )
+            self._reject(number, row, f"no row of {self.name} has {shown}; nothing was updated")
+
+    def _reject(self, number: int, row: tuple, reason: str) -> None:
+        record = dict(zip(self.fields, row, strict=True))
+        self.result.failures.append(RecordFailure(f"record {number}", reason, record))
 
     def _create(self, schema: pa.Schema) -> None:
         columns = [f"{quote(f.name)} {_ddl_type(f.type, f.name in self.ids)}" for f in schema]
@@ -171,6 +212,16 @@ class _Writer:
             return query_error(self.target, exc, f"Writing {self.name}")
         where = f"record {record}: " if record else ""
         return ConnectorError(f"Writing {self.name}: {where}{text}. Nothing was written.")
+
+
+# server errors about a record's values: wrong type or format, out of range, too long, NULL in a NOT
+# NULL column, duplicate key, missing foreign key, a CHECK constraint
+_REFUSALS = {1048, 1062, 1264, 1265, 1292, 1366, 1406, 1451, 1452, 3819, 4025}
+
+
+def _refused(exc: pymysql.Error) -> bool:
+    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
+    return isinstance(exc, pymysql.DataError | pymysql.IntegrityError) or code in _REFUSALS
 
 
 def _rows(batch: pa.Table) -> list[tuple]:

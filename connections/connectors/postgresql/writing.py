@@ -4,12 +4,16 @@
 - UPSERT: each batch is copied into a temporary staging table, then
   INSERT ... SELECT DISTINCT ON (ids) ... ON CONFLICT (ids) DO UPDATE (the last record of a batch
   wins when ids repeat). The table needs a primary key or unique index on exactly the id fields.
-- UPDATE: staging as for UPSERT, then UPDATE ... FROM the stage on the id fields; records whose
-  ids match no row are reported as record failures.
+- UPDATE: staging as for UPSERT, then UPDATE ... FROM the stage on the id fields.
 
 Everything happens in one transaction that commits when the batches end normally (a cancel
-included) and rolls back when they raise or the database refuses a record, so a table is never
-half-written. Field names match columns exactly, or else case-insensitively when that is unique.
+included) and rolls back when they raise, so a table is never half-written. A record the database
+refuses (a value its column cannot hold, a NOT NULL or unique violation) or an UPDATE that matches
+no row stops the run, unless errorHandlingConfig.failOnFirstDestinationError is false: then the
+refused records are found by halving the batch under savepoints, returned as record failures
+(with the record) and the rest is written. (For UPSERT only the copy into the staging table is
+checked record by record; a constraint the final INSERT breaks still stops the run.)
+Field names match columns exactly, or else case-insensitively when that is unique.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import pyarrow.csv as pacsv
 from psycopg import errors as pg_errors
 from psycopg import sql
 
-from .. import sqlprops
+from .. import errorhandling, sqlprops
 from ..base import ConnectorError, RecordFailure, WriteResult
 from . import catalog, pgtypes
 from .client import Target, connect, query_error
@@ -58,6 +62,7 @@ def write_table(
                 continue
             if writer is None:
                 writer = _Writer(connection, target, schema, table, operation, ids, result)
+                writer.reject = not errorhandling.fail_on_first(options)
                 writer.prepare(batch.schema, create)
             writer.write(batch)
         connection.commit()
@@ -67,6 +72,14 @@ def write_table(
     finally:
         connection.close()
     return result
+
+
+class _Refused(ConnectorError):
+    """The database refused a record's values (SQLSTATE class 22 or 23)."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
 
 
 class _Writer:
@@ -88,6 +101,7 @@ class _Writer:
         self.ids = ids
         self.result = result
         self.rows_sent = 0  # records before the current batch, to number failing records
+        self.reject = False  # errorHandlingConfig.failOnFirstDestinationError false: skip refused records
         self.columns: list[str] = []  # table column of each batch field, in batch order
 
     @property
@@ -136,9 +150,13 @@ class _Writer:
 
     def write(self, batch: pa.Table) -> None:
         into = self._table() if self.operation == "INSERT" else sql.Identifier(_STAGE)
-        self._copy(into, batch)
+        if self.reject:
+            accepted = self._copy_rejecting(into, batch, self.rows_sent)
+        else:
+            self._copy(into, batch, self.rows_sent)
+            accepted = batch.num_rows
         if self.operation == "INSERT":
-            self.result.records_written += batch.num_rows
+            self.result.records_written += accepted
         elif self.operation == "UPSERT":
             self._upsert()
         else:
@@ -147,7 +165,25 @@ class _Writer:
 
     # -- steps ---------------------------------------------------------------------------------
 
-    def _copy(self, into: sql.Composable, batch: pa.Table) -> None:
+    def _copy_rejecting(self, into: sql.Composable, batch: pa.Table, offset: int) -> int:
+        """COPY `batch`; when the database refuses it, halve it until the refused records are
+        found (each half under a savepoint), keep them as failures and write the rest. Costs
+        about (refused records x log2(batch size)) extra COPYs, none when all is well."""
+        try:
+            with self.connection.transaction():  # a savepoint: a refusal undoes only this part
+                self._copy(into, batch, offset)
+            return batch.num_rows
+        except _Refused as refused:
+            if batch.num_rows == 1:
+                record = batch.to_pylist()[0]
+                self.result.failures.append(RecordFailure(f"record {offset + 1}", refused.reason, record))
+                return 0
+            half = batch.num_rows // 2
+            return self._copy_rejecting(into, batch.slice(0, half), offset) + self._copy_rejecting(
+                into, batch.slice(half), offset + half
+            )
+
+    def _copy(self, into: sql.Composable, batch: pa.Table, offset: int) -> None:
         buffer = io.BytesIO()
         pacsv.write_csv(pgtypes.csv_ready(batch), buffer, pacsv.WriteOptions(include_header=False))
         data = buffer.getbuffer()
@@ -156,7 +192,7 @@ class _Writer:
             with self.cur.copy(statement) as copy:
                 copy.write(data)
         except psycopg.Error as exc:
-            raise self._record_error(exc) from None
+            raise self._record_error(exc, offset) from None
         self.result.bytes_written += len(data)
 
     def _latest(self) -> sql.Composable:
@@ -213,6 +249,11 @@ class _Writer:
         self._run(self.cur.execute, missing)
         for row_number, *values in self.cur.fetchall():
             shown = ", ".join(f"{c} = {v!r}" for c, v in zip(self.id_columns, values, strict=True))
+            if not self.reject:
+                raise ConnectorError(
+                    f"UPDATE of {self.name}: record {row_number}: no row has {shown}. Nothing was written "
+                    "(set errorHandlingConfig.failOnFirstDestinationError to false to skip such records)."
+                )
             self.result.failures.append(
                 RecordFailure(
                     f"record {row_number}", f"no row of {self.name} has {shown}; nothing was updated"
@@ -249,23 +290,23 @@ class _Writer:
         except psycopg.Error as exc:
             raise self._record_error(exc) from None
 
-    def _record_error(self, exc: psycopg.Error) -> ConnectorError:
+    def _record_error(self, exc: psycopg.Error, offset: int | None = None) -> ConnectorError:
         """A message naming the column (and record, for COPY) the database refused."""
         diag = exc.diag
         context = _COPY_CONTEXT.search(diag.context or "")
         text = (diag.message_primary or str(exc)).strip()
         if diag.message_detail:
             text += f" ({diag.message_detail.strip()})"
-        if context:
-            record = self.rows_sent + int(context.group(1))
-            return ConnectorError(
-                f"Writing {self.name}: record {record}, column {context.group(2)}: {text}. "
-                "Nothing was written."
-            )
-        if diag.column_name:
-            return ConnectorError(
-                f"Writing {self.name}: column {diag.column_name}: {text}. Nothing was written."
-            )
+        refused = (diag.sqlstate or "")[:2] in ("22", "23")  # data exception, integrity violation
+        column = context.group(2) if context else diag.column_name
+        reason = f"column {column}: {text}" if column else text
+        if context and offset is not None:
+            record = offset + int(context.group(1))
+            message = f"Writing {self.name}: record {record}, {reason}. Nothing was written."
+            return _Refused(message, reason) if refused else ConnectorError(message)
+        if column or refused:
+            message = f"Writing {self.name}: {reason}. Nothing was written."
+            return _Refused(message, reason) if refused else ConnectorError(message)
         if isinstance(exc, pg_errors.InsufficientPrivilege):
             return ConnectorError(f'Writing {self.name}: user "{self.target.user}" may not write it: {text}.')
         error = query_error(self.target, exc, f"Writing {self.name}")
