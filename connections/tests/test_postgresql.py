@@ -494,3 +494,37 @@ def test_fail_on_first_destination_error_true_stops_at_the_first_refusal(conn, s
               errorHandlingConfig={"failOnFirstDestinationError": True})
     assert table_rows(name) == []
 
+
+def test_refused_records_land_in_an_s3_bucket_through_the_engine(conn, schema, data_dir):
+    from connections.connectors.base import ConnectionInfo
+    from connections.connectors.localfiles import LocalFilesConnector
+    from connections.connectors.s3 import S3Connector
+    from connections.tests import s3server
+    from flows.engine import Endpoint, run_flow
+
+    name = target_table(schema)
+    bucket = s3server.new_bucket()
+    (data_dir / "accounts.csv").write_text("Id,amount\n1,5\n2,lots\n3,7\n")
+    handling = {"failOnFirstDestinationError": False, "bucketName": bucket, "bucketPrefix": "errors"}
+    document = {
+        "sourceFlowConfig": {"connectorType": "CustomConnector", "connectorLabel": "LocalFiles",
+                             "sourceConnectorProperties": {"CustomConnector": {"entityName": "accounts.csv"}}},
+        "destinationFlowConfigList": [{"connectorType": "CustomConnector", "connectorLabel": "PostgreSQL",
+                                       "destinationConnectorProperties": {"CustomConnector": {
+                                           "entityName": name, "errorHandlingConfig": handling}}}],
+        "tasks": [{"taskType": "Map_all", "sourceFields": [""], "connectorOperator": {"CustomConnector": "NO_OP"},
+                   "taskProperties": {}}],
+    }
+    result = run_flow(
+        document,
+        Endpoint(LocalFilesConnector(), ConnectionInfo("files", "CustomConnector", "LocalFiles",
+                                                       {"rootPath": str(data_dir)})),
+        Endpoint(PG, conn),
+        execution_id="exec-9",
+        rejects=Endpoint(S3Connector(), s3server.connection_info()),
+    )
+    assert result.status == "Successful" and result.counters.record_failures == 1
+    assert [r[0] for r in table_rows(name)] == [1, 3]
+    line = json.loads(s3server.body(bucket, "errors/exec-9/part-00000.jsonl"))
+    assert line["where"] == "record 2" and line["record"] == {"Id": "2", "amount": "lots"}
+    assert line["reason"].startswith('column amount: invalid input syntax for type numeric: "lots"')
