@@ -16,6 +16,7 @@ CONNECTORS: dict[str, str] = {
     "PostgreSQL": "connections.connectors.postgresql.PostgreSQLConnector",
     "MySQL": "connections.connectors.mysql.MySQLConnector",
     "S3": "connections.connectors.s3.S3Connector",
+    "Redshift": "connections.connectors.redshift.RedshiftConnector",
 }
 
 

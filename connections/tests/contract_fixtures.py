@@ -98,9 +98,32 @@ def s3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
     )
 
 
+def redshift(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    """Redshift over its PostgreSQL code path, against PostgreSQL (no Redshift cluster here)."""
+    from connections.tests import pgserver
+
+    database = pgserver.need_postgres()
+    schema = pgserver.fresh_schema()
+    with pgserver.sql_connection() as connection:
+        connection.execute(
+            sql.SQL('CREATE TABLE {} ("Id" text, "Name" text)').format(sql.Identifier(schema, "accounts"))
+        )
+    return ContractFixture(
+        connection=ConnectionInfo(
+            "redshift",
+            "Redshift",
+            "",
+            {"databaseUrl": f"jdbc:redshift://{pgserver.HOST}:{pgserver.PORT}/{database}"},
+            {"username": pgserver.USER, "password": pgserver.PASSWORD},
+        ),
+        destination_props={"object": f"{schema}.accounts", "intermediateBucketName": "stage-bucket"},
+    )
+
+
 FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "LocalFiles": local_files,
     "PostgreSQL": postgresql,
     "MySQL": mysql,
     "S3": s3,
+    "Redshift": redshift,
 }

@@ -111,3 +111,13 @@ def csv_ready(table: pa.Table) -> pa.Table:
             column = pc.cast(column, pa.timestamp("us", tz=kind.tz), safe=False)
         columns.append(column)
     return pa.table(columns, names=table.column_names)
+
+
+def python_rows(table: pa.Table) -> list[tuple]:
+    """`table` as parameter tuples for INSERT ... VALUES: nested values as JSON text."""
+    columns = []
+    for column in table.columns:
+        if pat.is_nested(column.type):
+            column = pa.chunked_array([json_text_values(c) for c in column.chunks], pa.string())
+        columns.append(column.to_pylist())
+    return list(zip(*columns, strict=True))

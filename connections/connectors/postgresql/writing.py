@@ -41,8 +41,15 @@ _COPY_CONTEXT = re.compile(r"line (\d+), column ([^:]+):")
 
 
 def write_table(
-    target: Target, schema: str, table: str, batches: Iterable[pa.Table], options: Mapping[str, Any]
+    target: Target,
+    schema: str,
+    table: str,
+    batches: Iterable[pa.Table],
+    options: Mapping[str, Any],
+    copy_in: bool = True,
 ) -> WriteResult:
+    """Write `batches` to schema.table. `copy_in` False sends multi-row INSERT statements
+    instead of COPY ... FROM STDIN, which Redshift does not accept."""
     operation = str(options.get("writeOperationType") or "INSERT").upper()
     ids = [str(i) for i in options.get("idFieldNames") or []]
     custom = options.get("customProperties") or {}
@@ -63,6 +70,7 @@ def write_table(
             if writer is None:
                 writer = _Writer(connection, target, schema, table, operation, ids, result)
                 writer.reject = not errorhandling.fail_on_first(options)
+                writer.copy_in = copy_in
                 writer.prepare(batch.schema, create)
             writer.write(batch)
         connection.commit()
@@ -101,6 +109,7 @@ class _Writer:
         self.ids = ids
         self.result = result
         self.rows_sent = 0  # records before the current batch, to number failing records
+        self.copy_in = True  # False: multi-row INSERTs instead of COPY (Redshift)
         self.reject = False  # errorHandlingConfig.failOnFirstDestinationError false: skip refused records
         self.columns: list[str] = []  # table column of each batch field, in batch order
 
@@ -184,6 +193,9 @@ class _Writer:
             )
 
     def _copy(self, into: sql.Composable, batch: pa.Table, offset: int) -> None:
+        if not self.copy_in:
+            self._insert_values(into, batch, offset)
+            return
         buffer = io.BytesIO()
         pacsv.write_csv(pgtypes.csv_ready(batch), buffer, pacsv.WriteOptions(include_header=False))
         data = buffer.getbuffer()
@@ -194,6 +206,23 @@ class _Writer:
         except psycopg.Error as exc:
             raise self._record_error(exc, offset) from None
         self.result.bytes_written += len(data)
+
+    def _insert_values(self, into: sql.Composable, batch: pa.Table, offset: int) -> None:
+        """Multi-row INSERT ... VALUES statements, parameterised, within PostgreSQL's limit of
+        65,535 parameters per statement."""
+        width = len(self.columns)
+        per_statement = max(1, min(1000, 65_535 // max(1, width)))
+        row = sql.SQL("({})").format(sql.SQL(", ").join([sql.Placeholder()] * width))
+        head = sql.SQL("INSERT INTO {} ({}) VALUES ").format(into, self._idents(self.columns))
+        rows = pgtypes.python_rows(batch)
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            statement = head + sql.SQL(", ").join([row] * len(chunk))
+            try:
+                self.cur.execute(statement, [value for values in chunk for value in values])
+            except psycopg.Error as exc:
+                raise self._record_error(exc, offset + start) from None
+        self.result.bytes_written += batch.nbytes
 
     def _latest(self) -> sql.Composable:
         """The staged records, one per id (the last one sent)."""
