@@ -528,3 +528,12 @@ def test_refused_records_land_in_an_s3_bucket_through_the_engine(conn, schema, d
     line = json.loads(s3server.body(bucket, "errors/exec-9/part-00000.jsonl"))
     assert line["where"] == "record 2" and line["record"] == {"Id": "2", "amount": "lots"}
     assert line["reason"].startswith('column amount: invalid input syntax for type numeric: "lots"')
+
+
+def test_upsert_skips_refused_records_and_numbers_them_in_the_run(conn, schema):
+    name = target_table(schema)
+    batch = pa.table({"Id": ["1", "1", "2", "3"], "amount": ["x", "1", "lots", "3"]})
+    result = write(conn, name, [pa.table({"Id": ["7"], "amount": ["7"]}), batch], writeOperationType="UPSERT",
+                   idFieldNames=["Id"], errorHandlingConfig={"failOnFirstDestinationError": False})
+    assert [(f.where, f.record) for f in result.failures] == [("record 4", {"Id": "2", "amount": "lots"})]
+    assert [(r[0], r[2]) for r in table_rows(name)] == [(1, 1), (3, 3), (7, 7)]

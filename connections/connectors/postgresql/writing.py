@@ -2,8 +2,9 @@
 
 - INSERT: each batch is sent as CSV through COPY straight into the table.
 - UPSERT: each batch is copied into a temporary staging table, then
-  INSERT ... SELECT DISTINCT ON (ids) ... ON CONFLICT (ids) DO UPDATE (the last record of a batch
-  wins when ids repeat). The table needs a primary key or unique index on exactly the id fields.
+  INSERT ... SELECT ... ON CONFLICT (ids) DO UPDATE (the last record of a batch wins when ids
+  repeat: the others are dropped in Arrow before the copy). The table needs a primary key or
+  unique index on exactly the id fields.
 - UPDATE: staging as for UPSERT, then UPDATE ... FROM the stage on the id fields.
 
 Everything happens in one transaction that commits when the batches end normally (a cancel
@@ -25,6 +26,7 @@ from typing import Any
 
 import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from psycopg import errors as pg_errors
 from psycopg import sql
@@ -82,6 +84,20 @@ def write_table(
     return result
 
 
+def _last_per_id(batch: pa.Table, ids: list[str], offset: int) -> pa.Table:
+    """`batch` with each record's number in the run added, keeping only the last record of each
+    id (INSERT ... ON CONFLICT may not touch a row twice in one statement). Done in Arrow: a
+    DISTINCT ON in the database cost a sort of every batch."""
+    numbers = pa.array(range(offset + 1, offset + batch.num_rows + 1), pa.int64())
+    batch = batch.append_column(_STAGE_ROW, numbers)
+    if batch.num_rows < 2:
+        return batch
+    last = batch.group_by(ids, use_threads=False).aggregate([(_STAGE_ROW, "max")])
+    if last.num_rows == batch.num_rows:
+        return batch
+    return batch.filter(pc.is_in(batch[_STAGE_ROW], last[f"{_STAGE_ROW}_max"]))
+
+
 class _Refused(ConnectorError):
     """The database refused a record's values (SQLSTATE class 22 or 23)."""
 
@@ -109,6 +125,7 @@ class _Writer:
         self.ids = ids
         self.result = result
         self.rows_sent = 0  # records before the current batch, to number failing records
+        self.fields: list[str] = []  # the batch's field names, in order
         self.copy_in = True  # False: multi-row INSERTs instead of COPY (Redshift)
         self.reject = False  # errorHandlingConfig.failOnFirstDestinationError false: skip refused records
         self.columns: list[str] = []  # table column of each batch field, in batch order
@@ -128,6 +145,7 @@ class _Writer:
             self._create(schema)
         existing = [c.name for c in catalog.columns(self.cur, self.schema, self.table)]
         self.columns = [sqlprops.column_for(field, existing, self.name) for field in schema.names]
+        self.fields = list(schema.names)
         if self.operation == "INSERT":
             return
         self.id_columns = [sqlprops.id_column(i, schema.names, self.columns) for i in self.ids]
@@ -149,16 +167,21 @@ class _Writer:
                 "CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS SELECT {cols} FROM {table} WITH NO DATA"
             ).format(stage=sql.Identifier(_STAGE), cols=self._idents(self.columns), table=self._table()),
         )
-        # the staging row number keeps the last of several records with the same ids
+        # each staged record keeps its number in the run, for the messages about it
         self._run(
             self.cur.execute,
-            sql.SQL("ALTER TABLE {} ADD COLUMN {} bigserial").format(
+            sql.SQL("ALTER TABLE {} ADD COLUMN {} bigint").format(
                 sql.Identifier(_STAGE), sql.Identifier(_STAGE_ROW)
             ),
         )
 
     def write(self, batch: pa.Table) -> None:
         into = self._table() if self.operation == "INSERT" else sql.Identifier(_STAGE)
+        size = batch.num_rows
+        if self.operation != "INSERT":
+            batch = _last_per_id(
+                batch, [self.fields[self.columns.index(c)] for c in self.id_columns], self.rows_sent
+            )
         if self.reject:
             accepted = self._copy_rejecting(into, batch, self.rows_sent)
         else:
@@ -170,7 +193,7 @@ class _Writer:
             self._upsert()
         else:
             self._update()
-        self.rows_sent += batch.num_rows
+        self.rows_sent += size
 
     # -- steps ---------------------------------------------------------------------------------
 
@@ -185,7 +208,8 @@ class _Writer:
         except _Refused as refused:
             if batch.num_rows == 1:
                 record = batch.to_pylist()[0]
-                self.result.failures.append(RecordFailure(f"record {offset + 1}", refused.reason, record))
+                number = record.pop(_STAGE_ROW, offset + 1)  # staged records carry their number
+                self.result.failures.append(RecordFailure(f"record {number}", refused.reason, record))
                 return 0
             half = batch.num_rows // 2
             return self._copy_rejecting(into, batch.slice(0, half), offset) + self._copy_rejecting(
@@ -199,7 +223,8 @@ class _Writer:
         buffer = io.BytesIO()
         pacsv.write_csv(pgtypes.csv_ready(batch), buffer, pacsv.WriteOptions(include_header=False))
         data = buffer.getbuffer()
-        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(into, self._idents(self.columns))
+        columns = self.columns + ([_STAGE_ROW] if _STAGE_ROW in batch.column_names else [])
+        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(into, self._idents(columns))
         try:
             with self.cur.copy(statement) as copy:
                 copy.write(data)
@@ -225,12 +250,9 @@ class _Writer:
         self.result.bytes_written += batch.nbytes
 
     def _latest(self) -> sql.Composable:
-        """The staged records, one per id (the last one sent)."""
-        return sql.SQL("SELECT DISTINCT ON ({ids}) {cols} FROM {stage} ORDER BY {ids}, {row} DESC").format(
-            ids=self._idents(self.id_columns),
-            cols=self._idents(self.columns),
-            stage=sql.Identifier(_STAGE),
-            row=sql.Identifier(_STAGE_ROW),
+        """The staged records (one per id: _last_per_id kept the last one sent)."""
+        return sql.SQL("SELECT {cols} FROM {stage}").format(
+            cols=self._idents(self.columns), stage=sql.Identifier(_STAGE)
         )
 
     def _upsert(self) -> None:
