@@ -6,6 +6,7 @@ Connectors talk to it over HTTP exactly as to any S3-compatible store (endpointU
 from __future__ import annotations
 
 import atexit
+import logging
 import socket
 import uuid
 from functools import cache
@@ -26,6 +27,7 @@ def endpoint() -> str:
         from moto.server import ThreadedMotoServer
     except ImportError:
         need(False, "moto[server] (requirements-dev.txt)")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request in test output
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
