@@ -70,6 +70,10 @@ def run_flow(
             "sourceConnectorProperties",
             source.connector,
         )
+        incremental = (document.get("sourceFlowConfig") or {}).get("incrementalPullConfig")
+        if incremental:
+            # the source needs the timestamp field to apply the window (e.g. a database column)
+            source_props = {**source_props, "incrementalPullConfig": incremental}
         destinations = document.get("destinationFlowConfigList")
         if not isinstance(destinations, list) or not destinations:
             raise RunError("destinationFlowConfigList: the flow needs one destination.")
