@@ -537,3 +537,25 @@ def test_upsert_skips_refused_records_and_numbers_them_in_the_run(conn, schema):
                    idFieldNames=["Id"], errorHandlingConfig={"failOnFirstDestinationError": False})
     assert [(f.where, f.record) for f in result.failures] == [("record 4", {"Id": "2", "amount": "lots"})]
     assert [(r[0], r[2]) for r in table_rows(name)] == [(1, 1), (3, 3), (7, 7)]
+
+
+def test_an_incremental_flow_reads_its_window_through_the_engine(conn, schema):
+    from flows.engine import Endpoint, run_flow
+    from flows.tests.test_engine import MemoryDestination
+
+    name = accounts(schema)
+    destination = MemoryDestination()
+    document = {
+        "sourceFlowConfig": {"connectorType": "CustomConnector", "connectorLabel": "PostgreSQL",
+                             "sourceConnectorProperties": {"CustomConnector": {"entityName": name}},
+                             "incrementalPullConfig": {"datetimeTypeFieldName": "created"}},
+        "destinationFlowConfigList": [{"connectorType": "Memory",
+                                       "destinationConnectorProperties": {"Memory": {"object": "x"}}}],
+        "tasks": [{"taskType": "Filter", "sourceFields": ["Id"], "connectorOperator": {"CustomConnector": "PROJECTION"}},
+                  {"taskType": "Map", "sourceFields": ["Id"], "destinationField": "Id",
+                   "connectorOperator": {"CustomConnector": "NO_OP"}, "taskProperties": {}}],
+    }
+    window = Window(datetime(2026, 1, 15, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC))
+    result = run_flow(document, Endpoint(PG, conn), Endpoint(destination, pgserver.connection_info("m")),
+                      execution_id="e1", window=window)
+    assert result.status == "Successful" and destination.committed.to_pylist() == [{"Id": 2}]
