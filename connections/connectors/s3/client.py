@@ -126,9 +126,7 @@ def s3_error(exc: Exception, settings: S3Settings, doing: str, bucket: str = "")
         if code == "NoSuchBucket":
             return ConnectorError(f'{doing}: the bucket "{bucket}" does not exist at {settings.where}.')
         if code in ("InvalidAccessKeyId", "InvalidClientTokenId"):
-            return ConnectorError(
-                f"{doing}: {settings.where} does not know the access key id {settings.access_key_id}."
-            )
+            return ConnectorError(f"{doing}: {settings.where} does not know the access key id (accessKeyId).")
         if code == "SignatureDoesNotMatch":
             return ConnectorError(f"{doing}: the secret access key does not match the access key id.")
         if code in ("AccessDenied", "403", "AllAccessDisabled") or status == 403:
