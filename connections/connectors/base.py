@@ -55,7 +55,8 @@ class ConnectionInfo:
     connector_type: str
     label: str = ""
     properties: Mapping[str, Any] = field(default_factory=dict)
-    credentials: Mapping[str, Any] = field(default_factory=dict)
+    # repr=False: a ConnectionInfo in a test report, a debugger or a log line shows no secrets
+    credentials: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
