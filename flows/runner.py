@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
+from connections.connectors import rejects as rejected
 from connections.connectors.base import ConnectionInfo, ConnectorError, Window
 from connections.connectors.registry import get_connector, resolve_key
 from connections.models import Connection
@@ -40,6 +41,25 @@ def endpoint(config: dict) -> Endpoint:
     else:
         info = ConnectionInfo(name="", connector_type=config["connectorType"], label=key)
     return Endpoint(connector=get_connector(key), connection=info)
+
+
+def rejects_endpoint(destination_config: dict, destination: Endpoint) -> Endpoint | None:
+    """Where refused records go (see connections/connectors/rejects.py), or None."""
+    props = next(iter((destination_config.get("destinationConnectorProperties") or {}).values()), None)
+    config = props.get("errorHandlingConfig") if isinstance(props, dict) else None
+    if not rejected.wanted(config):
+        return None
+    name = config.get("connectorProfileName")
+    if name:
+        connection = Connection.objects.filter(name=name).first()
+        if connection is None or connection.connector_key not in rejected.REJECT_CONNECTORS:
+            raise ConnectorError(
+                f'errorHandlingConfig.connectorProfileName: "{name}" is not an S3 or Local files connection.'
+            )
+        return Endpoint(get_connector(connection.connector_key), connection.info())
+    if destination.connector.key() in rejected.REJECT_CONNECTORS:
+        return destination
+    return Endpoint(get_connector("S3"), ConnectionInfo(name="", connector_type="S3"))
 
 
 def claim(execution_id: str, worker: str) -> Execution | None:
@@ -178,8 +198,9 @@ def _attempt(execution: Execution, document: dict, window: Window, hooks: dict):
     try:
         source = endpoint(document["sourceFlowConfig"])
         destination = endpoint(document["destinationFlowConfigList"][0])
+        rejects = rejects_endpoint(document["destinationFlowConfigList"][0], destination)
         result = run_flow(document, source, destination, execution_id=str(execution.pk), window=window,
-                          **hooks)
+                          rejects=rejects, **hooks)
     except (RunError, ConnectorError) as exc:
         transient = exc.retryable if isinstance(exc, RunError) else not exc.permanent
         if transient:

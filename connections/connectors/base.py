@@ -66,6 +66,7 @@ class ConnectionInfo:
     connector_type: str
     label: str = ""
     properties: Mapping[str, Any] = field(default_factory=dict)
+    # repr=False: a ConnectionInfo in a test report, a debugger or a log line shows no secrets
     credentials: Mapping[str, Any] = field(default_factory=dict, repr=False)
     refresh: Callable[[str], Mapping[str, Any]] | None = field(default=None, repr=False, compare=False)
 
@@ -109,6 +110,8 @@ class RecordFailure:
 
     where: str  # e.g. "accounts.csv line 42" or "record 17"
     reason: str
+    # the rejected record itself, when a destination refused it (written to the rejects file)
+    record: Mapping[str, Any] | None = None
 
 
 @dataclass

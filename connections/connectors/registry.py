@@ -14,6 +14,10 @@ from .base import Connector, ConnectorError
 CONNECTORS: dict[str, str] = {
     "LocalFiles": "connections.connectors.localfiles.LocalFilesConnector",
     "DemoCRM": "connections.connectors.democrm.DemoCrmConnector",
+    "PostgreSQL": "connections.connectors.postgresql.PostgreSQLConnector",
+    "MySQL": "connections.connectors.mysql.MySQLConnector",
+    "S3": "connections.connectors.s3.S3Connector",
+    "Redshift": "connections.connectors.redshift.RedshiftConnector",
 }
 
 

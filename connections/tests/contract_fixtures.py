@@ -8,6 +8,7 @@ records its replies, so the contract runs anywhere.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from psycopg import sql
 
 from connections.connectors.base import ConnectionInfo
 
@@ -57,7 +59,86 @@ def demo_crm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture
     )
 
 
+def postgresql(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    from connections.tests import pgserver
+
+    pgserver.need_postgres()
+    schema = pgserver.fresh_schema()
+    table = sql.Identifier(schema, "accounts")
+    with pgserver.sql_connection() as connection:
+        connection.execute(sql.SQL('CREATE TABLE {} ("Id" text PRIMARY KEY, "Name" text, "City" text)').format(table))
+        connection.execute(
+            sql.SQL("INSERT INTO {} VALUES (%s, %s, %s), (%s, %s, %s)").format(table),
+            ("1", "Acme", "Oslo", "2", "Globex", "Lyon"),
+        )
+    return ContractFixture(
+        connection=pgserver.connection_info(),
+        source_props={"entityName": f"{schema}.accounts"},
+        destination_props={
+            "entityName": f"{schema}.accounts_copy",
+            "customProperties": {"createTableIfMissing": "true"},
+        },
+    )
+
+
+def mysql(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    from connections.tests import mysqlserver
+
+    database = mysqlserver.database_for_process()
+    table = f"accounts_{uuid.uuid4().hex[:8]}"
+    mysqlserver.execute(database, f"CREATE TABLE `{table}` (Id VARCHAR(20) PRIMARY KEY, Name TEXT, City TEXT)")
+    mysqlserver.execute(database, f"INSERT INTO `{table}` VALUES ('1', 'Acme', 'Oslo'), ('2', 'Globex', 'Lyon')")
+    return ContractFixture(
+        connection=mysqlserver.connection_info(database),
+        source_props={"entityName": f"{database}.{table}"},
+        destination_props={
+            "entityName": f"{database}.{table}_copy",
+            "customProperties": {"createTableIfMissing": "true"},
+        },
+    )
+
+
+def s3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    from connections.tests import s3server
+
+    bucket = s3server.new_bucket()
+    s3server.client().put_object(
+        Bucket=bucket, Key="contract/accounts.csv", Body=b"Id,Name,City\n1,Acme,Oslo\n2,Globex,Lyon\n"
+    )
+    return ContractFixture(
+        connection=s3server.connection_info(),
+        source_props={"bucketName": bucket, "bucketPrefix": "contract", "s3InputFormatConfig": {"s3InputFileType": "CSV"}},
+        destination_props={"bucketName": bucket, "bucketPrefix": "out", "s3OutputFormatConfig": {"fileType": "CSV"}},
+    )
+
+
+def redshift(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    """Redshift over its PostgreSQL code path, against PostgreSQL (no Redshift cluster here)."""
+    from connections.tests import pgserver
+
+    database = pgserver.need_postgres()
+    schema = pgserver.fresh_schema()
+    with pgserver.sql_connection() as connection:
+        connection.execute(
+            sql.SQL('CREATE TABLE {} ("Id" text, "Name" text)').format(sql.Identifier(schema, "accounts"))
+        )
+    return ContractFixture(
+        connection=ConnectionInfo(
+            "redshift",
+            "Redshift",
+            "",
+            {"databaseUrl": f"jdbc:redshift://{pgserver.HOST}:{pgserver.PORT}/{database}"},
+            {"username": pgserver.USER, "password": pgserver.PASSWORD},
+        ),
+        destination_props={"object": f"{schema}.accounts", "intermediateBucketName": "stage-bucket"},
+    )
+
+
 FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "LocalFiles": local_files,
     "DemoCRM": demo_crm,
+    "PostgreSQL": postgresql,
+    "MySQL": mysql,
+    "S3": s3,
+    "Redshift": redshift,
 }

@@ -10,7 +10,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from connections.connectors.base import ConnectionInfo, Connector, ConnectorError, Window
+from connections.connectors import rejects as rejected
+from connections.connectors.base import ConnectionInfo, Connector, ConnectorError, RecordFailure, Window
 
 from .counters import Counters, RunResult
 from .errors import RunError
@@ -39,6 +40,7 @@ def run_flow(
     should_cancel: Callable[[], bool] = lambda: False,
     on_progress: Callable[[Counters], None] = lambda c: None,
     log: Callable[[str, str], None] = lambda level, msg: None,
+    rejects: Endpoint | None = None,
 ) -> RunResult:
     """Move the records of a flow `document` (CreateFlow shape) from `source` to `destination`.
 
@@ -51,6 +53,10 @@ def run_flow(
     destination commits what it received and the result's status is "Canceled". `on_progress`
     gets the counters after every batch; `log(level, message)` ("INFO" | "WARNING") gets the plan
     in words, warnings and record failures, and a summary.
+
+    Records the destination refused (with errorHandlingConfig.failOnFirstDestinationError false)
+    are written through `rejects` (an S3 or Local files endpoint) when the destination's
+    errorHandlingConfig names a bucket or folder.
 
     Raises RunError (message for a person, counters so far) when the tasks cannot run, a field is
     missing, or a connector raises ConnectorError. Other exceptions from connectors propagate.
@@ -65,6 +71,10 @@ def run_flow(
             "sourceConnectorProperties",
             source.connector,
         )
+        incremental = (document.get("sourceFlowConfig") or {}).get("incrementalPullConfig")
+        if incremental:
+            # the source needs the timestamp field to apply the window (e.g. a database column)
+            source_props = {**source_props, "incrementalPullConfig": incremental}
         destinations = document.get("destinationFlowConfigList")
         if not isinstance(destinations, list) or not destinations:
             raise RunError("destinationFlowConfigList: the flow needs one destination.")
@@ -135,6 +145,9 @@ def run_flow(
     counters.bytes_written = result.bytes_written
     for failure in counters.add_failures(result.failures)[:_LOGGED_FAILURES]:
         log("WARNING", f"{failure.where}: {failure.reason}")
+    config = destination_props.get("errorHandlingConfig")
+    if result.failures and rejects is not None and rejected.wanted(config):
+        _write_rejects(rejects, config, result.failures, execution_id, log)
     on_progress(counters)
     status = "Canceled" if canceled[0] else "Successful"
     log("INFO", _summary(status, counters, result.location, time.monotonic() - started))
@@ -236,6 +249,32 @@ def _count_failures(
                            f"{Counters.MAX_KEPT_FAILURES} are kept with the execution.")
         logged += 1
     return logged
+
+
+def _write_rejects(
+    rejects: Endpoint,
+    config: Mapping[str, Any],
+    failures: list[RecordFailure],
+    execution_id: str,
+    log: Callable[[str, str], None],
+) -> None:
+    """Write refused records with their reasons. The run's data is committed by now, so a
+    failure here is a warning, not the run's error."""
+    entity, options = rejected.entity_and_options(rejects.connector.key(), config, execution_id)
+    try:
+        written = rejects.connector.write(
+            rejects.connection, entity, iter([rejected.table(failures)]), options
+        )
+    except ConnectorError as exc:
+        log(
+            "WARNING",
+            f"The {len(failures):,} rejected records could not be written to {entity}: {exc.message}",
+        )
+        return
+    log(
+        "INFO",
+        f"{written.records_written:,} rejected records, with their reasons, written to {written.location}.",
+    )
 
 
 def _read_error(entity: str, source: Endpoint, exc: ConnectorError) -> RunError:

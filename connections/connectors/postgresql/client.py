@@ -1,0 +1,92 @@
+"""Connecting to PostgreSQL (and Redshift over its protocol) with messages a person can act on.
+
+Every connection goes through `connect()`, and every host through `..hosts.check_host()` first:
+that is the single place where the SSRF guard (being written separately) must be called.
+Errors never carry the password: messages are built here from the error class and SQLSTATE, and
+any server text that is passed on has the password scrubbed out of it.
+"""
+
+from __future__ import annotations
+
+import re
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.types.numeric import FloatLoader
+from psycopg.types.string import TextLoader
+
+from ..base import ConnectorError
+from ..dbtarget import SSL_MODES, Target, split_entity, target_from
+
+CONNECT_TIMEOUT_SECONDS = 10
+
+
+def connect(target: Target, *, autocommit: bool = False) -> psycopg.Connection:
+    """An open connection, with numeric loaded as float and json/uuid/... as text, or a
+    ConnectorError that says what is wrong (credentials, database, reachability)."""
+    try:
+        connection = psycopg.connect(
+            host=target.host,
+            port=target.port,
+            dbname=target.database,
+            user=target.user,
+            password=target.password,
+            sslmode=target.ssl_mode,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            application_name="sluice",
+            autocommit=autocommit,
+        )
+    except psycopg.Error as exc:
+        raise connect_error(target, exc) from None
+    for name in ("numeric",):
+        connection.adapters.register_loader(name, FloatLoader)
+    for name in ("json", "jsonb", "uuid", "inet", "cidr", "interval", "timetz", "money", "xml"):
+        connection.adapters.register_loader(name, TextLoader)
+    return connection
+
+
+def connect_error(target: Target, exc: BaseException) -> ConnectorError:
+    text = scrub(str(exc), target.password)
+    state = getattr(exc, "sqlstate", None) or ""
+    if (
+        state in ("28P01", "28000")
+        or "password authentication failed" in text
+        or "no password supplied" in text
+    ):
+        return ConnectorError(
+            f'PostgreSQL at {target.where} refused the user name or password for user "{target.user}". '
+            "Check the credentials of the connection."
+        )
+    if state == "3D000" or re.search(r'database ".*" does not exist', text):
+        return ConnectorError(
+            f'The database "{target.database}" does not exist on {target.host}:{target.port}.'
+        )
+    if state == "42501":
+        return ConnectorError(f'User "{target.user}" may not connect to {target.where}: {_first_line(text)}')
+    return ConnectorError(
+        f"Cannot reach PostgreSQL at {target.host}:{target.port}: {_first_line(text)}. "
+        "Check the host, the port and that the server accepts connections from Sluice.",
+        permanent=False,
+    )
+
+
+def query_error(target: Target, exc: psycopg.Error, doing: str) -> ConnectorError:
+    """A ConnectorError for a failed statement; connection losses are transient."""
+    text = _first_line(scrub(str(exc), target.password))
+    if isinstance(exc, psycopg.OperationalError) and not isinstance(exc, pg_errors.QueryCanceled):
+        return ConnectorError(
+            f"{doing}: the connection to {target.host}:{target.port} failed: {text}", permanent=False
+        )
+    return ConnectorError(f"{doing}: {text}")
+
+
+def scrub(text: str, secret: str) -> str:
+    return text.replace(secret, "***") if secret else text
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else "unknown error"
+    return line.removeprefix("connection failed: ").strip()
+
+
+__all__ = ["SSL_MODES", "Target", "connect", "query_error", "split_entity", "target_from"]

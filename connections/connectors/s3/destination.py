@@ -1,0 +1,220 @@
+"""S3 as a destination: files staged under a temporary prefix, published when the run ends well.
+
+Batches are written to a local spool file (flat memory whatever the run's size), which is
+uploaded (multipart above 64 MB) under `<bucketPrefix>/.sluice-staging/<executionId>/` when it
+reaches targetFileSize, or at the end for a SingleFile aggregation. When the batches end normally
+(a cancel included) the staged files are copied to their final keys (layout.py), stale files of an
+earlier attempt of the same execution are removed, the manifest is written last and the staging
+prefix is deleted. When the batches raise, the staging prefix is deleted and nothing appears under
+the final keys. A process killed mid-run leaves its staging prefix; a retry of the execution clears
+it first. Keys are deterministic per execution, so a retry replaces files rather than adding some.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.types as pat
+from boto3.s3.transfer import TransferConfig
+
+from ..base import ConnectorError, WriteResult
+from ..fileformats import FILE_TYPES, TableFileWriter, json_text_values, open_writer
+from .client import S3_ERRORS, S3Settings, s3_error
+from .layout import Layout, layout, staging_prefix
+
+DEFAULT_TARGET_MB = 128
+_TRANSFER = TransferConfig(multipart_threshold=64 << 20, multipart_chunksize=64 << 20, max_concurrency=4)
+_FILE_TYPE_ALIASES = {"JSON": "JSONL", "NDJSON": "JSONL"}
+
+
+def output_file_type(output: Mapping[str, Any]) -> str | None:
+    wanted = str(output.get("fileType") or "JSONL").upper()
+    wanted = _FILE_TYPE_ALIASES.get(wanted, wanted)
+    return wanted if wanted in FILE_TYPES else None
+
+
+@dataclass
+class _Staged:
+    staging_key: str
+    final_key: str
+    records: int
+    size: int
+    sha256: str
+
+
+def write_objects(
+    client: Any,
+    settings: S3Settings,
+    bucket: str,
+    bucket_prefix: str,
+    output: Mapping[str, Any],
+    execution_id: str,
+    batches: Iterable[pa.Table],
+    started: datetime | None = None,
+) -> WriteResult:
+    file_type = output_file_type(output)
+    if file_type is None:
+        raise ConnectorError(
+            f's3OutputFormatConfig.fileType: must be CSV, JSON or PARQUET, not "{output.get("fileType")}".'
+        )
+    aggregation = output.get("aggregationConfig") or {}
+    single = aggregation.get("aggregationType") == "SingleFile"
+    target_bytes = int(aggregation.get("targetFileSize") or DEFAULT_TARGET_MB) << 20
+    # AppFlow writes Parquet as text unless asked to keep the source's types
+    as_text = file_type == "PARQUET" and not output.get("preserveSourceDataTyping")
+    keys = layout(bucket_prefix, output, execution_id, started or datetime.now(UTC), FILE_TYPES[file_type])
+    staging = staging_prefix(bucket_prefix, execution_id)
+    run = _Run(client, settings, bucket, staging, keys)
+    run.delete_prefix(staging)  # left by an attempt of this execution that died
+    with tempfile.TemporaryDirectory(prefix="sluice-s3-") as spool:
+        writer: TableFileWriter | None = None
+        try:
+            for table in batches:
+                if table.num_rows == 0:
+                    continue
+                if writer is None:
+                    path = Path(spool) / f"part-{len(run.staged):05d}.{FILE_TYPES[file_type]}"
+                    writer = open_writer(file_type, path)
+                writer.write(_as_text(table) if as_text else table)
+                if not single and os.path.getsize(writer.path) >= target_bytes:
+                    run.stage(writer)
+                    writer = None
+            if writer is not None:
+                run.stage(writer)
+                writer = None
+        except BaseException:
+            if writer is not None:
+                writer.abort()
+            run.delete_prefix(staging)
+            raise
+    try:
+        run.publish(execution_id, file_type)
+    finally:
+        run.delete_prefix(staging)
+    return WriteResult(
+        records_written=sum(s.records for s in run.staged),
+        bytes_written=sum(s.size for s in run.staged),
+        location=f"s3://{bucket}/{keys.folder}",
+    )
+
+
+class _Run:
+    def __init__(self, client: Any, settings: S3Settings, bucket: str, staging: str, keys: Layout):
+        self.client, self.settings, self.bucket = client, settings, bucket
+        self.staging, self.keys = staging, keys
+        self.staged: list[_Staged] = []
+
+    def stage(self, writer: TableFileWriter) -> None:
+        size = writer.close()
+        number = len(self.staged)
+        final = self.keys.file_key(number)
+        key = self.staging + final.rsplit("/", 1)[-1]
+        digest = _sha256(writer.path)
+        self._call(
+            f"Uploading s3://{self.bucket}/{key}",
+            self.client.upload_file,
+            str(writer.path),
+            self.bucket,
+            key,
+            ExtraArgs=self.settings.upload_args(),
+            Config=_TRANSFER,
+        )
+        writer.path.unlink()  # the spool holds one file at a time
+        self.staged.append(_Staged(key, final, writer.records, size, digest))
+
+    def publish(self, execution_id: str, file_type: str) -> None:
+        for staged in self.staged:
+            self._call(
+                f"Publishing s3://{self.bucket}/{staged.final_key}",
+                self.client.copy,
+                {"Bucket": self.bucket, "Key": staged.staging_key},
+                self.bucket,
+                staged.final_key,
+                ExtraArgs=self.settings.upload_args(),
+                Config=_TRANSFER,
+            )
+        keep = {s.final_key for s in self.staged}
+        stale = [k for k in self._keys(self.keys.own_files_prefix) if k not in keep]
+        self._delete(stale)
+        manifest = {
+            "executionId": execution_id,
+            "fileType": file_type,
+            "records": sum(s.records for s in self.staged),
+            "bytes": sum(s.size for s in self.staged),
+            "files": [
+                {"key": s.final_key, "records": s.records, "bytes": s.size, "sha256": s.sha256}
+                for s in self.staged
+            ],
+            "writtenAt": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        self._call(
+            f"Writing s3://{self.bucket}/{self.keys.manifest_key}",
+            self.client.put_object,
+            Bucket=self.bucket,
+            Key=self.keys.manifest_key,
+            Body=orjson.dumps(manifest, option=orjson.OPT_INDENT_2),
+            ContentType="application/json",
+            **self.settings.upload_args(),
+        )
+
+    def delete_prefix(self, prefix: str) -> None:
+        self._delete(self._keys(prefix))
+
+    def _keys(self, prefix: str) -> list[str]:
+        keys: list[str] = []
+        pages = self._call(
+            f"Listing s3://{self.bucket}/{prefix}",
+            lambda: list(
+                self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+            ),
+        )
+        for page in pages:
+            keys += [item["Key"] for item in page.get("Contents", [])]
+        return keys
+
+    def _delete(self, keys: list[str]) -> None:
+        for start in range(0, len(keys), 1000):  # DeleteObjects takes at most 1000 keys
+            chunk = [{"Key": k} for k in keys[start : start + 1000]]
+            self._call(
+                f"Deleting under s3://{self.bucket}/{self.staging}",
+                self.client.delete_objects,
+                Bucket=self.bucket,
+                Delete={"Objects": chunk, "Quiet": True},
+            )
+
+    def _call(self, doing: str, function: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except S3_ERRORS as exc:
+            raise s3_error(exc, self.settings, doing, self.bucket) from None
+
+
+def _as_text(table: pa.Table) -> pa.Table:
+    """Every column as text, as AppFlow writes Parquet without preserveSourceDataTyping."""
+    columns = []
+    for column in table.columns:
+        kind = column.type
+        if pat.is_string(kind):
+            columns.append(column)
+        elif pat.is_nested(kind) or pat.is_binary(kind) or pat.is_large_binary(kind):
+            columns.append(pa.chunked_array([json_text_values(c) for c in column.chunks], pa.string()))
+        else:
+            columns.append(column.cast(pa.string()))
+    return pa.table(columns, names=table.column_names)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

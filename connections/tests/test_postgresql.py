@@ -1,0 +1,561 @@
+"""The PostgreSQL connector against a real server (skipped without one, failing under CI=true).
+
+Each test works in its own schema of a scratch database (see pgserver.py)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pyarrow as pa
+import pytest
+from psycopg import sql
+
+from connections.connectors.base import ConnectorError, Window
+from connections.connectors.hosts import check_host
+from connections.connectors.postgresql import PostgreSQLConnector
+from connections.connectors.postgresql.reading import read_table
+from connections.tests import pgserver
+
+PG = PostgreSQLConnector()
+
+
+@pytest.fixture
+def schema() -> str:
+    pgserver.need_postgres()
+    return pgserver.fresh_schema()
+
+
+@pytest.fixture
+def conn():
+    return pgserver.connection_info()
+
+
+def execute(statement: str, *identifiers: str, params: tuple = ()) -> list[tuple]:
+    """Run SQL whose {} placeholders are identifiers (schema-qualified when given as "a.b")."""
+    idents = [sql.Identifier(*name.split(".", 1)) for name in identifiers]
+    with pgserver.sql_connection() as connection:
+        cur = connection.execute(sql.SQL(statement).format(*idents), params)
+        return cur.fetchall() if cur.description else []
+
+
+def accounts(schema: str) -> str:
+    name = f"{schema}.accounts"
+    execute(
+        'CREATE TABLE {} ("Id" integer PRIMARY KEY, "Name" text NOT NULL, amount numeric(10,2), '
+        "active boolean, created timestamptz, born date, tags text[], extra jsonb)",
+        name,
+    )
+    execute(
+        "INSERT INTO {} VALUES (1, 'Acme', 10.5, true, '2026-01-01T10:00Z', '2000-01-01', '{{a,b}}', '{{\"k\": 1}}'), "
+        "(2, 'Globex', NULL, false, '2026-02-01T10:00Z', NULL, NULL, NULL), "
+        "(3, 'Initech', 99, NULL, '2026-03-01T10:00Z', '1999-12-31', '{{}}', '[]')",
+        name,
+    )
+    return name
+
+
+def read_rows(conn, entity, fields=None, filters=(), window=None, options=None) -> list[dict]:
+    batches = PG.read(conn, entity, fields, list(filters), window or Window(), options or {})
+    return [row for batch in batches for row in batch.table.to_pylist()]
+
+
+def write(conn, entity, tables, **options) -> object:
+    return PG.write(conn, entity, iter(tables), {"executionId": "e1", **options})
+
+
+def table_rows(name: str, order: str = "Id") -> list[tuple]:
+    return execute("SELECT * FROM {} ORDER BY {}", name, order)
+
+
+# -- connection ---------------------------------------------------------------------------------
+
+
+def test_connection_test_passes(conn):
+    PG.test(conn)
+
+
+class RefusingServer:
+    """Speaks just enough of the PostgreSQL protocol to refuse a login the way a server with
+    password authentication does (the local test server may trust every login)."""
+
+    def __init__(self, sqlstate: str, message: str):
+        self.reply = _error_response(sqlstate, message)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        with self.listener:
+            while True:
+                try:
+                    client, _ = self.listener.accept()
+                except OSError:
+                    return
+                with client:
+                    while True:
+                        length, code = struct.unpack("!ii", _recv(client, 8))
+                        _recv(client, length - 8)
+                        if code in (80877103, 80877104):  # SSLRequest, GSSENCRequest: "not here"
+                            client.sendall(b"N")
+                            continue
+                        client.sendall(self.reply)
+                        break
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def _recv(client: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = client.recv(size - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _error_response(sqlstate: str, message: str) -> bytes:
+    body = b"".join(kind + value.encode() + b"\0" for kind, value in
+                    ((b"S", "FATAL"), (b"V", "FATAL"), (b"C", sqlstate), (b"M", message))) + b"\0"
+    return b"E" + struct.pack("!i", len(body) + 4) + body
+
+
+def test_wrong_password_is_named_and_never_shown():
+    server = RefusingServer("28P01", 'password authentication failed for user "clerk"')
+    try:
+        bad = pgserver.connection_info(port=str(server.port), username="clerk", password="wrong-secret-456",
+                                       sslMode="disable")
+        with pytest.raises(ConnectorError) as caught:
+            PG.test(bad)
+    finally:
+        server.close()
+    message = caught.value.message
+    assert message == (
+        f'PostgreSQL at 127.0.0.1:{server.port}/{bad.properties["database"]} refused the user name or password '
+        'for user "clerk". Check the credentials of the connection.'
+    )
+    assert caught.value.permanent and "wrong-secret-456" not in repr(caught.value)
+
+
+def test_unreachable_host_is_transient_and_names_host_and_port():
+    conn = pgserver.connection_info(host="127.0.0.1", port="1")
+    with pytest.raises(ConnectorError) as caught:
+        PG.test(conn)
+    assert "Cannot reach PostgreSQL at 127.0.0.1:1" in caught.value.message
+    assert not caught.value.permanent
+
+
+def test_missing_database_is_named(conn):
+    with pytest.raises(ConnectorError, match='The database "no_such_db_sluice" does not exist'):
+        PG.test(pgserver.connection_info(database="no_such_db_sluice"))
+
+
+@pytest.mark.parametrize("host", ["", "http://db", "db:5432", "db/x", "a b", "-x"])
+def test_host_must_be_a_bare_name_or_address(host):
+    with pytest.raises(ConnectorError, match="host:"):
+        check_host(host)
+
+
+@pytest.mark.parametrize("host", ["db", "db.example.com", "10.0.0.5", "::1"])
+def test_host_forms_accepted(host):
+    assert check_host(host) == host
+
+
+def test_cli_creates_a_profile_from_the_issue_shape(db, monkeypatch):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    pgserver.need_postgres()
+    config = {
+        "connectorProfileProperties": {"CustomConnector": {"profileProperties": {
+            "host": pgserver.HOST, "port": str(pgserver.PORT), "database": pgserver.need_postgres(),
+            "sslMode": "prefer"}}},
+        "connectorProfileCredentials": {"CustomConnector": {"authenticationType": "BASIC", "basic": {
+            "username": pgserver.USER, "password": pgserver.PASSWORD}}},
+    }
+    out = StringIO()
+    call_command(
+        "sluice", "create-connector-profile", "--connector-profile-name", "warehouse",
+        "--connector-type", "CustomConnector", "--connector-label", "PostgreSQL",
+        "--connection-mode", "Public", "--connector-profile-config", json.dumps(config), stdout=out,
+    )
+    assert "connectorProfileArn" in out.getvalue()
+    from connections.models import Connection
+
+    saved = Connection.objects.get(name="warehouse")
+    assert saved.properties["host"] == pgserver.HOST and "password" not in saved.properties
+    assert saved.info().credentials["username"] == pgserver.USER
+
+
+# -- catalog ------------------------------------------------------------------------------------
+
+
+def test_entities_are_schemas_then_tables_and_views(conn, schema):
+    accounts(schema)
+    execute("CREATE VIEW {} AS SELECT 1 AS one", f"{schema}.v_one")
+    assert schema in {e.name for e in PG.list_entities(conn)}
+    assert all(e.has_children for e in PG.list_entities(conn))
+    tables = PG.list_entities(conn, schema)
+    assert [(e.name, e.label) for e in tables] == [
+        (f"{schema}.accounts", "accounts"),
+        (f"{schema}.v_one", "v_one (view)"),
+    ]
+
+
+def test_describe_gives_types_keys_and_timestamp_columns(conn, schema):
+    fields = {f.name: f for f in PG.describe_entity(conn, accounts(schema))}
+    assert list(fields) == ["Id", "Name", "amount", "active", "created", "born", "tags", "extra"]
+    assert {n: f.data_type for n, f in fields.items()} == {
+        "Id": "integer", "Name": "string", "amount": "double", "active": "boolean",
+        "created": "datetime", "born": "date", "tags": "array", "extra": "string",
+    }
+    assert [n for n, f in fields.items() if f.primary_key] == ["Id"]
+    assert [n for n, f in fields.items() if f.timestamp_for_incremental] == ["created", "born"]
+    assert not fields["Name"].nullable and fields["amount"].nullable
+
+
+def test_describe_missing_table_names_it(conn, schema):
+    with pytest.raises(ConnectorError, match=rf"The table {schema}\.nope does not exist in the database"):
+        PG.describe_entity(conn, f"{schema}.nope")
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+def test_read_streams_typed_batches_through_a_server_side_cursor(conn, schema):
+    name = accounts(schema)
+    target = PG.target(conn)
+    batches = list(read_table(target, schema, "accounts", None, [], Window(), {}, batch_rows=2))
+    assert [b.table.num_rows for b in batches] == [2, 1]
+    table = pa.concat_tables(b.table for b in batches)
+    assert table.schema.field("Id").type == pa.int64()
+    assert table.schema.field("created").type == pa.timestamp("us", tz="UTC")
+    first = table.to_pylist()[0]
+    assert first["amount"] == 10.5 and first["active"] is True and first["tags"] == ["a", "b"]
+    assert json.loads(first["extra"]) == {"k": 1}
+    assert first["created"] == datetime(2026, 1, 1, 10, tzinfo=UTC)
+    assert all(b.bytes_read > 0 for b in batches)
+    assert name
+
+
+def test_read_chosen_fields_in_order_and_unknown_field_named(conn, schema):
+    name = accounts(schema)
+    assert read_rows(conn, name, ["Name", "Id"])[0] == {"Name": "Acme", "Id": 1}
+    with pytest.raises(ConnectorError, match="has no column Nope"):
+        read_rows(conn, name, ["Nope"])
+
+
+def filter_task(field: str, operator: str, **props: str) -> dict:
+    return {"taskType": "Filter", "sourceFields": [field], "connectorOperator": {"CustomConnector": operator},
+            "taskProperties": props}
+
+
+@pytest.mark.parametrize(
+    ("task", "ids"),
+    [
+        (filter_task("Id", "GREATER_THAN", VALUE="1"), [2, 3]),
+        (filter_task("Id", "EQUAL_TO", VALUES="1,3"), [1, 3]),
+        (filter_task("amount", "BETWEEN", LOWER_BOUND="10", UPPER_BOUND="50"), [1]),
+        (filter_task("Name", "CONTAINS", VALUE="ob"), [2]),
+        (filter_task("active", "EQUAL_TO", VALUE="false"), [2]),
+        (filter_task("created", "LESS_THAN", VALUE="1769940000000"), [1]),  # epoch ms, 2026-02-01T10:00Z
+        (filter_task("created", "GREATER_THAN_OR_EQUAL_TO", VALUE="2026-02-01T10:00:00Z"), [2, 3]),
+    ],
+)
+def test_simple_filters_are_pushed_down(conn, schema, task, ids):
+    name = accounts(schema)
+    assert [r["Id"] for r in read_rows(conn, name, ["Id"], [task])] == ids
+
+
+def test_a_filter_that_cannot_be_pushed_is_left_to_the_engine(conn, schema):
+    name = accounts(schema)
+    odd = [filter_task("Id", "GREATER_THAN", VALUE="not a number"), filter_task("tags", "CONTAINS", VALUE="a")]
+    assert len(read_rows(conn, name, ["Id"], odd)) == 3
+
+
+def test_incremental_window_on_a_timestamp_column(conn, schema):
+    name = accounts(schema)
+    window = Window(datetime(2026, 1, 15, tzinfo=UTC), datetime(2026, 3, 1, 10, tzinfo=UTC))
+    options = {"incrementalPullConfig": {"datetimeTypeFieldName": "created"}}
+    assert [r["Id"] for r in read_rows(conn, name, ["Id"], window=window, options=options)] == [2]
+    with pytest.raises(ConnectorError, match="needs incrementalPullConfig.datetimeTypeFieldName"):
+        read_rows(conn, name, window=window)
+    with pytest.raises(ConnectorError, match="has no timestamp column Name"):
+        read_rows(conn, name, window=window, options={"datetimeTypeFieldName": "Name"})
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+ROWS = pa.table({"Id": [1, 2], "Name": ["Acme", ""], "amount": [1.25, None]})
+
+
+def target_table(schema: str) -> str:
+    name = f"{schema}.target"
+    execute('CREATE TABLE {} ("Id" integer PRIMARY KEY, "Name" text, amount numeric, note text)', name)
+    return name
+
+
+def test_insert_copies_rows_keeping_nulls_and_empty_strings(conn, schema):
+    name = target_table(schema)
+    result = write(conn, name, [ROWS, pa.table({"Id": ["3"], "Name": ["Initech"], "amount": ["7"]})])
+    assert result.records_written == 3 and result.bytes_written > 0
+    assert table_rows(name) == [(1, "Acme", 1.25, None), (2, "", None, None), (3, "Initech", 7, None)]
+
+
+def test_field_names_match_columns_case_insensitively(conn, schema):
+    name = target_table(schema)
+    write(conn, name, [pa.table({"id": [5], "NAME": ["x"]})])
+    assert table_rows(name) == [(5, "x", None, None)]
+
+
+def test_unknown_column_is_named(conn, schema):
+    name = target_table(schema)
+    with pytest.raises(ConnectorError, match=rf"The table {schema}\.target has no column City \(its columns: Id,"):
+        write(conn, name, [pa.table({"Id": [1], "City": ["Oslo"]})])
+
+
+def test_type_mismatch_names_record_and_column_and_writes_nothing(conn, schema):
+    name = target_table(schema)
+    good = pa.table({"Id": ["1", "2"], "amount": ["1", "2"]})
+    bad = pa.table({"Id": ["3", "4"], "amount": ["3", "lots"]})
+    with pytest.raises(ConnectorError) as caught:
+        write(conn, name, [good, bad])
+    assert f"Writing {schema}.target: record 4, column amount: invalid input syntax" in caught.value.message
+    assert "Nothing was written" in caught.value.message
+    assert table_rows(name) == []
+
+
+def test_not_null_violation_names_the_column(conn, schema):
+    name = f"{schema}.strict"
+    execute('CREATE TABLE {} ("Id" integer, "Name" text NOT NULL)', name)
+    with pytest.raises(ConnectorError, match='column Name: null value in column "Name"'):
+        write(conn, name, [pa.table({"Id": [1], "Name": pa.array([None], pa.string())})])
+
+
+def test_missing_table_is_named_unless_asked_to_create_it(conn, schema):
+    name = f"{schema}.fresh"
+    with pytest.raises(ConnectorError, match=r"does not exist .* set customProperties.createTableIfMissing"):
+        write(conn, name, [ROWS])
+    stamps = pa.array([datetime(2026, 1, 1, tzinfo=UTC)], pa.timestamp("ns", tz="UTC"))
+    typed = pa.table({"Id": [1], "when": stamps, "tags": [["a"]], "ok": [True]})
+    write(conn, name, [typed], customProperties={"createTableIfMissing": "true"},
+          writeOperationType="UPSERT", idFieldNames=["Id"])
+    fields = {f.name: f for f in PG.describe_entity(conn, name)}
+    assert {n: f.data_type for n, f in fields.items()} == {
+        "Id": "integer", "when": "datetime", "tags": "string", "ok": "boolean"}
+    assert fields["Id"].primary_key
+    assert execute("SELECT tags::text, \"when\" FROM {}", name) == [('["a"]', datetime(2026, 1, 1, tzinfo=UTC))]
+
+
+def test_a_failing_batch_stream_leaves_nothing_written(conn, schema):
+    name = target_table(schema)
+
+    def batches() -> Iterator[pa.Table]:
+        yield ROWS
+        raise RuntimeError("the source broke")
+
+    with pytest.raises(RuntimeError, match="the source broke"):
+        PG.write(conn, name, batches(), {"executionId": "e1"})
+    assert table_rows(name) == []
+
+
+def test_a_stream_that_ends_early_commits_what_was_sent(conn, schema):
+    """A cancel ends the engine's batch iterator normally: what was sent is kept."""
+    name = target_table(schema)
+
+    def batches() -> Iterator[pa.Table]:
+        yield ROWS
+        return  # the engine stops here when a cancel is requested
+
+    assert PG.write(conn, name, batches(), {"executionId": "e1"}).records_written == 2
+    assert len(table_rows(name)) == 2
+
+
+def test_upsert_inserts_and_updates_and_last_duplicate_wins(conn, schema):
+    name = target_table(schema)
+    execute("INSERT INTO {} VALUES (1, 'Old', 1, 'kept')", name)
+    batch = pa.table({"Id": [1, 2, 2], "Name": ["New", "B1", "B2"]})
+    result = write(conn, name, [batch, pa.table({"Id": [3], "Name": ["C"]})],
+                   writeOperationType="UPSERT", idFieldNames=["Id"])
+    assert result.records_written == 3
+    assert table_rows(name) == [(1, "New", 1, "kept"), (2, "B2", None, None), (3, "C", None, None)]
+
+
+def test_upsert_needs_a_unique_key_on_the_id_fields(conn, schema):
+    name = f"{schema}.loose"
+    execute('CREATE TABLE {} ("Id" integer, "Name" text)', name)
+    with pytest.raises(ConnectorError, match=r"UPSERT into .*loose needs a primary key or unique index on exactly \(Id\)"):
+        write(conn, name, [ROWS.select(["Id", "Name"])], writeOperationType="UPSERT", idFieldNames=["Id"])
+
+
+def test_upsert_without_the_id_field_is_named(conn, schema):
+    name = target_table(schema)
+    with pytest.raises(ConnectorError, match=r"idFieldNames: the records have no field Key"):
+        write(conn, name, [ROWS], writeOperationType="UPSERT", idFieldNames=["Key"])
+    with pytest.raises(ConnectorError, match=r"has no column Key"):
+        write(conn, name, [ROWS.append_column("Key", pa.array(["a", "b"]))],
+              writeOperationType="UPSERT", idFieldNames=["Key"])
+
+
+def test_update_changes_matching_rows_and_reports_the_rest(conn, schema):
+    name = target_table(schema)
+    execute("INSERT INTO {} VALUES (1, 'Old', 1, 'kept'), (2, 'Two', 2, NULL)", name)
+    batches = [pa.table({"Id": [1, 9], "Name": ["New", "Ghost"]}), pa.table({"Id": [8], "Name": ["Gone"]})]
+    with pytest.raises(ConnectorError, match=rf"UPDATE of {schema}\.target: record 2: no row has Id = 9\. Nothing"):
+        write(conn, name, batches, writeOperationType="UPDATE", idFieldNames=["Id"])
+    assert table_rows(name) == [(1, "Old", 1, "kept"), (2, "Two", 2, None)]
+    result = write(conn, name, batches, writeOperationType="UPDATE", idFieldNames=["Id"],
+                   errorHandlingConfig={"failOnFirstDestinationError": False})
+    assert result.records_written == 1
+    assert [(f.where, f.reason) for f in result.failures] == [
+        ("record 2", f"no row of {schema}.target has Id = 9; nothing was updated"),
+        ("record 3", f"no row of {schema}.target has Id = 8; nothing was updated"),
+    ]
+    assert table_rows(name) == [(1, "New", 1, "kept"), (2, "Two", 2, None)]
+
+
+@pytest.mark.parametrize(
+    ("props", "problem"),
+    [
+        ({}, ("entityName", "is required: a table or view, as schema.table")),
+        ({"entityName": "a.b.c"}, ("entityName", '"a.b.c" is not of the form schema.table')),
+        ({"entityName": "a.b", "writeOperationType": "UPSERT"},
+         ("idFieldNames", "UPSERT needs the fields that identify a record")),
+        ({"entityName": "a.b", "writeOperationType": "DELETE"},
+         ("writeOperationType", "must be one of INSERT, UPSERT, UPDATE, not 'DELETE'")),
+        ({"entityName": "a.b", "customProperties": {"createTableIfMissing": "yes"}},
+         ("customProperties.createTableIfMissing", 'must be "true" or "false"')),
+        ({"entityName": "a.b", "object": "x"}, ("object", "is not a property of this connector")),
+    ],
+)
+def test_destination_properties_are_checked(props, problem):
+    assert problem in PostgreSQLConnector.check_destination_properties(props)
+
+
+def test_flow_from_csv_to_postgresql_upsert_through_the_engine(conn, schema, data_dir):
+    from connections.connectors.base import ConnectionInfo
+    from connections.connectors.localfiles import LocalFilesConnector
+    from flows.engine import Endpoint, run_flow
+
+    name = target_table(schema)
+    (data_dir / "accounts.csv").write_text("Id,Name\n1,Acme\n2,Globex\n1,Acme Corp\n")
+    document = {
+        "sourceFlowConfig": {"connectorType": "CustomConnector", "connectorLabel": "LocalFiles",
+                             "sourceConnectorProperties": {"CustomConnector": {"entityName": "accounts.csv"}}},
+        "destinationFlowConfigList": [{"connectorType": "CustomConnector", "connectorLabel": "PostgreSQL",
+                                       "destinationConnectorProperties": {"CustomConnector": {
+                                           "entityName": name, "writeOperationType": "UPSERT",
+                                           "idFieldNames": ["Id"]}}}],
+        "tasks": [{"taskType": "Map_all", "sourceFields": [""], "connectorOperator": {"CustomConnector": "NO_OP"},
+                   "taskProperties": {}}],
+    }
+    result = run_flow(
+        document,
+        Endpoint(LocalFilesConnector(), ConnectionInfo("files", "CustomConnector", "LocalFiles",
+                                                       {"rootPath": str(data_dir)})),
+        Endpoint(PG, conn),
+        execution_id="exec-1",
+    )
+    assert result.status == "Successful"
+    assert table_rows(name) == [(1, "Acme Corp", None, None), (2, "Globex", None, None)]
+
+
+def test_refused_records_are_skipped_and_reported_when_asked(conn, schema):
+    name = f"{schema}.strict"
+    execute('CREATE TABLE {} ("Id" integer PRIMARY KEY, "Name" text NOT NULL, amount numeric)', name)
+    batch = pa.table({"Id": ["1", "2", "3", "4", "1"], "Name": ["a", None, "c", "d", "again"],
+                      "amount": ["1", "2", "lots", "4", "5"]})
+    result = write(conn, name, [batch, pa.table({"Id": ["9"], "Name": ["z"], "amount": ["9"]})],
+                   errorHandlingConfig={"failOnFirstDestinationError": False})
+    assert result.records_written == 3
+    assert execute('SELECT "Id" FROM {} ORDER BY 1', name) == [(1,), (4,), (9,)]
+    failures = [(f.where, f.reason.split(" (")[0], f.record) for f in result.failures]
+    assert failures == [
+        ("record 2", 'column Name: null value in column "Name" of relation "strict" violates not-null constraint',
+         {"Id": "2", "Name": None, "amount": "2"}),
+        ("record 3", 'column amount: invalid input syntax for type numeric: "lots"',
+         {"Id": "3", "Name": "c", "amount": "lots"}),
+        ("record 5", 'duplicate key value violates unique constraint "strict_pkey"',
+         {"Id": "1", "Name": "again", "amount": "5"}),
+    ]
+
+
+def test_fail_on_first_destination_error_true_stops_at_the_first_refusal(conn, schema):
+    name = target_table(schema)
+    with pytest.raises(ConnectorError, match="record 2, column amount"):
+        write(conn, name, [pa.table({"Id": ["1", "2"], "amount": ["1", "x"]})],
+              errorHandlingConfig={"failOnFirstDestinationError": True})
+    assert table_rows(name) == []
+
+
+def test_refused_records_land_in_an_s3_bucket_through_the_engine(conn, schema, data_dir):
+    from connections.connectors.base import ConnectionInfo
+    from connections.connectors.localfiles import LocalFilesConnector
+    from connections.connectors.s3 import S3Connector
+    from connections.tests import s3server
+    from flows.engine import Endpoint, run_flow
+
+    name = target_table(schema)
+    bucket = s3server.new_bucket()
+    (data_dir / "accounts.csv").write_text("Id,amount\n1,5\n2,lots\n3,7\n")
+    handling = {"failOnFirstDestinationError": False, "bucketName": bucket, "bucketPrefix": "errors"}
+    document = {
+        "sourceFlowConfig": {"connectorType": "CustomConnector", "connectorLabel": "LocalFiles",
+                             "sourceConnectorProperties": {"CustomConnector": {"entityName": "accounts.csv"}}},
+        "destinationFlowConfigList": [{"connectorType": "CustomConnector", "connectorLabel": "PostgreSQL",
+                                       "destinationConnectorProperties": {"CustomConnector": {
+                                           "entityName": name, "errorHandlingConfig": handling}}}],
+        "tasks": [{"taskType": "Map_all", "sourceFields": [""], "connectorOperator": {"CustomConnector": "NO_OP"},
+                   "taskProperties": {}}],
+    }
+    result = run_flow(
+        document,
+        Endpoint(LocalFilesConnector(), ConnectionInfo("files", "CustomConnector", "LocalFiles",
+                                                       {"rootPath": str(data_dir)})),
+        Endpoint(PG, conn),
+        execution_id="exec-9",
+        rejects=Endpoint(S3Connector(), s3server.connection_info()),
+    )
+    assert result.status == "Successful" and result.counters.record_failures == 1
+    assert [r[0] for r in table_rows(name)] == [1, 3]
+    line = json.loads(s3server.body(bucket, "errors/exec-9/part-00000.jsonl"))
+    assert line["where"] == "record 2" and line["record"] == {"Id": "2", "amount": "lots"}
+    assert line["reason"].startswith('column amount: invalid input syntax for type numeric: "lots"')
+
+
+def test_upsert_skips_refused_records_and_numbers_them_in_the_run(conn, schema):
+    name = target_table(schema)
+    batch = pa.table({"Id": ["1", "1", "2", "3"], "amount": ["x", "1", "lots", "3"]})
+    result = write(conn, name, [pa.table({"Id": ["7"], "amount": ["7"]}), batch], writeOperationType="UPSERT",
+                   idFieldNames=["Id"], errorHandlingConfig={"failOnFirstDestinationError": False})
+    assert [(f.where, f.record) for f in result.failures] == [("record 4", {"Id": "2", "amount": "lots"})]
+    assert [(r[0], r[2]) for r in table_rows(name)] == [(1, 1), (3, 3), (7, 7)]
+
+
+def test_an_incremental_flow_reads_its_window_through_the_engine(conn, schema):
+    from flows.engine import Endpoint, run_flow
+    from flows.tests.test_engine import MemoryDestination
+
+    name = accounts(schema)
+    destination = MemoryDestination()
+    document = {
+        "sourceFlowConfig": {"connectorType": "CustomConnector", "connectorLabel": "PostgreSQL",
+                             "sourceConnectorProperties": {"CustomConnector": {"entityName": name}},
+                             "incrementalPullConfig": {"datetimeTypeFieldName": "created"}},
+        "destinationFlowConfigList": [{"connectorType": "Memory",
+                                       "destinationConnectorProperties": {"Memory": {"object": "x"}}}],
+        "tasks": [{"taskType": "Filter", "sourceFields": ["Id"], "connectorOperator": {"CustomConnector": "PROJECTION"}},
+                  {"taskType": "Map", "sourceFields": ["Id"], "destinationField": "Id",
+                   "connectorOperator": {"CustomConnector": "NO_OP"}, "taskProperties": {}}],
+    }
+    window = Window(datetime(2026, 1, 15, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC))
+    result = run_flow(document, Endpoint(PG, conn), Endpoint(destination, pgserver.connection_info("m")),
+                      execution_id="e1", window=window)
+    assert result.status == "Successful" and destination.committed.to_pylist() == [{"Id": 2}]
