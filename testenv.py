@@ -17,6 +17,9 @@ os.environ.setdefault("FIELD_ENCRYPTION_KEY", "0" * 43 + "=")
 # Worker threads end with the test; persistent connections would outlive them and keep
 # PostgreSQL from dropping the test database.
 os.environ["DATABASE_CONN_MAX_AGE"] = "0"
+# The test servers (PostgreSQL, MariaDB, moto, local fakes) are on loopback, which the SSRF guard
+# refuses unless allow-listed; tests of the guard itself set or clear this themselves.
+os.environ.setdefault("SLUICE_NET_ALLOW", "127.0.0.1,localhost,::1")
 # Playwright's sync API runs an event loop in the test thread; the ORM calls made there are ours.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 

@@ -20,7 +20,7 @@ SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full"
 class Target:
     """Where and as whom to connect; `password` is never put in a message."""
 
-    host: str
+    host: str  # as configured; TLS verifies the certificate against this name
     port: int
     database: str
     user: str

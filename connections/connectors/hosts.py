@@ -1,8 +1,9 @@
 """The one place where connectors check a host they are about to connect to.
 
-Every network connector (PostgreSQL, Redshift, MySQL, the S3 endpoint URL) calls `check_host()`
-before connecting. Today it only checks the value's form. The SSRF guard being written separately
-(allow-list of private ranges, DNS pinning) must be wired in here, and only here.
+`check_host()` checks a setting's form (a name or an address, nothing more) when the connection
+is configured. `checked_address()` is the SSRF guard (connections/net.py) at connect time: the
+name is resolved, every address checked against the internal ranges and the SLUICE_NET_ALLOW
+allow-list, and the caller connects to the address that was checked.
 """
 
 from __future__ import annotations
@@ -28,8 +29,14 @@ def check_host(host: str, field: str = "host") -> str:
             f'{field}: "{value[:100]}" is not a host name or IP address '
             "(give only the name, without scheme, port or path)."
         )
-    # SSRF guard: call it here (see the module docstring).
     return value
+
+
+def checked_address(host: str, port: int) -> str:
+    """The address to connect to for `host`:`port`, after the SSRF guard let it through."""
+    from connections import net  # net imports this package's base module
+
+    return str(net.check_host(host, port))
 
 
 def _is_ipv6(value: str) -> bool:

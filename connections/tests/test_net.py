@@ -162,3 +162,28 @@ def test_an_allow_list_entry_with_a_port_allows_only_that_port(monkeypatch, loca
     assert net.check_host("::1", local_server).is_loopback
     with pytest.raises(net.BlockedAddress):
         net.check_host("::1", 22)
+
+
+@pytest.mark.parametrize("connector", ["PostgreSQL", "MySQL"])
+def test_database_connectors_connect_only_through_the_guard(connector, monkeypatch):
+    from connections.connectors.base import ConnectionInfo
+    from connections.connectors.registry import get_connector
+
+    monkeypatch.delenv("SLUICE_NET_ALLOW", raising=False)
+    conn = ConnectionInfo("db", "CustomConnector", connector,
+                          {"host": "127.0.0.1", "port": "5432", "database": "d"},
+                          {"username": "u", "password": "p"})
+    with pytest.raises(net.BlockedAddress) as caught:
+        get_connector(connector).test(conn)
+    assert "127.0.0.1" in caught.value.message and "SLUICE_NET_ALLOW" in caught.value.message
+
+
+def test_the_s3_endpoint_url_goes_through_the_guard(monkeypatch):
+    from connections.connectors.base import ConnectionInfo
+    from connections.connectors.registry import get_connector
+
+    monkeypatch.delenv("SLUICE_NET_ALLOW", raising=False)
+    conn = ConnectionInfo("s3", "S3", "", {"region": "us-east-1", "endpointUrl": "http://169.254.169.254"},
+                          {"accessKeyId": "k", "secretAccessKey": "s", "bucketName": "b"})
+    with pytest.raises(net.BlockedAddress):
+        get_connector("S3").test(conn)

@@ -15,6 +15,7 @@ from pymysql.constants import CLIENT
 
 from ..base import ConnectorError
 from ..dbtarget import Target
+from ..hosts import checked_address
 
 CONNECT_TIMEOUT_SECONDS = 10
 _INIT = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00'"
@@ -48,11 +49,18 @@ def _tls(mode: str) -> dict:
     return {"ssl_verify_cert": True, "ssl_verify_identity": True}
 
 
+def _connect_host(target: Target) -> str:
+    """The SSRF-checked address to connect to. PyMySQL verifies a certificate's name against the
+    host it connects to, so with verify-full it connects by name, right after the check."""
+    address = checked_address(target.host, target.port)
+    return target.host if target.ssl_mode == "verify-full" else address
+
+
 def connect(target: Target, *, streaming: bool = False) -> pymysql.Connection:
     """An open connection (autocommit off), or a ConnectorError saying what is wrong."""
     try:
         return pymysql.connect(
-            host=target.host,
+            host=_connect_host(target),
             port=target.port,
             user=target.user,
             password=target.password,

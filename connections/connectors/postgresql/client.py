@@ -17,6 +17,7 @@ from psycopg.types.string import TextLoader
 
 from ..base import ConnectorError
 from ..dbtarget import SSL_MODES, Target, split_entity, target_from
+from ..hosts import checked_address
 
 CONNECT_TIMEOUT_SECONDS = 10
 
@@ -25,8 +26,11 @@ def connect(target: Target, *, autocommit: bool = False) -> psycopg.Connection:
     """An open connection, with numeric loaded as float and json/uuid/... as text, or a
     ConnectorError that says what is wrong (credentials, database, reachability)."""
     try:
+        # hostaddr: connect to the address the SSRF guard checked; host stays for TLS verification
+        address = checked_address(target.host, target.port)
         connection = psycopg.connect(
             host=target.host,
+            hostaddr=address,
             port=target.port,
             dbname=target.database,
             user=target.user,

@@ -18,7 +18,7 @@ import botocore.exceptions as bx
 from botocore.config import Config
 
 from ..base import ConnectionInfo, ConnectorError
-from ..hosts import check_host
+from ..hosts import check_host, checked_address
 
 SSE_CHOICES = ("AES256", "aws:kms")
 # what boto3 raises; callers catch these and turn them into ConnectorErrors with s3_error()
@@ -87,9 +87,11 @@ def check_endpoint(url: str) -> str:
         )
     check_host(parts.hostname, "endpointUrl")
     try:
-        parts.port  # noqa: B018 - raises ValueError for a port out of range
+        port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         raise ConnectorError(f'endpointUrl: "{url[:200]}" has an invalid port.') from None
+    # The SSRF guard. boto3 then connects by name (a DNS answer changing in between is not caught).
+    checked_address(parts.hostname, port)
     return url.rstrip("/")
 
 
