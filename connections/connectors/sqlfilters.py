@@ -23,6 +23,13 @@ COMPARISONS = {
     "GREATER_THAN_OR_EQUAL_TO": ">=",
 }
 OPERATORS = ("PROJECTION", *COMPARISONS, "BETWEEN", "CONTAINS", "NO_OP")
+# What a SQL source declares it can push down (Connector.pushdown_operators).
+PUSHDOWN_OPERATORS = (*COMPARISONS, "BETWEEN", "CONTAINS")
+# Text columns compare by the database's collation (case- and accent-insensitive in MySQL's
+# default, locale order in PostgreSQL's), not by code point as the engine does. Pushed down, an
+# operator may only keep *more* rows than the engine would (the engine filters again); a range or
+# "not equal" under another collation could drop rows the engine keeps, so those stay in the engine.
+SAFE_ON_TEXT = frozenset({"=", "IN", "CONTAINS"})
 
 
 @dataclass(frozen=True)
@@ -32,9 +39,40 @@ class Pushdown:
     values: tuple[Any, ...]
 
 
+def as_task(pushed: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The engine hands sources its filters as {"field", "operator", "values", "dataType"}; turn
+    one back into the Filter task shape `pushable` reads (a task passes through unchanged)."""
+    if "sourceFields" in pushed:
+        return pushed
+    values = [str(v) for v in pushed.get("values") or []]
+    operator = pushed.get("operator")
+    if operator == "BETWEEN" and len(values) == 2:
+        props = {"LOWER_BOUND": values[0], "UPPER_BOUND": values[1]}
+    elif len(values) == 1:
+        props = {"VALUE": values[0]}
+    else:
+        props = {"VALUES": ",".join(values)}
+    if pushed.get("dataType"):
+        props["DATA_TYPE"] = pushed["dataType"]
+    return {
+        "sourceFields": [pushed.get("field")],
+        "connectorOperator": {"SQL": operator},
+        "taskProperties": props,
+    }
+
+
 def pushable(task: Mapping[str, Any], types: Mapping[str, str], naive_columns: frozenset[str] = frozenset()):
-    """A Pushdown for one Filter task, or None. `types` maps column -> Sluice data type (only
-    scalar columns); `naive_columns` are timestamp columns without a time zone (compared in UTC)."""
+    """A Pushdown for one Filter (a task, or the engine's form of one), or None when the database
+    cannot evaluate it exactly as the engine would, or more loosely. `types` maps column -> Sluice
+    data type (only scalar columns); `naive_columns` are timestamp columns without a time zone
+    (compared in UTC)."""
+    pushed = _pushable(as_task(task), types, naive_columns)
+    if pushed is not None and types.get(pushed.column) == "string" and pushed.kind not in SAFE_ON_TEXT:
+        return None
+    return pushed
+
+
+def _pushable(task: Mapping[str, Any], types: Mapping[str, str], naive_columns: frozenset[str]):
     sources = task.get("sourceFields") or []
     operator_block = task.get("connectorOperator") or {}
     operator = next(iter(operator_block.values()), None) if isinstance(operator_block, Mapping) else None
@@ -43,6 +81,9 @@ def pushable(task: Mapping[str, Any], types: Mapping[str, str], naive_columns: f
         return None
     column = sources[0]
     kind = types[column]
+    wanted = props.get("DATA_TYPE")
+    if wanted and wanted != kind:
+        return None  # e.g. a text column compared as numbers: the database would compare text
 
     def typed(value: Any) -> Any:
         return to_type(value, kind, naive=column in naive_columns)

@@ -25,7 +25,7 @@ from ..base import (
     WriteResult,
 )
 from ..dbtarget import SSL_MODES, Target, split_entity, target_from
-from ..sqlfilters import OPERATORS
+from ..sqlfilters import OPERATORS, PUSHDOWN_OPERATORS
 from . import catalog
 from .client import connect, query_error
 from .reading import read_table
@@ -64,6 +64,7 @@ class MySQLConnector(Connector):
     )
     trigger_types: ClassVar[tuple[str, ...]] = ("OnDemand", "Scheduled")
     filter_operators: ClassVar[tuple[str, ...]] = OPERATORS
+    pushdown_operators: ClassVar[tuple[str, ...]] = PUSHDOWN_OPERATORS
     write_operations: ClassVar[tuple[str, ...]] = WRITE_OPERATIONS
 
     @classmethod

@@ -24,6 +24,7 @@ from ..base import (
     Window,
     WriteResult,
 )
+from ..sqlfilters import PUSHDOWN_OPERATORS
 from . import catalog
 from .client import SSL_MODES, Target, connect, query_error, split_entity, target_from
 from .reading import read_table
@@ -63,6 +64,7 @@ class PostgreSQLConnector(Connector):
     )
     trigger_types: ClassVar[tuple[str, ...]] = ("OnDemand", "Scheduled")
     filter_operators: ClassVar[tuple[str, ...]] = catalog.FILTER_OPERATORS
+    pushdown_operators: ClassVar[tuple[str, ...]] = PUSHDOWN_OPERATORS
     write_operations: ClassVar[tuple[str, ...]] = WRITE_OPERATIONS
 
     # -- flow document properties -------------------------------------------------------------
