@@ -67,6 +67,13 @@ def owner(django_user_model):
 
 
 @pytest.fixture
+def signed_in(client, owner):
+    """The test client, logged in as the owner."""
+    client.force_login(owner)
+    return client
+
+
+@pytest.fixture
 def admin_user_(django_user_model):
     return django_user_model.objects.create_superuser("root", password="correct horse battery staple")
 

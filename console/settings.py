@@ -162,6 +162,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_queue),
         "data_folder_out": str(_queue),
         "control_folder": str(_control),
+        # The worker looks for new messages this often (kombu's default is 1 s, which a run
+        # started from the page waited for); listing a small folder 10 times a second is cheap.
+        "polling_interval": 0.1,
     }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

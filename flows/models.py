@@ -38,6 +38,7 @@ class Flow(models.Model):
     # When it was last activated: where a rate schedule without a scheduleStartTime counts from.
     activated_at = models.DateTimeField(null=True, blank=True)
     # How often a run retries a transient connector failure (timeout, 429, 5xx) before it fails.
+    # How often a run retries a transient connector failure (timeouts, 429, 5xx) before it fails.
     transient_retries = models.PositiveSmallIntegerField(default=3)
 
     class Meta:
@@ -180,6 +181,7 @@ class FlowActivity(models.Model):
         AUTO_DEACTIVATED = "auto-deactivated", "Deactivated by Sluice"
         SCHEDULE_ENDED = "schedule-ended", "Schedule ended"
         SECRET_ROTATED = "webhook-key", "Webhook key"
+        SETTINGS_CHANGED = "settings", "Settings changed"
 
     flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="activity")
     at = models.DateTimeField(auto_now_add=True)

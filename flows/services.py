@@ -329,6 +329,29 @@ def activate_flow(flow: Flow, *, user=None) -> Flow:
     return flow
 
 
+MAX_TRANSIENT_RETRIES = 10
+
+
+@transaction.atomic
+def set_transient_retries(flow: Flow, retries: Any, *, user=None) -> Flow:
+    """How many times a run retries a transient connector failure before it fails (per flow)."""
+    try:
+        value = int(str(retries).strip())
+    except ValueError:
+        value = -1
+    if not 0 <= value <= MAX_TRANSIENT_RETRIES:
+        raise UserError(
+            f"Retries: must be a whole number from 0 to {MAX_TRANSIENT_RETRIES}, not {str(retries)[:20]!r}."
+        )
+    flow = Flow.objects.select_for_update().get(pk=flow.pk)
+    if flow.transient_retries != value:
+        flow.transient_retries = value
+        flow.save(update_fields=["transient_retries", "updated_at"])
+        record(flow, FlowActivity.Action.SETTINGS_CHANGED,
+               f"Retries on transient errors set to {value}{_who(user)}.", user)
+    return flow
+
+
 @transaction.atomic
 def deactivate_flow(flow: Flow, *, user=None, reason: str = "", status: str = Flow.Status.SUSPENDED,
                     action: str = FlowActivity.Action.DEACTIVATED) -> Flow:

@@ -15,6 +15,7 @@ urlpatterns = [
     path("<str:name>/activate/", views.flow_activate, name="activate"),
     path("<str:name>/cancel/", views.flow_cancel_all, name="cancel-all"),
     path("<str:name>/deactivate/", views.flow_deactivate, name="deactivate"),
+    path("<str:name>/retries/", views.flow_retries, name="retries"),
     path("<str:name>/webhook/key/", webhook_views.rotate_key, name="webhook-key"),
     path("<str:name>/webhook/settings/", webhook_views.settings, name="webhook-settings"),
     path("<str:name>/download/", views.flow_download, name="download"),

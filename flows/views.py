@@ -240,6 +240,20 @@ def flow_deactivate(request: HttpRequest, name: str) -> HttpResponse:
     return _act(request, name, services.deactivate_flow)
 
 
+@require_POST
+def flow_retries(request: HttpRequest, name: str) -> HttpResponse:
+    flow = get_object_or_404(Flow, name=name)
+    try:
+        flow = services.set_transient_retries(flow, request.POST.get("retries", ""), user=request.user)
+    except UserError as exc:
+        for error in exc.errors:
+            messages.error(request, error)
+    else:
+        retries = flow.transient_retries
+        messages.success(request, f"Runs of this flow retry transient errors up to {retries} times.")
+    return redirect("flows:detail", name=name)
+
+
 def flow_download(request: HttpRequest, name: str) -> HttpResponse:
     """The stored text itself, not a re-serialisation: what was imported is what comes back."""
     flow = get_object_or_404(Flow.objects.select_related("current_version"), name=name)

@@ -17,12 +17,6 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "hunter2-correct-password"
 
 
-@pytest.fixture
-def signed_in(client, owner):
-    client.force_login(owner)
-    return client
-
-
 def create_form(**overrides) -> dict:
     data = {
         "connection_name": "crm-prod",

@@ -27,12 +27,6 @@ def provider(monkeypatch):
     return serve(monkeypatch)
 
 
-@pytest.fixture
-def signed_in(client, owner):
-    client.force_login(owner)
-    return client
-
-
 def start(client, provider, name: str = "crm") -> dict[str, str]:
     """POST the connection form; returns the query of the provider URL Sluice redirected to."""
     response = client.post(reverse("connections:oauth_start", args=["DemoCRM"]), {

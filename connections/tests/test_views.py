@@ -11,12 +11,6 @@ from flows import services as flow_services
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def signed_in(client, owner):
-    client.force_login(owner)
-    return client
-
-
 def test_list_shows_every_connection_with_its_flow_count(signed_in, demo):
     connection_with_secret(str(demo["root"]))
     response = signed_in.get(reverse("connections:list"))

@@ -14,12 +14,6 @@ from console.tests.pages import PASSWORD, every_page, make_execution
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def signed_in(client, owner):
-    client.force_login(owner)
-    return client
-
-
 def test_every_page_but_health_needs_login(client, demo):
     execution = make_execution(demo["flow"])
     for url in every_page(demo["flow"], execution, demo["connection"]):

@@ -84,3 +84,23 @@ def test_an_unreachable_service_is_transient():
     with pytest.raises(ConnectorError) as caught:
         http.get_json("http://127.0.0.1:9/", timeout=2)
     assert not caught.value.permanent and "could not be reached" in caught.value.message
+
+
+def test_the_flow_page_sets_how_often_runs_retry(signed_in, demo):
+    from django.urls import reverse
+
+    from flows.models import Flow
+
+    url = reverse("flows:retries", args=[demo["flow"].name])
+    page = signed_in.get(reverse("flows:detail", args=[demo["flow"].name])).content.decode()
+    assert "up to 3 on transient errors" in page
+    follow = signed_in.post(url, {"retries": "5"}, follow=True).content.decode()
+    assert "retry transient errors up to 5 times" in follow
+    flow = Flow.objects.get(pk=demo["flow"].pk)
+    assert flow.transient_retries == 5
+    assert flow.activity.filter(action="settings", message__contains="set to 5 by owner").exists()
+
+    for bad in ("11", "-1", "many", ""):
+        page = signed_in.post(url, {"retries": bad}, follow=True).content.decode()
+        assert "Retries: must be a whole number from 0 to 10" in page
+    assert Flow.objects.get(pk=demo["flow"].pk).transient_retries == 5

@@ -16,12 +16,6 @@ pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
-@pytest.fixture
-def signed_in(client, owner):
-    client.force_login(owner)
-    return client
-
-
 def flow_url(flow: Flow, route: str = "detail") -> str:
     return reverse(f"flows:{route}", args=[flow.name])
 
