@@ -77,6 +77,7 @@ class S3Connector(Connector):
     )
     trigger_types: ClassVar[tuple[str, ...]] = ("OnDemand", "Scheduled")
     write_operations: ClassVar[tuple[str, ...]] = ("INSERT",)
+    partitions_output: ClassVar[bool] = True  # field=value/ folders (fileformats/partitions.py)
 
     @classmethod
     def entity_name(cls, props: Mapping[str, Any]) -> str:
@@ -155,7 +156,10 @@ class S3Connector(Connector):
             raise ConnectorError(
                 f'"{execution_id}" cannot name an output folder (an executionId without "/").'
             )
-        return write_objects(make_client(settings), settings, bucket, prefix, output, execution_id, batches)
+        return write_objects(
+            make_client(settings), settings, bucket, prefix, output, execution_id, batches,
+            partition_keys=list(options.get("partitionKeys") or ()),
+        )
 
 
 def _check_common(props: Any, allowed: set[str]) -> list[tuple[str, str]]:
