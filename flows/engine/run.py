@@ -146,12 +146,13 @@ def run_flow(
     for failure in counters.add_failures(result.failures)[:_LOGGED_FAILURES]:
         log("WARNING", f"{failure.where}: {failure.reason}")
     config = destination_props.get("errorHandlingConfig")
+    rejects_location = ""
     if result.failures and rejects is not None and rejected.wanted(config):
-        _write_rejects(rejects, config, result.failures, execution_id, log)
+        rejects_location = _write_rejects(rejects, config, result.failures, execution_id, log)
     on_progress(counters)
     status = "Canceled" if canceled[0] else "Successful"
     log("INFO", _summary(status, counters, result.location, time.monotonic() - started))
-    return RunResult(status, counters, result.location)
+    return RunResult(status, counters, result.location, rejects_location)
 
 
 def _batches(
@@ -257,9 +258,10 @@ def _write_rejects(
     failures: list[RecordFailure],
     execution_id: str,
     log: Callable[[str, str], None],
-) -> None:
-    """Write refused records with their reasons. The run's data is committed by now, so a
-    failure here is a warning, not the run's error."""
+) -> str:
+    """Write refused records with their reasons; returns where they went ("" when they could not
+    be written). The run's data is committed by now, so a failure here is a warning, not the run's
+    error."""
     entity, options = rejected.entity_and_options(rejects.connector.key(), config, execution_id)
     try:
         written = rejects.connector.write(
@@ -270,11 +272,12 @@ def _write_rejects(
             "WARNING",
             f"The {len(failures):,} rejected records could not be written to {entity}: {exc.message}",
         )
-        return
+        return ""
     log(
         "INFO",
         f"{written.records_written:,} rejected records, with their reasons, written to {written.location}.",
     )
+    return written.location
 
 
 def _read_error(entity: str, source: Endpoint, exc: ConnectorError) -> RunError:
