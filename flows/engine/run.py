@@ -14,7 +14,7 @@ from connections.connectors import rejects as rejected
 from connections.connectors.base import ConnectionInfo, Connector, ConnectorError, RecordFailure, Window
 
 from .counters import Counters, RunResult
-from .errors import RunError
+from .errors import DiscardOnCancel, RunError
 from .plan import Plan, compile_plan
 from .work import Work
 
@@ -108,6 +108,7 @@ def run_flow(
     )
 
     canceled = [False]
+    discard = not destination.connector.publishes_on_cancel
     batches = _batches(
         plan,
         source,
@@ -120,6 +121,7 @@ def run_flow(
         on_progress,
         log,
         canceled,
+        discard,
     )
     try:
         result = destination.connector.write(
@@ -128,6 +130,11 @@ def run_flow(
             batches,
             options=options,
         )
+    except DiscardOnCancel:
+        counters.records_written = counters.bytes_written = 0
+        on_progress(counters)
+        log("INFO", _summary("Canceled", counters, "", time.monotonic() - started))
+        return RunResult("Canceled", counters)
     except RunError as exc:
         exc.counters = counters
         raise
@@ -167,12 +174,16 @@ def _batches(
     on_progress: Callable[[Counters], None],
     log: Callable[[str, str], None],
     canceled: list[bool],
+    discard: bool = False,
 ) -> Iterator[pa.Table]:
-    """The transformed batches the destination consumes; ends early on a cancel request."""
+    """The transformed batches the destination consumes; ends early on a cancel request, or
+    raises DiscardOnCancel then when `discard` (the destination publishes nothing of a cancelled run)."""
     fields = list(plan.source_fields) if plan.source_fields is not None else None
     if should_cancel():
         canceled[0] = True
         log("INFO", "Cancel requested before the first batch: nothing was read.")
+        if discard:
+            raise DiscardOnCancel
         return
     try:
         reading = iter(source.connector.read(source.connection, entity, fields, pushed, window, props))
@@ -208,11 +219,12 @@ def _batches(
             on_progress(counters)
             if should_cancel():
                 canceled[0] = True
-                log(
-                    "INFO",
-                    f"Cancel requested: stopped after {counters.records_processed:,} records; "
-                    "what was written so far is kept.",
-                )
+                stopped = f"Cancel requested: stopped after {counters.records_processed:,} records; "
+                if discard:
+                    log("INFO", stopped + "this destination publishes nothing of a cancelled run, "
+                                          "so what was staged is deleted and nothing is written.")
+                    raise DiscardOnCancel
+                log("INFO", stopped + "what was written so far is kept.")
                 return
     finally:
         close = getattr(reading, "close", None)

@@ -78,6 +78,9 @@ class S3Connector(Connector):
     trigger_types: ClassVar[tuple[str, ...]] = ("OnDemand", "Scheduled")
     write_operations: ClassVar[tuple[str, ...]] = ("INSERT",)
     partitions_output: ClassVar[bool] = True  # field=value/ folders (fileformats/partitions.py)
+    # Issue 7: a failed *or cancelled* run leaves no file under the final prefix, so readers of
+    # the prefix never see a partial export (Local files and databases keep what a cancel wrote).
+    publishes_on_cancel: ClassVar[bool] = False
 
     @classmethod
     def entity_name(cls, props: Mapping[str, Any]) -> str:

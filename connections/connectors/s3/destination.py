@@ -3,11 +3,12 @@
 Batches are written to a local spool file (flat memory whatever the run's size), which is
 uploaded (multipart above 64 MB) under `<bucketPrefix>/.sluice-staging/<executionId>/` when it
 reaches targetFileSize, or at the end for a SingleFile aggregation. When the batches end normally
-(a cancel included) the staged files are copied to their final keys (layout.py), stale files of an
-earlier attempt of the same execution are removed, the manifest is written last and the staging
-prefix is deleted. When the batches raise, the staging prefix is deleted and nothing appears under
-the final keys. A process killed mid-run leaves its staging prefix; a retry of the execution clears
-it first. Keys are deterministic per execution, so a retry replaces files rather than adding some.
+the staged files are copied to their final keys (layout.py), stale files of an earlier attempt of
+the same execution are removed, the manifest is written last and the staging prefix is deleted.
+When the batches raise, the staging prefix is deleted and nothing appears under the final keys; a
+cancelled run is one of those (the connector's publishes_on_cancel is False). A process killed
+mid-run leaves its staging prefix; a retry of the execution clears it first. Keys are
+deterministic per execution, so a retry replaces files rather than adding some.
 
 With `partition_keys` (a Partition task) each batch is split by those fields and every partition
 gets its own spool file and its own `field=value/` folder, staged and published with the rest;
