@@ -86,18 +86,18 @@ class Partitioner:
         if table.num_rows == 0:
             return
         texts = [_texts(table.column(k)) for k in self.keys]
-        folders = [
-            "".join(f"{encode_part(k)}={encode_part(v)}/" for k, v in zip(self.keys, row, strict=True))
-            for row in zip(*texts, strict=True)
-        ]
+        levels = []  # per key: its "field=value/" for each row, each distinct value encoded once
+        for key, values in zip(self.keys, texts, strict=True):
+            field, names = encode_part(key), {}
+            levels.append([names.get(v) or names.setdefault(v, f"{field}={encode_part(v)}/") for v in values])
+        folders = ["".join(parts) for parts in zip(*levels, strict=True)]
         codes: dict[str, int] = {}
         index = np.fromiter((codes.setdefault(f, len(codes)) for f in folders), np.int64, len(folders))
-        first_row = {code: folders.index(folder) for folder, code in codes.items()}
-        order = np.argsort(index, kind="stable")
+        order = np.argsort(index, kind="stable")  # rows of one partition together, in their order
         bounds = np.flatnonzero(np.diff(index[order])) + 1
         for rows in np.split(order, bounds):
-            code = int(index[rows[0]])
-            folder = folders[rows[0]]
+            at = int(rows[0])  # the partition's first row
+            folder = folders[at]
             if folder not in self.seen:
                 if len(self.seen) >= MAX_PARTITIONS:
                     raise ConnectorError(
@@ -105,7 +105,6 @@ class Partitioner:
                         f"{MAX_PARTITIONS:,} folders in one run. Partition by fields with fewer "
                         "distinct values (a date rather than a timestamp, a country rather than an id)."
                     )
-                at = first_row[code]
                 values = {k: t[at] for k, t in zip(self.keys, texts, strict=True)}
                 self.seen[folder] = Partition(folder, values)
             yield self.seen[folder], table.take(pa.array(rows))
