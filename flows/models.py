@@ -127,6 +127,12 @@ class Execution(models.Model):
     records_dropped = models.BigIntegerField(default=0)
     error_message = models.TextField(blank=True)
     output_location = models.CharField(max_length=1024, blank=True)
+    # The first record failures, [{"where": "record 17", "reason": "..."}] (Counters.SAMPLE_SIZE),
+    # for the execution page: structured, so the page can show them as a table however long the
+    # log grows. The records themselves are not kept here.
+    failure_sample = models.JSONField(default=list, blank=True)
+    # Where errorHandlingConfig wrote every rejected record with its reason ("" if nowhere).
+    rejects_location = models.CharField(max_length=1024, blank=True)
     data_pull_start = models.DateTimeField(null=True, blank=True)
     data_pull_end = models.DateTimeField(null=True, blank=True)
     # The schedule slot this execution is for; unique per flow, so racing dispatchers make one.

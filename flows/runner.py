@@ -86,10 +86,14 @@ def counters_fields(counters: Counters) -> dict:
     }
 
 
-def finish(execution: Execution, status: str, counters: Counters | None, message: str = "", location=""):
+def finish(execution: Execution, status: str, counters: Counters | None, message: str = "", location="",
+           rejects_location: str = ""):
     fields = {"status": status, "finished_at": timezone.now(), "updated_at": timezone.now()}
     if counters is not None:
         fields.update(counters_fields(counters))
+        fields["failure_sample"] = counters.failure_sample()
+    if rejects_location:
+        fields["rejects_location"] = rejects_location
     if message:
         fields["error_message"] = message
     if location:
@@ -222,7 +226,8 @@ def _attempt(execution: Execution, document: dict, window: Window, hooks: dict):
         finish(execution, S.ERROR, None, message)
     else:
         status = S.CANCELED if result.status == "Canceled" else S.SUCCESSFUL
-        finish(execution, status, result.counters, location=result.location)
+        finish(execution, status, result.counters, location=result.location,
+               rejects_location=result.rejects_location)
     return None
 
 

@@ -7,7 +7,8 @@ benchmarks and connector tests can use connectors without a database.
 
 Batches are `pyarrow.Table`s. A source yields `SourceBatch`es; a destination consumes an
 iterator of tables and commits what it received when the iterator ends normally (including
-when the engine stops early because the run was cancelled). If the iterator raises, the
+when the engine stops early because the run was cancelled, unless the connector sets
+`publishes_on_cancel = False`: then a cancel raises like a failure). If the iterator raises, the
 destination discards everything it wrote for this execution and re-raises: a failed run never
 leaves a half-written destination.
 """
@@ -152,6 +153,10 @@ class Connector:
     pushdown_operators: ClassVar[tuple[str, ...]] = ()
     # True when write() partitions its output by options["partitionKeys"] (a Partition task).
     partitions_output: ClassVar[bool] = False
+    # True: a cancelled run's batches end normally and the destination commits what it received
+    # (AppFlow's "what was written stays"). False: the engine raises into the batches instead, so
+    # the destination discards everything, as for a failure (S3: nothing under the final prefix).
+    publishes_on_cancel: ClassVar[bool] = True
     write_operations: ClassVar[tuple[str, ...]] = ()
     # The key of this connector in sourceConnectorProperties / destinationConnectorProperties.
     properties_key: ClassVar[str] = ""

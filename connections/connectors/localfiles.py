@@ -4,7 +4,8 @@ A connection names a root folder (`rootPath`), which must lie inside the folder 
 to use (`allowed_base()`). Entities are files or folders relative to the root; a folder stands for
 every supported file under it. As a destination, each execution writes into
 `<rootPath>/<entityName>/<executionId>/part-00000.<ext>`, built in a hidden sibling folder and
-renamed into place when the run ends well, so no reader ever sees a partial output.
+renamed into place when the run ends well, so no reader ever sees a partial output. A Partition
+task splits the output into hive-style `field=value/` folders inside `<executionId>/`.
 
 Decisions worth knowing:
 - CSV values are read as text (as AppFlow's S3 CSV source does); an empty CSV field is "", not null.
@@ -41,6 +42,7 @@ from .base import (
 )
 from .fileformats import (
     FILE_TYPES,
+    TableFileWriter,
     align_to_schema,
     arrow_to_data_type,
     file_format,
@@ -48,6 +50,7 @@ from .fileformats import (
     open_writer,
     read_block_bytes,
 )
+from .fileformats.partitions import Partitioner
 from .localpaths import allowed_base, inside, is_within, root_folder, source_files
 from .windowing import check_window_field, in_window, unreadable_warning
 
@@ -84,6 +87,7 @@ class LocalFilesConnector(Connector):
     # Event: a signed webhook (e.g. "a file was dropped") makes it read its files now.
     trigger_types: ClassVar[tuple[str, ...]] = ("OnDemand", "Scheduled", "Event")
     write_operations: ClassVar[tuple[str, ...]] = ("INSERT",)
+    partitions_output: ClassVar[bool] = True
 
     # -- flow document properties -------------------------------------------------------------
 
@@ -241,7 +245,9 @@ class LocalFilesConnector(Connector):
         """Write the batches to <entity>/<executionId>/part-00000.<ext> atomically.
 
         options: the destination properties (customProperties.fileType, default JSONL) plus
-        executionId. A rerun of the same execution replaces its earlier output."""
+        executionId, and partitionKeys from a Partition task: then each partition gets its own
+        `field=value/` folders under <executionId>/ (fileformats/partitions.py). A rerun of the
+        same execution replaces its earlier output."""
         root = root_folder(conn)
         if not entity:
             raise ConnectorError("The destination needs an entityName: the folder to write into.")
@@ -266,22 +272,20 @@ class LocalFilesConnector(Connector):
         staging = folder / f".{execution_id}.inprogress"
         shutil.rmtree(staging, ignore_errors=True)  # left by an earlier attempt that died
         staging.mkdir()
-        writer = open_writer(file_type, staging / f"part-00000.{FILE_TYPES[file_type]}")
+        name = f"part-00000.{FILE_TYPES[file_type]}"
+        keys = options.get("partitionKeys") or []
+        writers = _PartitionWriters(staging, name, file_type, keys)
         try:
-            started = False
             for table in batches:
-                started = True
-                writer.write(table)
-            size = writer.close()
-            if not started:
-                writer.path.unlink(missing_ok=True)
+                writers.write(table)
+            size = writers.close()
             _fsync_tree(staging)
         except BaseException:
-            writer.abort()
+            writers.abort()
             shutil.rmtree(staging, ignore_errors=True)
             raise
         _commit(staging, final)
-        return WriteResult(records_written=writer.records, bytes_written=size, location=str(final))
+        return WriteResult(records_written=writers.records, bytes_written=size, location=str(final))
 
 
 def _open(root: Path, path: Path, block: int) -> Any:
@@ -335,9 +339,47 @@ def _file_type(value: Any) -> str | None:
 
 def _fsync_tree(folder: Path) -> None:
     for path in folder.iterdir():
+        if path.is_dir():
+            _fsync_tree(path)  # partition folders
+            continue
         with open(path, "rb") as f:
             os.fsync(f.fileno())
     _fsync_dir(folder)
+
+
+class _PartitionWriters:
+    """One file for the run, or one per partition folder when partitionKeys are given."""
+
+    def __init__(self, staging: Path, name: str, file_type: str, keys: list[str]):
+        self.staging, self.name, self.file_type = staging, name, file_type
+        self.partitioner = Partitioner(keys) if keys else None
+        self.writers: dict[str, TableFileWriter] = {}
+
+    def write(self, table: pa.Table) -> None:
+        if self.partitioner is None:
+            self._writer("").write(table)
+            return
+        for partition, rows in self.partitioner.split(table):
+            self._writer(partition.folder).write(rows)
+
+    def _writer(self, folder: str) -> TableFileWriter:
+        writer = self.writers.get(folder)
+        if writer is None:
+            (self.staging / folder).mkdir(parents=True, exist_ok=True)
+            writer = self.writers[folder] = open_writer(self.file_type, self.staging / folder / self.name)
+        return writer
+
+    @property
+    def records(self) -> int:
+        return sum(w.records for w in self.writers.values())
+
+    def close(self) -> int:
+        """Finish every file; returns the bytes written. A run that received no batch leaves no file."""
+        return sum(writer.close() for writer in self.writers.values())
+
+    def abort(self) -> None:
+        for writer in self.writers.values():
+            writer.abort()
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -15,6 +15,7 @@ import pytest
 
 from connections.connectors.base import ConnectorError, Window
 from connections.connectors.s3 import S3Connector
+from connections.connectors.s3 import destination as destination_module
 from connections.connectors.s3.client import S3Settings, s3_error, settings_from
 from connections.connectors.s3.layout import layout, pattern
 from connections.tests import s3server
@@ -234,6 +235,44 @@ def test_a_failing_run_leaves_nothing_in_the_bucket(conn, bucket):
             "fileType": "CSV", "aggregationConfig": {"targetFileSize": 1}}}
         S3.write(conn, bucket + "/out", batches(), options)
     assert s3server.keys(bucket) == []
+
+
+def test_a_cancelled_run_publishes_nothing_and_says_so(conn, bucket, data_dir):
+    from connections.connectors.base import ConnectionInfo
+    from connections.connectors.localfiles import LocalFilesConnector
+    from flows.engine import Endpoint, run_flow
+
+    for name in ("a", "b", "c"):
+        (data_dir / "in").mkdir(exist_ok=True)
+        (data_dir / "in" / f"{name}.csv").write_text("Id,Name\n" + "".join(f"{i},n{i}\n" for i in range(3)))
+    document = {
+        "sourceFlowConfig": {"connectorType": "CustomConnector", "connectorLabel": "LocalFiles",
+                             "sourceConnectorProperties": {"CustomConnector": {"entityName": "in"}}},
+        "destinationFlowConfigList": [{"connectorType": "S3", "destinationConnectorProperties": {"S3": {
+            "bucketName": bucket, "bucketPrefix": "crm", "s3OutputFormatConfig": {"fileType": "CSV"}}}}],
+        "tasks": [{"taskType": "Map_all", "sourceFields": [""], "taskProperties": {}}],
+    }
+    calls, logs, uploads = [], [], []
+    real_stage = destination_module._Run.stage
+
+    def stage(run, writer, partition=None):  # the first file is uploaded before the cancel arrives
+        real_stage(run, writer, partition)
+        uploads.append(s3server.keys(bucket))
+
+    files = Endpoint(LocalFilesConnector(), ConnectionInfo("files", "CustomConnector", "LocalFiles",
+                                                           {"rootPath": str(data_dir)}))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(destination_module, "DEFAULT_TARGET_MB", 0)  # one file per batch
+        patch.setattr(destination_module._Run, "stage", stage)
+        result = run_flow(document, files, Endpoint(S3, conn), execution_id="exec-5",
+                          should_cancel=lambda: calls.append(1) or len(calls) >= 3,
+                          log=lambda level, m: logs.append(m))
+    assert uploads and all(k.startswith("crm/.sluice-staging/exec-5/") for k in uploads[-1])
+    assert result.status == "Canceled" and result.counters.records_processed == 6
+    assert result.counters.records_written == 0 and result.location == ""
+    assert s3server.keys(bucket) == []  # nothing under the final prefix, staging removed
+    assert any("this destination publishes nothing of a cancelled run" in m for m in logs)
+    assert logs[-1].startswith("Canceled:")
 
 
 def test_a_retried_execution_replaces_its_files_and_clears_a_dead_attempt(conn, bucket):

@@ -23,6 +23,9 @@ class Counters:
     At the end of a run, processed = written + filtered + dropped + failures."""
 
     MAX_KEPT_FAILURES: ClassVar[int] = 100
+    # failures stored with the execution and shown on its page; a reason longer than this is cut
+    SAMPLE_SIZE: ClassVar[int] = 20
+    SAMPLE_REASON_CHARS: ClassVar[int] = 1_000
 
     records_processed: int = 0
     records_written: int = 0
@@ -43,6 +46,14 @@ class Counters:
                 kept.append(failure)
         return kept
 
+    def failure_sample(self) -> list[dict[str, str]]:
+        """The first SAMPLE_SIZE failures as {"where", "reason"}, without the records themselves
+        (they may hold personal data; errorHandlingConfig writes them where the user chose)."""
+        return [
+            {"where": f.where, "reason": _cut(f.reason, self.SAMPLE_REASON_CHARS)}
+            for f in self.failures[: self.SAMPLE_SIZE]
+        ]
+
     def as_dict(self) -> dict[str, Any]:
         """Plain values, e.g. to store on the execution row."""
         return asdict(self)
@@ -50,9 +61,15 @@ class Counters:
 
 @dataclass(frozen=True)
 class RunResult:
-    """How a run ended: status "Successful" or "Canceled" (failures raise RunError), its counters
-    and where the output landed (from the destination's WriteResult)."""
+    """How a run ended: status "Successful" or "Canceled" (failures raise RunError), its counters,
+    where the output landed (from the destination's WriteResult) and where rejected records went."""
 
     status: str
     counters: Counters
     location: str = ""
+    # where the records the destination refused were written (errorHandlingConfig), if anywhere
+    rejects_location: str = ""
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

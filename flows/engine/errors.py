@@ -24,3 +24,8 @@ class RunError(Exception):
 
 class PlanError(RunError):
     """The flow's tasks cannot be run: found before any record is read."""
+
+
+class DiscardOnCancel(Exception):
+    """Raised into a destination that does not publish cancelled runs (publishes_on_cancel False):
+    it discards its staging area as for a failure, and run_flow reports the run as Canceled."""

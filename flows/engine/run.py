@@ -14,7 +14,7 @@ from connections.connectors import rejects as rejected
 from connections.connectors.base import ConnectionInfo, Connector, ConnectorError, RecordFailure, Window
 
 from .counters import Counters, RunResult
-from .errors import RunError
+from .errors import DiscardOnCancel, RunError
 from .plan import Plan, compile_plan
 from .work import Work
 
@@ -108,6 +108,7 @@ def run_flow(
     )
 
     canceled = [False]
+    discard = not destination.connector.publishes_on_cancel
     batches = _batches(
         plan,
         source,
@@ -120,6 +121,7 @@ def run_flow(
         on_progress,
         log,
         canceled,
+        discard,
     )
     try:
         result = destination.connector.write(
@@ -128,6 +130,11 @@ def run_flow(
             batches,
             options=options,
         )
+    except DiscardOnCancel:
+        counters.records_written = counters.bytes_written = 0
+        on_progress(counters)
+        log("INFO", _summary("Canceled", counters, "", time.monotonic() - started))
+        return RunResult("Canceled", counters)
     except RunError as exc:
         exc.counters = counters
         raise
@@ -146,12 +153,13 @@ def run_flow(
     for failure in counters.add_failures(result.failures)[:_LOGGED_FAILURES]:
         log("WARNING", f"{failure.where}: {failure.reason}")
     config = destination_props.get("errorHandlingConfig")
+    rejects_location = ""
     if result.failures and rejects is not None and rejected.wanted(config):
-        _write_rejects(rejects, config, result.failures, execution_id, log)
+        rejects_location = _write_rejects(rejects, config, result.failures, execution_id, log)
     on_progress(counters)
     status = "Canceled" if canceled[0] else "Successful"
     log("INFO", _summary(status, counters, result.location, time.monotonic() - started))
-    return RunResult(status, counters, result.location)
+    return RunResult(status, counters, result.location, rejects_location)
 
 
 def _batches(
@@ -166,12 +174,16 @@ def _batches(
     on_progress: Callable[[Counters], None],
     log: Callable[[str, str], None],
     canceled: list[bool],
+    discard: bool = False,
 ) -> Iterator[pa.Table]:
-    """The transformed batches the destination consumes; ends early on a cancel request."""
+    """The transformed batches the destination consumes; ends early on a cancel request, or
+    raises DiscardOnCancel then when `discard` (the destination publishes nothing of a cancelled run)."""
     fields = list(plan.source_fields) if plan.source_fields is not None else None
     if should_cancel():
         canceled[0] = True
         log("INFO", "Cancel requested before the first batch: nothing was read.")
+        if discard:
+            raise DiscardOnCancel
         return
     try:
         reading = iter(source.connector.read(source.connection, entity, fields, pushed, window, props))
@@ -207,11 +219,12 @@ def _batches(
             on_progress(counters)
             if should_cancel():
                 canceled[0] = True
-                log(
-                    "INFO",
-                    f"Cancel requested: stopped after {counters.records_processed:,} records; "
-                    "what was written so far is kept.",
-                )
+                stopped = f"Cancel requested: stopped after {counters.records_processed:,} records; "
+                if discard:
+                    log("INFO", stopped + "this destination publishes nothing of a cancelled run, "
+                                          "so what was staged is deleted and nothing is written.")
+                    raise DiscardOnCancel
+                log("INFO", stopped + "what was written so far is kept.")
                 return
     finally:
         close = getattr(reading, "close", None)
@@ -257,9 +270,10 @@ def _write_rejects(
     failures: list[RecordFailure],
     execution_id: str,
     log: Callable[[str, str], None],
-) -> None:
-    """Write refused records with their reasons. The run's data is committed by now, so a
-    failure here is a warning, not the run's error."""
+) -> str:
+    """Write refused records with their reasons; returns where they went ("" when they could not
+    be written). The run's data is committed by now, so a failure here is a warning, not the run's
+    error."""
     entity, options = rejected.entity_and_options(rejects.connector.key(), config, execution_id)
     try:
         written = rejects.connector.write(
@@ -270,11 +284,12 @@ def _write_rejects(
             "WARNING",
             f"The {len(failures):,} rejected records could not be written to {entity}: {exc.message}",
         )
-        return
+        return ""
     log(
         "INFO",
         f"{written.records_written:,} rejected records, with their reasons, written to {written.location}.",
     )
+    return written.location
 
 
 def _read_error(entity: str, source: Endpoint, exc: ConnectorError) -> RunError:

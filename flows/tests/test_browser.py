@@ -229,3 +229,23 @@ def test_add_a_notification_channel(page, demo):
     expect(page.locator('tr[data-channel="on-call"]')).to_contain_text("Failures only")
     if os.environ.get("SLUICE_SCREENSHOTS"):
         page.screenshot(path=os.path.join(os.environ["SLUICE_SCREENSHOTS"], "notifications.png"), full_page=True)
+
+
+def test_execution_page_shows_rejected_records_with_reasons(page, demo, live_server):
+    from playwright.sync_api import expect
+
+    from console.tests.pages import make_execution
+
+    sample = [{"where": f"record {n}", "reason": f'column amount: invalid input syntax for type numeric: "n/a {n}"'}
+              for n in range(3, 63, 3)]
+    execution = make_execution(demo["flow"], records_processed=500, records_written=443, record_failures=57,
+                               failure_sample=sample, rejects_location="s3://lake/rejects/accounts/exec-1/")
+    log_in(page)
+    page.goto(f"/flows/{demo['flow'].name}/executions/{execution.id}/")
+    table = page.locator("#record-failures table")
+    expect(page.locator("#record-failures")).to_contain_text("s3://lake/rejects/accounts/exec-1/")
+    expect(table.locator("caption")).to_have_text("The first 20 of 57 record failures.")
+    expect(table.locator("tbody tr")).to_have_count(20)
+    expect(table.locator("tbody tr").nth(5)).to_contain_text('record 18column amount: invalid input syntax')
+    if os.environ.get("SLUICE_SCREENSHOT"):
+        page.screenshot(path=os.environ["SLUICE_SCREENSHOT"], full_page=True)

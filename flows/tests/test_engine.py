@@ -478,6 +478,46 @@ def test_cancel_mid_run_commits_what_was_written_and_reports_canceled(files_root
     assert result.location == str(files_root / "out" / "exec-1")
 
 
+class AllOrNothingDestination(MemoryDestination):
+    """Publishes nothing of a cancelled run, as S3 does (publishes_on_cancel False)."""
+
+    publishes_on_cancel = False
+
+    def write(self, conn, entity, batches: Iterable[pa.Table], options) -> WriteResult:
+        self.staged: list[pa.Table] = []
+        try:
+            for table in batches:
+                self.staged.append(table)
+        except BaseException:
+            self.staged = []  # discarded, as for a failure
+            raise
+        return super().write(conn, entity, iter(self.staged), options)
+
+
+@pytest.mark.parametrize("cancel_after", [1, 2])  # before the first batch; after it
+def test_cancel_into_a_destination_that_publishes_nothing_of_a_cancelled_run(cancel_after):
+    destination, logs, calls = AllOrNothingDestination(), [], []
+
+    def should_cancel() -> bool:
+        calls.append(1)
+        return len(calls) >= cancel_after
+
+    result = run_flow(
+        document([map_all()]),
+        Endpoint(TableSource([ACCOUNTS, ACCOUNTS]), ConnectionInfo("src", "Tables")),
+        Endpoint(destination, ConnectionInfo("dst", "Memory")),
+        execution_id="exec-1", should_cancel=should_cancel, log=lambda level, m: logs.append(m),
+    )
+    assert result.status == "Canceled" and result.location == ""
+    assert destination.committed is None and destination.staged == []
+    assert result.counters.records_written == 0 == result.counters.bytes_written
+    assert result.counters.records_processed == {1: 0, 2: 3}[cancel_after]  # 2 rows + the source's failure
+    assert logs[-1].startswith("Canceled: read ") and ", wrote 0 records (0 bytes);" in logs[-1]
+    if cancel_after == 2:
+        assert ("Cancel requested: stopped after 3 records; this destination publishes nothing of a "
+                "cancelled run, so what was staged is deleted and nothing is written.") in logs
+
+
 def test_failure_in_the_middle_leaves_no_output_folder(files_root, monkeypatch):
     monkeypatch.setenv("SLUICE_READ_BLOCK_BYTES", "4096")
     (files_root / "in").mkdir()

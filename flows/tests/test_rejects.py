@@ -63,6 +63,8 @@ def test_refused_records_go_to_a_local_folder_with_reasons(data_dir):
         {"where": "record 2", "reason": "column Name: is empty", "record": {"Id": "2", "Name": ""}}]
     assert ("WARNING", "record 2: column Name: is empty") in logs
     assert ("INFO", f"1 rejected records, with their reasons, written to {data_dir / 'rejects' / 'exec-1'}.") in logs
+    assert result.rejects_location == str(data_dir / "rejects" / "exec-1")
+    assert result.counters.failure_sample()[1] == {"where": "record 2", "reason": "column Name: is empty"}
 
 
 def test_without_a_place_refused_records_are_only_counted_and_logged(data_dir):
@@ -71,6 +73,7 @@ def test_without_a_place_refused_records_are_only_counted_and_logged(data_dir):
                                                             {"rootPath": str(data_dir)}))
     result = run({"failOnFirstDestinationError": False}, folder, logs)
     assert result.counters.record_failures == 2 and not (data_dir / "rejected-records").exists()
+    assert result.rejects_location == ""
     assert not any("rejected records" in message for _, message in logs)
 
 
@@ -79,7 +82,7 @@ def test_a_rejects_place_that_fails_is_a_warning_not_the_runs_error(data_dir):
     nowhere = Endpoint(LocalFilesConnector(), ConnectionInfo("files", "CustomConnector", "LocalFiles",
                                                              {"rootPath": str(data_dir / "missing")}))
     result = run({"bucketPrefix": "rejects"}, nowhere, logs)
-    assert result.status == "Successful"
+    assert result.status == "Successful" and result.rejects_location == ""
     assert any(level == "WARNING" and "The 1 rejected records could not be written to rejects" in message
                for level, message in logs)
 
@@ -102,3 +105,30 @@ def test_the_runner_picks_the_place_of_rejected_records(db, data_dir):
     assert default.connector.key() == "S3" and default.connection.credentials == {}
     with pytest.raises(Exception, match='"nope" is not an S3 or Local files connection'):
         rejects_endpoint(config({"bucketName": "errors", "connectorProfileName": "nope"}), pg)
+
+
+def test_the_sample_kept_with_the_execution_is_capped_and_cut():
+    from flows.engine import Counters
+
+    counters = Counters()
+    counters.add_failures([RecordFailure(f"record {n}", "x" * 5_000, {"secret": "s"}) for n in range(1, 60)])
+    sample = counters.failure_sample()
+    assert len(sample) == Counters.SAMPLE_SIZE == 20 and counters.record_failures == 59
+    assert sample[0]["where"] == "record 1" and set(sample[0]) == {"where", "reason"}
+    assert len(sample[0]["reason"]) == 1_000 and sample[0]["reason"].endswith("…")
+
+
+def test_the_runner_stores_the_sample_and_where_rejects_went(db, demo):
+    from flows.engine import Counters, RunResult
+    from flows.runner import finish
+    from flows.services import start_flow
+
+    execution = start_flow(demo["flow"])
+    counters = Counters(records_processed=3, records_written=2)
+    counters.add_failures([RecordFailure("record 2", "column Name: is empty", {"Name": ""})])
+    result = RunResult("Successful", counters, "/out", "s3://lake/rejects/x/")
+    finish(execution, "Successful", result.counters, location=result.location,
+           rejects_location=result.rejects_location)
+    execution.refresh_from_db()
+    assert execution.failure_sample == [{"where": "record 2", "reason": "column Name: is empty"}]
+    assert execution.rejects_location == "s3://lake/rejects/x/"

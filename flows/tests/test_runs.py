@@ -124,6 +124,10 @@ def test_a_bad_csv_row_is_a_record_failure_and_the_run_goes_on(celery_worker, de
     assert execution.record_failures == 1
     assert execution.records_written == 500
     assert any("line 4" in m for m in execution.log_lines.values_list("message", flat=True))
+    # kept with the execution for its page, without the record itself
+    assert execution.failure_sample == [
+        {"where": "accounts.csv line 4", "reason": execution.failure_sample[0]["reason"]}]
+    assert "column" in execution.failure_sample[0]["reason"] and execution.rejects_location == ""
 
 
 def test_transform_counters_reach_the_execution_row_and_add_up(celery_worker, demo):

@@ -222,6 +222,24 @@ def test_execution_page_shows_counters_times_and_log(signed_in, demo):
     assert "Cancel</button>" not in html
 
 
+def test_execution_page_shows_a_sample_of_rejected_records_with_reasons(signed_in, demo):
+    sample = [{"where": f"record {n}", "reason": f"column amount: <b>{n}</b> is not a number"}
+              for n in range(1, 21)]
+    execution = make_execution(demo["flow"], record_failures=57, failure_sample=sample,
+                               rejects_location="s3://lake/rejects/exec-1/")
+    html = signed_in.get(execution_url(execution)).content.decode()
+    assert "Rejected records" in html and "The first 20 of 57 record failures." in html
+    assert '<td class="mono nowrap">record 17</td>' in html
+    assert "column amount: &lt;b&gt;17&lt;/b&gt; is not a number" in html  # escaped, never markup
+    assert "was written to <span class=\"mono\">s3://lake/rejects/exec-1/</span>" in html
+
+    one = make_execution(demo["flow"], record_failures=1, failure_sample=sample[:1])
+    html = signed_in.get(execution_url(one)).content.decode()
+    assert "1 record failure." in html and "written to" not in html
+    clean = signed_in.get(execution_url(make_execution(demo["flow"]))).content.decode()
+    assert "Rejected records" not in clean
+
+
 def test_execution_poll_answers_the_status_partial(signed_in, demo):
     execution = make_execution(demo["flow"], status="InProgress")
     partial = signed_in.get(execution_url(execution), HTTP_HX_TARGET="execution-status", **HTMX).content.decode()

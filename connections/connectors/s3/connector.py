@@ -77,6 +77,10 @@ class S3Connector(Connector):
     )
     trigger_types: ClassVar[tuple[str, ...]] = ("OnDemand", "Scheduled")
     write_operations: ClassVar[tuple[str, ...]] = ("INSERT",)
+    partitions_output: ClassVar[bool] = True  # field=value/ folders (fileformats/partitions.py)
+    # Issue 7: a failed *or cancelled* run leaves no file under the final prefix, so readers of
+    # the prefix never see a partial export (Local files and databases keep what a cancel wrote).
+    publishes_on_cancel: ClassVar[bool] = False
 
     @classmethod
     def entity_name(cls, props: Mapping[str, Any]) -> str:
@@ -155,7 +159,10 @@ class S3Connector(Connector):
             raise ConnectorError(
                 f'"{execution_id}" cannot name an output folder (an executionId without "/").'
             )
-        return write_objects(make_client(settings), settings, bucket, prefix, output, execution_id, batches)
+        return write_objects(
+            make_client(settings), settings, bucket, prefix, output, execution_id, batches,
+            partition_keys=list(options.get("partitionKeys") or ()),
+        )
 
 
 def _check_common(props: Any, allowed: set[str]) -> list[tuple[str, str]]:

@@ -3,19 +3,25 @@
 Batches are written to a local spool file (flat memory whatever the run's size), which is
 uploaded (multipart above 64 MB) under `<bucketPrefix>/.sluice-staging/<executionId>/` when it
 reaches targetFileSize, or at the end for a SingleFile aggregation. When the batches end normally
-(a cancel included) the staged files are copied to their final keys (layout.py), stale files of an
-earlier attempt of the same execution are removed, the manifest is written last and the staging
-prefix is deleted. When the batches raise, the staging prefix is deleted and nothing appears under
-the final keys. A process killed mid-run leaves its staging prefix; a retry of the execution clears
-it first. Keys are deterministic per execution, so a retry replaces files rather than adding some.
+the staged files are copied to their final keys (layout.py), stale files of an earlier attempt of
+the same execution are removed, the manifest is written last and the staging prefix is deleted.
+When the batches raise, the staging prefix is deleted and nothing appears under the final keys; a
+cancelled run is one of those (the connector's publishes_on_cancel is False). A process killed
+mid-run leaves its staging prefix; a retry of the execution clears it first. Keys are
+deterministic per execution, so a retry replaces files rather than adding some.
+
+With `partition_keys` (a Partition task) each batch is split by those fields and every partition
+gets its own spool file and its own `field=value/` folder, staged and published with the rest;
+the manifest names each file's partition.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +34,7 @@ from boto3.s3.transfer import TransferConfig
 
 from ..base import ConnectorError, WriteResult
 from ..fileformats import FILE_TYPES, TableFileWriter, json_text_values, open_writer
+from ..fileformats.partitions import Partition, Partitioner
 from .client import S3_ERRORS, S3Settings, s3_error
 from .layout import Layout, layout, staging_prefix
 
@@ -49,6 +56,7 @@ class _Staged:
     records: int
     size: int
     sha256: str
+    partition: Partition | None = None
 
 
 def write_objects(
@@ -60,6 +68,7 @@ def write_objects(
     execution_id: str,
     batches: Iterable[pa.Table],
     started: datetime | None = None,
+    partition_keys: Sequence[str] = (),
 ) -> WriteResult:
     file_type = output_file_type(output)
     if file_type is None:
@@ -75,29 +84,33 @@ def write_objects(
     staging = staging_prefix(bucket_prefix, execution_id)
     run = _Run(client, settings, bucket, staging, keys)
     run.delete_prefix(staging)  # left by an attempt of this execution that died
+    partitioner = Partitioner(partition_keys) if partition_keys else None
+    spooled = itertools.count()
     with tempfile.TemporaryDirectory(prefix="sluice-s3-") as spool:
-        writer: TableFileWriter | None = None
+        writers: dict[str, TableFileWriter] = {}  # open file per partition folder ("" unpartitioned)
         try:
             for table in batches:
                 if table.num_rows == 0:
                     continue
-                if writer is None:
-                    path = Path(spool) / f"part-{len(run.staged):05d}.{FILE_TYPES[file_type]}"
-                    writer = open_writer(file_type, path)
-                writer.write(_as_text(table) if as_text else table)
-                if not single and os.path.getsize(writer.path) >= target_bytes:
-                    run.stage(writer)
-                    writer = None
-            if writer is not None:
-                run.stage(writer)
-                writer = None
+                parts = partitioner.split(table) if partitioner else [(None, table)]
+                for partition, rows in parts:
+                    folder = partition.folder if partition else ""
+                    writer = writers.get(folder)
+                    if writer is None:
+                        path = Path(spool) / f"{next(spooled):06d}.{FILE_TYPES[file_type]}"
+                        writer = writers[folder] = open_writer(file_type, path)
+                    writer.write(_as_text(rows) if as_text else rows)
+                    if not single and os.path.getsize(writer.path) >= target_bytes:
+                        run.stage(writers.pop(folder), partition)
+            for folder in sorted(writers):
+                run.stage(writers.pop(folder), partitioner.seen[folder] if partitioner else None)
         except BaseException:
-            if writer is not None:
+            for writer in writers.values():
                 writer.abort()
             run.delete_prefix(staging)
             raise
     try:
-        run.publish(execution_id, file_type)
+        run.publish(execution_id, file_type, partition_keys)
     finally:
         run.delete_prefix(staging)
     return WriteResult(
@@ -113,11 +126,12 @@ class _Run:
         self.staging, self.keys = staging, keys
         self.staged: list[_Staged] = []
 
-    def stage(self, writer: TableFileWriter) -> None:
+    def stage(self, writer: TableFileWriter, partition: Partition | None = None) -> None:
         size = writer.close()
-        number = len(self.staged)
-        final = self.keys.file_key(number)
-        key = self.staging + final.rsplit("/", 1)[-1]
+        folder = partition.folder if partition else ""
+        number = sum(1 for s in self.staged if s.partition == partition)  # numbered per folder
+        final = self.keys.file_key(number, folder)
+        key = self.staging + folder + final.rsplit("/", 1)[-1]
         digest = _sha256(writer.path)
         self._call(
             f"Uploading s3://{self.bucket}/{key}",
@@ -129,9 +143,9 @@ class _Run:
             Config=_TRANSFER,
         )
         writer.path.unlink()  # the spool holds one file at a time
-        self.staged.append(_Staged(key, final, writer.records, size, digest))
+        self.staged.append(_Staged(key, final, writer.records, size, digest, partition))
 
-    def publish(self, execution_id: str, file_type: str) -> None:
+    def publish(self, execution_id: str, file_type: str, partition_keys: Sequence[str] = ()) -> None:
         for staged in self.staged:
             self._call(
                 f"Publishing s3://{self.bucket}/{staged.final_key}",
@@ -143,17 +157,16 @@ class _Run:
                 Config=_TRANSFER,
             )
         keep = {s.final_key for s in self.staged}
-        stale = [k for k in self._keys(self.keys.own_files_prefix) if k not in keep]
-        self._delete(stale)
+        # partition folders sit under the run's folder: look there for files of an earlier attempt
+        listed = self._keys(self.keys.folder if partition_keys else self.keys.own_files_prefix)
+        self._delete([k for k in listed if k not in keep and self.keys.is_own_file(k)])
         manifest = {
             "executionId": execution_id,
             "fileType": file_type,
+            **({"partitionKeys": list(partition_keys)} if partition_keys else {}),
             "records": sum(s.records for s in self.staged),
             "bytes": sum(s.size for s in self.staged),
-            "files": [
-                {"key": s.final_key, "records": s.records, "bytes": s.size, "sha256": s.sha256}
-                for s in self.staged
-            ],
+            "files": [_listed(s) for s in sorted(self.staged, key=lambda s: s.final_key)],
             "writtenAt": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         self._call(
@@ -196,6 +209,13 @@ class _Run:
             return function(*args, **kwargs)
         except S3_ERRORS as exc:
             raise s3_error(exc, self.settings, doing, self.bucket) from None
+
+
+def _listed(staged: _Staged) -> dict[str, Any]:
+    entry: dict[str, Any] = {"key": staged.final_key}
+    if staged.partition is not None:
+        entry["partition"] = dict(staged.partition.values)
+    return {**entry, "records": staged.records, "bytes": staged.size, "sha256": staged.sha256}
 
 
 def _as_text(table: pa.Table) -> pa.Table:

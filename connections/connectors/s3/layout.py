@@ -8,6 +8,8 @@
 - hierarchy (pathPrefixHierarchy, in the order given): EXECUTION_ID -> the execution id,
   SCHEMA_VERSION -> "schema-<n>" (Sluice has one schema version per flow document: 1). Without
   pathPrefixHierarchy the execution id is the last folder, as AppFlow does.
+- partition folders (a Partition task): `field=value/` per key, after the hierarchy
+  (fileformats/partitions.py), numbered from part-00000 in each folder.
 - file name: part-00000.<ext>, prefixed by the execution id when no folder holds it (so runs
   sharing a folder never collide), with a timestamp suffix when prefixType is FILENAME or
   PATH_AND_FILENAME ("part-00000-2026-11-21T13-05.jsonl").
@@ -51,13 +53,18 @@ class Layout:
     extension: str
     manifest_key: str
 
-    def file_key(self, number: int) -> str:
-        return f"{self.folder}{self.file_stem}-{number:05d}{self.name_suffix}.{self.extension}"
+    def file_key(self, number: int, partition: str = "") -> str:
+        """The key of file `number`; `partition` is a folder of a Partition task ("a=1/b=x/")."""
+        return f"{self.folder}{partition}{self.file_stem}-{number:05d}{self.name_suffix}.{self.extension}"
 
     @property
     def own_files_prefix(self) -> str:
-        """Every key of this execution's files starts with this (to find stale ones)."""
+        """Every key of this execution's unpartitioned files starts with this (to find stale ones)."""
         return f"{self.folder}{self.file_stem}-"
+
+    def is_own_file(self, key: str) -> bool:
+        """Whether `key` is a file of this execution, in the run's folder or a partition folder."""
+        return key.startswith(self.folder) and key.rsplit("/", 1)[-1].startswith(f"{self.file_stem}-")
 
 
 def layout(
