@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('flows', '0003_execution_filtered_dropped'),
+        ('flows', '0004_execution_failure_sample'),
     ]
 
     operations = [
