@@ -104,6 +104,24 @@ class FakeSlack:
         # answers to give before the normal ones: (HTTP status, body, extra headers)
         self.queued: list[tuple[int, dict, dict]] = []
         self.base = ""
+        self.codes: dict[str, str] = {}  # code -> the token it is exchanged for
+        self.client = ("cid", "csecret")
+
+    def oauth_access(self, form: dict, auth: str) -> tuple[int, dict, dict]:
+        """oauth.v2.access as Slack documents it for user scopes only: HTTP 200 always, the user
+        token under authed_user (no top-level access_token when no bot scopes were asked)."""
+        self.calls.append(("oauth.v2.access", form))
+        expected = "Basic " + base64.b64encode(":".join(self.client).encode()).decode()
+        if auth != expected:
+            return 200, {"ok": False, "error": "invalid_client_id"}, {}
+        token = self.codes.pop(form.get("code", ""), None)
+        if form.get("grant_type", "authorization_code") != "authorization_code" or token is None:
+            return 200, {"ok": False, "error": "invalid_code"}, {}
+        self.tokens.add(token)
+        return 200, {"ok": True, "app_id": "A0KRD7HC3", "team": {"name": "Slack Softball Team", "id": "T9TK3CUKW"},
+                     "enterprise": None, "is_enterprise_install": False,
+                     "authed_user": {"id": "U1234", "scope": "channels:history,channels:read",
+                                     "access_token": token, "token_type": "user"}}, {}
 
     def answer(self, method: str, query: dict, token: str) -> tuple[int, dict, dict]:
         self.calls.append((method, query))
@@ -161,6 +179,13 @@ def serve(monkeypatch: pytest.MonkeyPatch, token: str = "xoxp-test-token", **siz
     slack = FakeSlack(token, **sizes)
 
     class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            length = int(self.headers.get("Content-Length") or 0)
+            form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+            if urlsplit(self.path).path != "/api/oauth.v2.access":
+                return self.reply(404, {"ok": False, "error": "not_found"}, {})
+            return self.reply(*slack.oauth_access(form, self.headers.get("Authorization", "")))
+
         def do_GET(self):  # noqa: N802
             parts = urlsplit(self.path)
             if not parts.path.startswith("/api/"):

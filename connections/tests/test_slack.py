@@ -10,6 +10,7 @@ import pytest
 from connections.connectors.base import ConnectionInfo, ConnectorError, Window
 from connections.connectors.slack import SlackConnector
 from connections.connectors.slack import connector as slack_module
+from connections.oauth import client
 from connections.tests import slack_server
 from connections.tests.slack_server import FIRST_TS, HISTORY_CHANNEL
 
@@ -252,3 +253,33 @@ def test_auth_test_checks_the_connection(monkeypatch):
     assert slack.calls == [("auth.test", {})]
     with pytest.raises(ConnectorError, match="not authorized yet"):
         SlackConnector().test(connection(slack.base, token=""))
+
+
+def test_the_consent_url_asks_for_user_scopes():
+    url = client.authorization_url(SlackConnector.oauth_endpoints({})[0], client_id="cid",
+                                   redirect_uri="https://sluice.example/oauth/callback",
+                                   scopes=SlackConnector.oauth_scopes, state="st", pkce=client.Pkce.new(),
+                                   scope_param=SlackConnector.oauth_scope_param)
+    assert url.startswith("https://slack.com/oauth/v2/authorize?")
+    assert "user_scope=channels%3Ahistory+channels%3Aread+groups%3Ahistory" in url
+    assert "&scope=" not in url
+
+
+def test_the_code_exchange_takes_the_user_token_from_authed_user(monkeypatch):
+    slack = slack_server.serve(monkeypatch)
+    slack.codes["code-1"] = "xoxp-from-consent"
+    _, token_url = SlackConnector.oauth_endpoints({"instanceUrl": slack.base})
+    tokens = client.exchange_code(token_url, code="code-1", verifier="v", redirect_uri="https://x/cb",
+                                  client_id="cid", client_secret="csecret",
+                                  unwrap=SlackConnector.oauth_token_payload)
+    assert tokens["accessToken"] == "xoxp-from-consent" and tokens["expiresAt"] == 0
+    SlackConnector().test(connection(slack.base, token=tokens["accessToken"]))
+
+
+def test_a_refused_code_is_an_oauth_error(monkeypatch):
+    slack = slack_server.serve(monkeypatch)
+    _, token_url = SlackConnector.oauth_endpoints({"instanceUrl": slack.base})
+    with pytest.raises(client.OAuthError) as caught:
+        client.exchange_code(token_url, code="nope", verifier="v", redirect_uri="https://x/cb",
+                             client_id="cid", client_secret="csecret", unwrap=SlackConnector.oauth_token_payload)
+    assert caught.value.error == "invalid_code"

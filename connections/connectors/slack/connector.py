@@ -159,6 +159,17 @@ class SlackConnector(Connector):
         "VALIDATE_NON_NEGATIVE", "VALIDATE_NUMERIC", "NO_OP",
     )
 
+    oauth_scope_param: ClassVar[str] = "user_scope"  # user token scopes, not a bot's
+
+    @classmethod
+    def oauth_token_payload(cls, payload: Mapping[str, Any]) -> Mapping[str, Any]:
+        """oauth.v2.access puts a user token in authed_user (access_token, and with token rotation
+        refresh_token and expires_in); a refresh answers with them at the top."""
+        user = payload.get("authed_user")
+        if isinstance(user, Mapping) and user.get("access_token"):
+            return user
+        return payload
+
     @classmethod
     def oauth_endpoints(cls, properties: Mapping[str, Any]) -> tuple[str, str]:
         base = instance_url(properties)
