@@ -163,6 +163,14 @@ class Connector:
     # OAuth 2.0 (auth_kind "oauth2"): the scopes to ask for; the endpoints come from the
     # connection's properties (instance URL, environment), see oauth_endpoints().
     oauth_scopes: ClassVar[tuple[str, ...]] = ()
+    # The authorization URL's parameter for those scopes ("user_scope" for Slack's user tokens).
+    oauth_scope_param: ClassVar[str] = "scope"
+
+    @classmethod
+    def oauth_token_payload(cls, payload: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The token endpoint's answer as the generic OAuth client reads it: access_token,
+        refresh_token and expires_in at the top. Override for a provider that nests them."""
+        return payload
 
     @classmethod
     def oauth_endpoints(cls, properties: Mapping[str, Any]) -> tuple[str, str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -45,12 +45,12 @@ def new_state() -> str:
 
 
 def authorization_url(endpoint: str, *, client_id: str, redirect_uri: str, scopes: tuple[str, ...],
-                      state: str, pkce: Pkce) -> str:
+                      state: str, pkce: Pkce, scope_param: str = "scope") -> str:
     query = urlencode({
         "response_type": "code",
         "client_id": client_id,
         "redirect_uri": redirect_uri,
-        "scope": " ".join(scopes),
+        scope_param: " ".join(scopes),
         "state": state,
         "code_challenge": pkce.challenge,
         "code_challenge_method": "S256",
@@ -58,9 +58,12 @@ def authorization_url(endpoint: str, *, client_id: str, redirect_uri: str, scope
     return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"
 
 
+Unwrap = Callable[[Mapping[str, Any]], Mapping[str, Any]]
+
+
 def _token_call(
-    token_url: str, form: Mapping[str, str], client_id: str, client_secret: str
-) -> dict[str, Any]:
+    token_url: str, form: Mapping[str, str], client_id: str, client_secret: str, unwrap: Unwrap | None = None
+) -> Mapping[str, Any]:
     basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
     response = net.request(
         "POST", token_url, body=urlencode(form).encode(),
@@ -77,6 +80,8 @@ def _token_call(
         error = str(payload.get("error") or f"http_{response.status}")
         description = str(payload.get("error_description") or "")[:300]
         raise OAuthError(error, description, permanent=response.status < 500)
+    if unwrap is not None:
+        payload = unwrap(payload)
     if not payload.get("access_token"):
         raise OAuthError("invalid_response", "no access_token in the token response", permanent=False)
     return payload
@@ -94,17 +99,19 @@ def tokens_from(payload: Mapping[str, Any], previous_refresh: str = "") -> dict[
 
 
 def exchange_code(token_url: str, *, code: str, verifier: str, redirect_uri: str,
-                  client_id: str, client_secret: str) -> dict[str, Any]:
+                  client_id: str, client_secret: str, unwrap: Unwrap | None = None) -> dict[str, Any]:
+    """`unwrap`: the connector's oauth_token_payload, for providers that nest the tokens."""
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
             "code_verifier": verifier}
-    return tokens_from(_token_call(token_url, form, client_id, client_secret))
+    return tokens_from(_token_call(token_url, form, client_id, client_secret, unwrap))
 
 
-def refresh(token_url: str, *, refresh_token: str, client_id: str, client_secret: str) -> dict[str, Any]:
+def refresh(token_url: str, *, refresh_token: str, client_id: str, client_secret: str,
+            unwrap: Unwrap | None = None) -> dict[str, Any]:
     if not refresh_token:
         raise OAuthError("invalid_grant", "there is no refresh token; authorize the connection again")
     form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
-    return tokens_from(_token_call(token_url, form, client_id, client_secret), refresh_token)
+    return tokens_from(_token_call(token_url, form, client_id, client_secret, unwrap), refresh_token)
 
 
 def needs_refresh(credentials: Mapping[str, Any], leeway: int = 120) -> bool:

@@ -64,6 +64,7 @@ def begin(
     return client.authorization_url(
         authorize_url, client_id=str(properties.get("clientId") or ""), redirect_uri=redirect_uri,
         scopes=connector_cls.oauth_scopes, state=state, pkce=pkce,
+        scope_param=connector_cls.oauth_scope_param,
     )
 
 
@@ -95,6 +96,7 @@ def complete(pending: PendingAuthorization, connector_cls: type[Connector], *, c
             token_url, code=code, verifier=secrets.get("verifier", ""), redirect_uri=pending.redirect_uri,
             client_id=str(pending.properties.get("clientId") or ""),
             client_secret=secrets.get("clientSecret", ""),
+            unwrap=connector_cls.oauth_token_payload,
         )
     except client.OAuthError as exc:
         raise UserError(f"{connector_cls.display_name} did not issue tokens. {exc.message}. "

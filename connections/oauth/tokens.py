@@ -65,6 +65,7 @@ def refresh_tokens(connection_pk: int, stale_access_token: str) -> dict:
                 refresh_token=str(credentials.get("refreshToken") or ""),
                 client_id=str(connection.properties.get("clientId") or ""),
                 client_secret=str(credentials.get("clientSecret") or ""),
+                unwrap=connector_cls.oauth_token_payload,
             )
         except client.OAuthError as exc:
             if exc.error != "invalid_grant":

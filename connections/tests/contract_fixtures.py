@@ -134,6 +134,18 @@ def redshift(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture
     )
 
 
+def slack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    """Slack's Web API answered by a local server (connections/tests/slack_server.py)."""
+    from connections.tests.slack_server import HISTORY_CHANNEL, serve
+
+    base = serve(monkeypatch, token="xoxp-contract").base
+    return ContractFixture(
+        connection=ConnectionInfo("contract", "Slack", "", {"instanceUrl": base, "clientId": "sluice"},
+                                  {"clientSecret": "s", "accessToken": "xoxp-contract"}),
+        source_props={"object": f"conversations/{HISTORY_CHANNEL}"},
+    )
+
+
 FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "LocalFiles": local_files,
     "DemoCRM": demo_crm,
@@ -141,4 +153,5 @@ FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "MySQL": mysql,
     "S3": s3,
     "Redshift": redshift,
+    "Slack": slack,
 }
