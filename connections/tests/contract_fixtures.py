@@ -134,6 +134,19 @@ def redshift(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture
     )
 
 
+def zendesk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    """A local Zendesk account (connections/tests/zendesk_server.py) reached through baseUrl."""
+    from connections.tests.zendesk_server import serve
+
+    account = serve(monkeypatch, token="contract-token")
+    return ContractFixture(
+        connection=ConnectionInfo("contract", "Zendesk", "",
+                                  {"subdomain": "contract", "clientId": "sluice", "baseUrl": account.base},
+                                  {"clientSecret": "s", "accessToken": "contract-token"}),
+        source_props={"object": "tickets"},
+    )
+
+
 FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "LocalFiles": local_files,
     "DemoCRM": demo_crm,
@@ -141,4 +154,5 @@ FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "MySQL": mysql,
     "S3": s3,
     "Redshift": redshift,
+    "Zendesk": zendesk,
 }
