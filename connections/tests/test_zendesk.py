@@ -202,3 +202,33 @@ def test_next_page_on_another_host_is_refused(account):
     with pytest.raises(ConnectorError, match="another host"):
         read(account, "tickets")
 
+
+
+def test_a_window_on_created_at_also_starts_the_export_there_and_others_read_everything(account):
+    start = datetime.fromisoformat(account.tickets[244]["created_at"].replace("Z", "+00:00"))
+    _, rows = read(account, "tickets", ["id"], window=Window(start=start, field="created_at"))
+    # everything updated since: a superset the engine narrows to the window
+    ids = [r["id"] for r in rows]
+    assert set(range(245, 251)) <= set(ids) and 1 not in ids
+    assert api_calls(account, "/api/v2/incremental/tickets/cursor.json") == [
+        f"/api/v2/incremental/tickets/cursor.json?start_time={int(start.timestamp())}&per_page=1000"]
+    _, rows = read(account, "tickets", ["id"], window=Window(start=start, field="due_at"))
+    assert len(rows) == 250 and len(api_calls(account, "/api/v2/tickets.json")) == 3
+
+
+@pytest.mark.django_db
+def test_connect_sends_the_browser_to_the_accounts_consent_page(signed_in):
+    from urllib.parse import parse_qs, urlsplit
+
+    from django.urls import reverse
+
+    response = signed_in.post(reverse("connections:oauth_start", args=["Zendesk"]), {
+        "connection_name": "support", "subdomain": "acme", "clientId": "sluice_zendesk",
+        "clientSecret": "s3cret", "connection_mode": "Public",
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    location = urlsplit(response["Location"])
+    assert f"{location.scheme}://{location.netloc}{location.path}" == "https://acme.zendesk.com/oauth/authorizations/new"
+    query = {k: v[0] for k, v in parse_qs(location.query).items()}
+    assert query["client_id"] == "sluice_zendesk" and query["scope"] == "read"
+    assert query["redirect_uri"].endswith("/connections/oauth/Zendesk/callback/")

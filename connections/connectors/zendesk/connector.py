@@ -231,9 +231,10 @@ class ZendeskConnector(Connector):
     @staticmethod
     def _start(window: Window, filters: list[Mapping[str, Any]]) -> int | None:
         """Where the incremental export starts: the window's start, or a pushed-down
-        GREATER_THAN on updated_at (the later of the two); None: a full read."""
+        GREATER_THAN on updated_at (the later of the two); None: a full read. A window on
+        created_at starts there too: a record created after a time was updated after it."""
         starts = []
-        if window.start is not None and (window.field in (None, "updated_at")):
+        if window.start is not None and window.field in (None, "updated_at", "created_at"):
             start = window.start if window.start.tzinfo else window.start.replace(tzinfo=UTC)
             starts.append(int(start.timestamp()))
         for f in filters:
