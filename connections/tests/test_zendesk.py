@@ -232,3 +232,16 @@ def test_connect_sends_the_browser_to_the_accounts_consent_page(signed_in):
     query = {k: v[0] for k, v in parse_qs(location.query).items()}
     assert query["client_id"] == "sluice_zendesk" and query["scope"] == "read"
     assert query["redirect_uri"].endswith("/connections/oauth/Zendesk/callback/")
+
+
+def test_a_404_on_the_connection_test_names_the_account(account):
+    account.fail_next.append((404, {}))
+    with pytest.raises(ConnectorError, match="no Zendesk account at 127.0.0.1") as caught:
+        ZendeskConnector().test(conn_for(account))
+    assert caught.value.permanent
+
+
+def test_a_redirect_away_says_it_is_not_a_zendesk_account(account):
+    account.fail_next.append((302, {"Location": "https://www.zendesk.com/app/help-center-closed/"}))
+    with pytest.raises(ConnectorError, match="does not look like a Zendesk account"):
+        ZendeskConnector().test(conn_for(account))
