@@ -19,6 +19,7 @@ CONNECTORS: dict[str, str] = {
     "S3": "connections.connectors.s3.S3Connector",
     "Redshift": "connections.connectors.redshift.RedshiftConnector",
     "Slack": "connections.connectors.slack.SlackConnector",
+    "Zendesk": "connections.connectors.zendesk.ZendeskConnector",
 }
 
 

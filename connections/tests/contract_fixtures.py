@@ -146,6 +146,19 @@ def slack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
     )
 
 
+def zendesk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    """A local Zendesk account (connections/tests/zendesk_server.py) reached through baseUrl."""
+    from connections.tests.zendesk_server import serve
+
+    account = serve(monkeypatch, token="contract-token")
+    return ContractFixture(
+        connection=ConnectionInfo("contract", "Zendesk", "",
+                                  {"subdomain": "contract", "clientId": "sluice", "baseUrl": account.base},
+                                  {"clientSecret": "s", "accessToken": "contract-token"}),
+        source_props={"object": "tickets"},
+    )
+
+
 FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "LocalFiles": local_files,
     "DemoCRM": demo_crm,
@@ -154,4 +167,5 @@ FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "S3": s3,
     "Redshift": redshift,
     "Slack": slack,
+    "Zendesk": zendesk,
 }
