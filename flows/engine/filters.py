@@ -143,6 +143,11 @@ def _evaluate(criterion: Criterion, column: pa.ChunkedArray) -> tuple[pa.Array, 
     if operator == "BETWEEN":
         match = pc.and_(pc.greater_equal(values, scalars[0]), pc.less_equal(values, scalars[1]))
     elif operator in ("EQUAL_TO", "NOT_EQUAL_TO") and len(scalars) > 1:
+        if pa.types.is_floating(values.type):
+            # is_in hashes values, and -0.0 hashes apart from 0.0 although they compare equal:
+            # adding 0.0 turns -0.0 into 0.0 (IEEE 754) so "is one of 0" keeps -0.0, as EQUAL_TO does.
+            values = pc.add(values, pa.scalar(0.0, values.type))
+            scalars = [pa.scalar(s.as_py() + 0.0 if s.is_valid else None, values.type) for s in scalars]
         found = pc.is_in(values, value_set=pa.array([s.as_py() for s in scalars], values.type))
         match = found if operator == "EQUAL_TO" else pc.and_(pc.is_valid(values), pc.invert(found))
     elif operator == "NOT_EQUAL_TO":

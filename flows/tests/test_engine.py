@@ -728,3 +728,15 @@ def test_a_destination_that_does_not_partition_is_named_in_a_warning():
     assert ("WARNING", "Memory (dst) does not partition its output; the Partition task (City, Name) is "
                        "ignored.") in logs
     assert logs[0][1].endswith("; partition the output by City, Name.")
+
+
+def test_is_one_of_zero_keeps_negative_zero_as_equal_to_does():
+    # Found by the property test: pyarrow's is_in hashes -0.0 apart from 0.0.
+    table = pa.table({"f": pa.array([-0.0, 0.0, 1.0, None], pa.float64())})
+    tasks = [
+        {"taskType": "Filter", "sourceFields": ["f"], "connectorOperator": {"CustomConnector": "EQUAL_TO"},
+         "taskProperties": {"VALUES": "0,2"}},
+        map_all(),
+    ]
+    _, _, destination = run_in_memory(tasks, [table])
+    assert destination.committed.column("f").to_pylist() == [0.0, 0.0]
