@@ -159,6 +159,18 @@ def zendesk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
     )
 
 
+def servicenow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    """A local ServiceNow instance (connections/tests/servicenow_server.py) reached by its address."""
+    from connections.tests.servicenow_server import serve
+
+    instance = serve(monkeypatch, "contract", "s3cret")
+    return ContractFixture(
+        connection=ConnectionInfo("contract", "Servicenow", "", {"instanceUrl": instance.base},
+                                  {"username": "contract", "password": "s3cret"}),
+        source_props={"object": "u_asset_audit"},
+    )
+
+
 FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "LocalFiles": local_files,
     "DemoCRM": demo_crm,
@@ -168,4 +180,5 @@ FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "Redshift": redshift,
     "Slack": slack,
     "Zendesk": zendesk,
+    "Servicenow": servicenow,
 }
