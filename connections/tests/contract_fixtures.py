@@ -156,6 +156,7 @@ def zendesk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
                                   {"subdomain": "contract", "clientId": "sluice", "baseUrl": account.base},
                                   {"clientSecret": "s", "accessToken": "contract-token"}),
         source_props={"object": "tickets"},
+        destination_props={"object": "tickets", "writeOperationType": "INSERT"},
     )
 
 
