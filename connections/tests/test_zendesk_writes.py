@@ -214,3 +214,19 @@ def test_connect_and_refresh_go_through_the_hook(signed_in, account):
     assert info.credentials["accessToken"] != credentials["accessToken"]
     assert [r["form"]["grant_type"] for r in account.token_requests] == ["authorization_code", "refresh_token"]
     assert not account.token_requests[-1]["basic"]
+
+
+def test_a_401_on_a_write_refreshes_once_then_sends_again(account):
+    asked = []
+
+    def refresh(stale):
+        asked.append(stale)
+        account.tokens.append("fresh")
+        return {"accessToken": "fresh"}
+
+    conn = ConnectionInfo("zd", "Zendesk", "", {"subdomain": "acme", "baseUrl": account.base},
+                          {"accessToken": "expired"}, refresh=refresh)
+    result = ZendeskConnector().write(conn, "organizations", iter([pa.Table.from_pylist([{"name": "Initech"}])]),
+                                      {"object": "organizations"})
+    assert result.records_written == 1 and asked == ["expired"]
+    assert writes(account) == ["POST /api/v2/organizations/create_many.json"] * 2
