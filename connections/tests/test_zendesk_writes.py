@@ -230,3 +230,19 @@ def test_a_401_on_a_write_refreshes_once_then_sends_again(account):
                                       {"object": "organizations"})
     assert result.records_written == 1 and asked == ["expired"]
     assert writes(account) == ["POST /api/v2/organizations/create_many.json"] * 2
+
+
+def test_a_transient_failure_after_some_writes_is_not_retried_automatically(account):
+    real = account.bulk
+
+    def busy_on_the_second_call(name, action, records):
+        if len(account.bodies) == 2:
+            return 503, {"error": "ServiceUnavailable", "description": "Maintenance"}
+        return real(name, action, records)
+
+    account.bulk = busy_on_the_second_call
+    with pytest.raises(ConnectorError) as caught:
+        write(account, "tickets", [new_ticket(n) for n in range(1, 151)], writeOperationType="INSERT")
+    assert caught.value.permanent
+    assert "100 records were written to Zendesk before this; the run is not retried" in caught.value.message
+    assert len(writes(account)) == 2  # a 5xx on a write is not repeated

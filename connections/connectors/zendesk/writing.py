@@ -177,8 +177,16 @@ def write(api: ZendeskApi, entity: str, batches: Iterable[pa.Table],
     for start in range(0, len(pending), CHUNK):
         chunk = pending[start:start + CHUNK]
         body = {entity: [p.body for p in chunk]}
-        answer = api.send(method, path, body, what=f"{operation} of {len(chunk)} {entity}")
-        refused = _refused(_job_results(api, answer, entity), chunk)
+        try:
+            answer = api.send(method, path, body, what=f"{operation} of {len(chunk)} {entity}")
+            refused = _refused(_job_results(api, answer, entity), chunk)
+        except ConnectorError as exc:
+            if not result.records_written:
+                raise  # nothing written yet: retrying the run (when transient) is safe
+            # A retried run would send again what was written: stop here, for a person to decide.
+            raise ConnectorError(f"{exc.message} {result.records_written} records were written to Zendesk "
+                                 "before this; the run is not retried automatically, so they are not written "
+                                 "twice.", permanent=True) from None
         written = len(chunk) - len(refused)
         result.records_written += written
         result.bytes_written += sum(len(json.dumps(p.body, default=str).encode())
