@@ -208,3 +208,10 @@ def test_source_properties_are_checked():
     problems = dict(ServiceNowConnector.check_source_properties({"object": "inc ident", "x": 1}))
     assert "not a ServiceNow table name" in problems["object"] and "x" in problems
     assert dict(ServiceNowConnector.check_source_properties({}))["object"].startswith("is required")
+
+
+@pytest.mark.parametrize("value, expected", [("0.00001", "u_amount>0.00001"), ("25", "u_amount>25"),
+                                             ("1e3", "u_amount>1000"), ("12.50", "u_amount>12.5")])
+def test_decimal_bounds_are_written_as_plain_decimals(instance, value, expected):
+    read(instance, "u_asset_audit", ["u_amount"], filters=[flt("u_amount", "GREATER_THAN", value)])
+    assert instance.queries("u_asset_audit") == [f"{expected}^ORDERBYsys_id"]

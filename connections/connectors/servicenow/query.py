@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from connections.connectors.base import ConnectorError, Window
@@ -55,8 +56,9 @@ def _typed_value(text: str, data_type: str) -> tuple[str, bool] | None:
         return servicenow_time(when), when.microsecond != 0
     if data_type == "boolean":
         return ("true" if value else "false"), False
-    if data_type == "double" and float(value).is_integer():
-        return str(int(value)), False
+    if data_type == "double":
+        # positional, never 1e-05: the instance reads plain decimals
+        return format(Decimal(repr(float(value))).normalize(), "f"), False
     return str(value), False
 
 
