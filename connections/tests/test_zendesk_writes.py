@@ -105,7 +105,7 @@ def test_update_by_id_reports_a_ticket_that_does_not_exist(account):
 
 def test_upsert_users_by_external_id(account):
     account.users[0]["external_id"] = "emp-1"
-    result = write(account, "users", [{"external_id": "emp-1", "name": "Renamed", "user_field_vip": True},
+    result = write(account, "users", [{"id": 424242, "external_id": "emp-1", "name": "Renamed", "user_field_vip": True},
                                       {"external_id": "emp-900", "name": "New Person", "email": "new@example.com"}],
                    writeOperationType="UPSERT", idFieldNames=["external_id"])
     assert result.records_written == 2

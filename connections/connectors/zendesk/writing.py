@@ -98,13 +98,15 @@ def _plain(value: Any) -> Any:
 
 def payload(record: Mapping[str, Any], entity: str, operation: str) -> dict[str, Any]:
     """The Zendesk JSON object for one record: empty values left out (Zendesk keeps what it has),
-    read-only fields dropped, custom_field_<id> / user_field_<key> columns put back where Zendesk
-    wants them, list fields read back from their JSON text. Raises ValueError with the reason."""
+    read-only fields (and, but for UPDATE, id) dropped, custom_field_<id> / user_field_<key>
+    columns put back where Zendesk wants them, list fields read back from their JSON text. Raises
+    ValueError with the reason."""
     out: dict[str, Any] = {}
     custom: list[dict[str, Any]] = []
     user_fields: dict[str, Any] = {}
     for name, value in record.items():
-        if value is None or name in READ_ONLY or (name == "id" and operation == "INSERT"):
+        # Zendesk assigns ids: an id column (say, the source system's) is only sent to UPDATE
+        if value is None or name in READ_ONLY or (name == "id" and operation != "UPDATE"):
             continue
         value = _plain(value)
         if name in LIST_FIELDS and isinstance(value, str):
