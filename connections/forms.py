@@ -13,6 +13,13 @@ from connections.models import Connection
 NAME_FIELD = "connection_name"
 
 
+class UnrenderedTextInput(forms.TextInput):
+    """A text input that never renders a value: what the person typed is not echoed back."""
+
+    def format_value(self, value):
+        return None
+
+
 def form_field(field: ConfigField, *, editing: bool) -> forms.Field:
     common: dict[str, Any] = {
         "label": field.label or field.name,
@@ -25,7 +32,12 @@ def form_field(field: ConfigField, *, editing: bool) -> forms.Field:
             common["required"] = False
             keep = "Leave blank to keep the current value."
             common["help_text"] = f"{field.help} {keep}" if field.help else keep
-        return forms.CharField(widget=forms.PasswordInput(render_value=False), strip=False, **common)
+        if field.kind == "secret":
+            return forms.CharField(widget=forms.PasswordInput(render_value=False), strip=False, **common)
+        # Kept with the secrets but not one itself (a user name, as AppFlow keeps it in the
+        # credentials): typed in the clear, yet never sent back to the browser either.
+        widget = UnrenderedTextInput(attrs={"autocomplete": "off", "spellcheck": "false"})
+        return forms.CharField(widget=widget, **common)
     if field.kind == "choice":
         choices = [(c, c) for c in field.choices]
         if not field.required:

@@ -165,6 +165,10 @@ class Connector:
     oauth_scopes: ClassVar[tuple[str, ...]] = ()
     # The authorization URL's parameter for those scopes ("user_scope" for Slack's user tokens).
     oauth_scope_param: ClassVar[str] = "scope"
+    # How the token endpoint receives the client id and secret (RFC 6749 2.3.1 / OpenID's names):
+    # "client_secret_basic" (HTTP Basic, the default) or "client_secret_post" (client_id and
+    # client_secret in the request body, as Zendesk documents its /oauth/tokens).
+    oauth_client_auth: ClassVar[str] = "client_secret_basic"
 
     @classmethod
     def oauth_token_payload(cls, payload: Mapping[str, Any]) -> Mapping[str, Any]:

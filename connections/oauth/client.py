@@ -61,15 +61,25 @@ def authorization_url(endpoint: str, *, client_id: str, redirect_uri: str, scope
 Unwrap = Callable[[Mapping[str, Any]], Mapping[str, Any]]
 
 
+CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+
+
 def _token_call(
-    token_url: str, form: Mapping[str, str], client_id: str, client_secret: str, unwrap: Unwrap | None = None
+    token_url: str, form: Mapping[str, str], client_id: str, client_secret: str, unwrap: Unwrap | None = None,
+    client_auth: str = "client_secret_basic",
 ) -> Mapping[str, Any]:
-    basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
-    response = net.request(
-        "POST", token_url, body=urlencode(form).encode(),
-        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json",
-                 "Authorization": f"Basic {basic}"},
-    )
+    """POST to the token endpoint. `client_auth` (the connector's oauth_client_auth) says where
+    the client credentials go: an HTTP Basic header, or the form body."""
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+    if client_auth == "client_secret_post":
+        form = {**form, "client_id": client_id, "client_secret": client_secret}
+    elif client_auth == "client_secret_basic":
+        basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
+        headers["Authorization"] = f"Basic {basic}"
+    else:
+        raise ValueError(f"unknown OAuth client authentication {client_auth!r} "
+                         f"(one of {CLIENT_AUTH_METHODS})")
+    response = net.request("POST", token_url, body=urlencode(form).encode(), headers=headers)
     try:
         payload = response.json()
     except ValueError:
@@ -99,19 +109,22 @@ def tokens_from(payload: Mapping[str, Any], previous_refresh: str = "") -> dict[
 
 
 def exchange_code(token_url: str, *, code: str, verifier: str, redirect_uri: str,
-                  client_id: str, client_secret: str, unwrap: Unwrap | None = None) -> dict[str, Any]:
-    """`unwrap`: the connector's oauth_token_payload, for providers that nest the tokens."""
+                  client_id: str, client_secret: str, unwrap: Unwrap | None = None,
+                  client_auth: str = "client_secret_basic") -> dict[str, Any]:
+    """`unwrap`: the connector's oauth_token_payload, for providers that nest the tokens;
+    `client_auth`: its oauth_client_auth."""
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
             "code_verifier": verifier}
-    return tokens_from(_token_call(token_url, form, client_id, client_secret, unwrap))
+    return tokens_from(_token_call(token_url, form, client_id, client_secret, unwrap, client_auth))
 
 
 def refresh(token_url: str, *, refresh_token: str, client_id: str, client_secret: str,
-            unwrap: Unwrap | None = None) -> dict[str, Any]:
+            unwrap: Unwrap | None = None, client_auth: str = "client_secret_basic") -> dict[str, Any]:
     if not refresh_token:
         raise OAuthError("invalid_grant", "there is no refresh token; authorize the connection again")
     form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
-    return tokens_from(_token_call(token_url, form, client_id, client_secret, unwrap), refresh_token)
+    return tokens_from(_token_call(token_url, form, client_id, client_secret, unwrap, client_auth),
+                       refresh_token)
 
 
 def needs_refresh(credentials: Mapping[str, Any], leeway: int = 120) -> bool:

@@ -66,6 +66,7 @@ def refresh_tokens(connection_pk: int, stale_access_token: str) -> dict:
                 client_id=str(connection.properties.get("clientId") or ""),
                 client_secret=str(credentials.get("clientSecret") or ""),
                 unwrap=connector_cls.oauth_token_payload,
+                client_auth=connector_cls.oauth_client_auth,
             )
         except client.OAuthError as exc:
             if exc.error != "invalid_grant":

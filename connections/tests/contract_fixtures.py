@@ -156,6 +156,19 @@ def zendesk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
                                   {"subdomain": "contract", "clientId": "sluice", "baseUrl": account.base},
                                   {"clientSecret": "s", "accessToken": "contract-token"}),
         source_props={"object": "tickets"},
+        destination_props={"object": "tickets", "writeOperationType": "INSERT"},
+    )
+
+
+def servicenow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    """A local ServiceNow instance (connections/tests/servicenow_server.py) reached by its address."""
+    from connections.tests.servicenow_server import serve
+
+    instance = serve(monkeypatch, "contract", "s3cret")
+    return ContractFixture(
+        connection=ConnectionInfo("contract", "Servicenow", "", {"instanceUrl": instance.base},
+                                  {"username": "contract", "password": "s3cret"}),
+        source_props={"object": "u_asset_audit"},
     )
 
 
@@ -168,4 +181,5 @@ FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "Redshift": redshift,
     "Slack": slack,
     "Zendesk": zendesk,
+    "Servicenow": servicenow,
 }

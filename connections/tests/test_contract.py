@@ -99,6 +99,7 @@ def test_declared_attributes_are_sane(key):
     assert set(cls.write_operations) <= WRITE_OPERATIONS
     if cls.can_be_destination:
         assert cls.write_operations, "a destination says which write operations it supports"
+    assert cls.oauth_client_auth in ("client_secret_basic", "client_secret_post")
 
 
 @pytest.mark.parametrize("key", KEYS)

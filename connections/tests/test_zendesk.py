@@ -230,7 +230,7 @@ def test_connect_sends_the_browser_to_the_accounts_consent_page(signed_in):
     location = urlsplit(response["Location"])
     assert f"{location.scheme}://{location.netloc}{location.path}" == "https://acme.zendesk.com/oauth/authorizations/new"
     query = {k: v[0] for k, v in parse_qs(location.query).items()}
-    assert query["client_id"] == "sluice_zendesk" and query["scope"] == "read"
+    assert query["client_id"] == "sluice_zendesk" and query["scope"] == "read write"
     assert query["redirect_uri"].endswith("/connections/oauth/Zendesk/callback/")
 
 

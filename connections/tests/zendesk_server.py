@@ -3,12 +3,19 @@ shapes of Zendesk's published API reference examples: cursor pagination (`page[s
 `meta.has_more` / `meta.after_cursor`, `links.next`), the cursor-based incremental exports of
 tickets and users (`start_time`, `cursor`, `after_cursor`, `end_of_stream`), the time-based one of
 organizations (`next_page`, `end_time`), `/api/v2/ticket_fields` and `/api/v2/user_fields`, and
-errors as Zendesk sends them (401 `{"error": "invalid_token"}`, 429 with Retry-After)."""
+errors as Zendesk sends them (401 `{"error": "invalid_token"}`, 429 with Retry-After).
+
+Writes: the bulk endpoints (`create_many`, `update_many`, users' `create_or_update_many`; at most
+100 records a call) answer a queued `job_status`, which `/api/v2/job_statuses/{id}.json` reports
+`working` once and then `completed` with per-record `results` (failures carry `error` and
+`details`). `/oauth/tokens` takes `client_id` and `client_secret` in the request body (JSON or
+form), as Zendesk's OAuth docs have them, and refuses a client that sends them otherwise."""
 
 from __future__ import annotations
 
 import json
 import threading
+import uuid
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -89,7 +96,13 @@ class FakeZendesk:
         self.organizations = [organization(n, now - 86400 * 10 + n * 60) for n in range(1, 4)]
         self.ticket_fields = list(TICKET_FIELDS)
         self.user_fields = list(USER_FIELDS)
-        self.requests: list[str] = []  # path?query of every API call
+        self.requests: list[str] = []  # path?query of every API call (writes as "METHOD path")
+        self.bodies: list[dict] = []  # the JSON body of every bulk write
+        self.jobs: dict[str, dict] = {}
+        self.client = ("sluice", "zd-client-secret")
+        self.codes: set[str] = set()  # authorization codes the consent page handed out
+        self.refresh_tokens: set[str] = set()
+        self.token_requests: list[dict] = []  # {"form", "basic": bool}
         self.fail_next: list[tuple[int, dict[str, str]]] = []  # (status, headers) to answer next
         self.lock = threading.Lock()
         self.base = ""
@@ -136,6 +149,102 @@ class FakeZendesk:
                 "end_time": int(datetime.now(UTC).timestamp())}
 
 
+    # --- writes -----------------------------------------------------------------------------------
+
+    def bulk(self, name: str, action: str, records: list[dict]) -> tuple[int, dict]:
+        """Do a bulk write and answer its queued job, as Zendesk does."""
+        if not isinstance(records, list) or not records:
+            return 400, {"error": "InvalidValue", "description": f"{name} must be a non-empty array"}
+        if len(records) > MAX_PAGE:
+            return 400, {"error": "TooManyValues", "description": f"You may only send {MAX_PAGE} {name} at a time"}
+        results = [self.write_one(name, action, i, record) for i, record in enumerate(records)]
+        job_id = uuid.uuid4().hex
+        job = {"id": job_id, "url": f"{self.base}api/v2/job_statuses/{job_id}.json", "total": len(records),
+               "progress": None, "status": "queued", "message": None, "results": None}
+        self.jobs[job_id] = {"job": dict(job), "results": results, "polls": 0}
+        return 200, {"job_status": job}
+
+    def job_status(self, job_id: str) -> tuple[int, dict]:
+        entry = self.jobs.get(job_id)
+        if entry is None:
+            return 404, {"error": "RecordNotFound", "description": "Not found"}
+        entry["polls"] += 1
+        job = dict(entry["job"])
+        if entry["polls"] == 1:
+            job.update(status="working", progress=0)
+        else:
+            job.update(status="completed", progress=job["total"], message=f"Completed at {ts(0)}",
+                       results=entry["results"])
+        return 200, {"job_status": job}
+
+    def write_one(self, name: str, action: str, index: int, record: dict) -> dict:
+        rows = self.records(name)
+        now = ts(int(datetime.now(UTC).timestamp()))
+        if action == "update":
+            found = next((r for r in rows if (record.get("id") is not None and r["id"] == record.get("id"))
+                          or (record.get("external_id") and r.get("external_id") == record["external_id"])), None)
+            if found is None:
+                return {"id": record.get("id"), "error": "RecordNotFound",
+                        "details": f"{name[:-1].capitalize()} not found", "status": "Failed", "success": False}
+            problem = self.invalid(name, {**found, **record})
+            if problem:
+                return {"id": found["id"], "error": "RecordInvalid", "details": problem, "status": "Failed",
+                        "success": False}
+            found.update({k: v for k, v in record.items() if k != "comment"}, updated_at=now)
+            return {"id": found["id"], "action": "update", "status": "Updated", "success": True}
+        if action == "create_or_update":
+            key = "external_id" if record.get("external_id") else "email"
+            found = next((r for r in rows if record.get(key) and r.get(key) == record.get(key)), None)
+            if found is not None:
+                found.update(record, updated_at=now)
+                return {"id": found["id"], "index": index, "status": "Updated", key: record.get(key)}
+        problem = self.invalid(name, record)
+        if problem:
+            return {"index": index, "error": "RecordInvalid", "details": problem, "status": "Failed"}
+        new_id = max([r["id"] for r in rows], default=0) + 1
+        stored = {**record, "id": new_id, "created_at": now, "updated_at": now}
+        if name == "tickets":
+            stored["description"] = record["comment"]["body"]
+        rows.append(stored)
+        return {"id": new_id, "index": index, "status": "Created", "success": True}
+
+    @staticmethod
+    def invalid(name: str, record: dict) -> str:
+        """Zendesk's validation message for a record it would refuse, or ""."""
+        if name == "tickets" and "id" not in record and not (record.get("comment") or {}).get("body"):
+            return "Description: cannot be blank"
+        if name == "tickets" and record.get("priority") not in (None, "urgent", "high", "normal", "low"):
+            return f"Priority: {record['priority']} is not a valid priority"
+        if name == "users" and not record.get("name"):
+            return "Name: is too short (minimum one character)"
+        if name == "users" and record.get("email") and "@" not in record["email"]:
+            return f"Email: {record['email']} is not properly formatted"
+        if name == "organizations" and not record.get("name"):
+            return "Name: cannot be blank"
+        return ""
+
+    def token(self, form: dict, basic: bool) -> tuple[int, dict]:
+        """POST /oauth/tokens, the client authenticated by client_id / client_secret in the body."""
+        self.token_requests.append({"form": dict(form), "basic": basic})
+        if (form.get("client_id"), form.get("client_secret")) != self.client:
+            return 401, {"error": "invalid_client",
+                         "error_description": "Client authentication failed due to unknown client, no client "
+                                              "authentication included, or unsupported authentication method."}
+        grant = form.get("grant_type")
+        if grant == "authorization_code" and form.get("code") in self.codes:
+            self.codes.discard(form["code"])
+        elif grant == "refresh_token" and form.get("refresh_token") in self.refresh_tokens:
+            self.refresh_tokens.discard(form["refresh_token"])
+        else:
+            return 400, {"error": "invalid_grant", "error_description": "The provided authorization grant is "
+                                                                        "invalid, expired, or revoked."}
+        access, refresh = uuid.uuid4().hex, uuid.uuid4().hex
+        self.tokens.append(access)
+        self.refresh_tokens.add(refresh)
+        return 200, {"access_token": access, "token_type": "bearer", "scope": "read write",
+                     "refresh_token": refresh, "expires_in": 172800, "refresh_token_expires_in": 7776000}
+
+
 def serve(monkeypatch: pytest.MonkeyPatch, token: str = "zd-token") -> FakeZendesk:
     """Start the account for the rest of the test; `account.base` is its address (baseUrl)."""
     account = FakeZendesk(token)
@@ -166,6 +275,50 @@ def serve(monkeypatch: pytest.MonkeyPatch, token: str = "zd-token") -> FakeZende
                     return self.reply(*account.incremental(name, query))
             if path == "/api/v2/incremental/organizations.json":
                 return self.reply(200, account.time_incremental("organizations", query))
+            if path.startswith("/api/v2/job_statuses/") and path.endswith(".json"):
+                with account.lock:
+                    return self.reply(*account.job_status(path.rsplit("/", 1)[1].removesuffix(".json")))
+            return self.reply(404, {"error": "InvalidEndpoint", "description": "Not found"})
+
+        def do_POST(self):  # noqa: N802
+            self.write("POST")
+
+        def do_PUT(self):  # noqa: N802
+            self.write("PUT")
+
+        def write(self, method: str) -> None:
+            path = urlsplit(self.path).path
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with account.lock:
+                account.requests.append(f"{method} {path}")
+                failure = account.fail_next.pop(0) if account.fail_next else None
+            if path == "/oauth/tokens":
+                kind = self.headers.get("Content-Type", "")
+                form = json.loads(raw) if kind.startswith("application/json") else \
+                    {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+                with account.lock:
+                    return self.reply(*account.token(form, self.headers.get("Authorization", "").startswith("Basic")))
+            if failure:
+                status, headers = failure
+                return self.reply(status, {"error": "APIRateLimitExceeded" if status == 429 else "Forbidden"},
+                                  headers)
+            if self.headers.get("Authorization") not in [f"Bearer {t}" for t in account.tokens]:
+                return self.reply(401, {"error": "invalid_token",
+                                        "error_description": "The access token provided is expired, revoked, "
+                                                             "malformed or invalid for other reasons."})
+            if not self.headers.get("Content-Type", "").startswith("application/json"):
+                return self.reply(415, {"error": "UnsupportedMediaType", "description": "Send JSON"})
+            body = json.loads(raw)
+            routes = {("POST", "create_many"): "create", ("PUT", "update_many"): "update",
+                      ("POST", "create_or_update_many"): "create_or_update"}
+            for name in ("tickets", "users", "organizations"):
+                for (verb, endpoint), action in routes.items():
+                    if method == verb and path == f"/api/v2/{name}/{endpoint}.json":
+                        if action == "create_or_update" and name != "users":
+                            continue
+                        with account.lock:
+                            account.bodies.append(body)
+                            return self.reply(*account.bulk(name, action, body.get(name)))
             return self.reply(404, {"error": "InvalidEndpoint", "description": "Not found"})
 
         def reply(self, status: int, body: dict, headers: dict[str, str] | None = None) -> None:

@@ -7,8 +7,10 @@ Django-free."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
+from time import sleep
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -16,6 +18,8 @@ from connections import net
 from connections.connectors.base import ConnectionInfo, ConnectorError
 from flows.retry import parse_retry_after
 
+WRITE_ATTEMPTS = 4
+MAX_WAIT = 60.0  # seconds; a longer Retry-After fails the call (transient) instead of holding a worker
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
@@ -78,11 +82,33 @@ class ZendeskApi:
             response = self._send(url)
         return self._payload(response, what)
 
-    def _send(self, url: str) -> net.Response:
+    def send(self, method: str, path: str, body: Any = None, *, what: str = "") -> Any:
+        """A call that changes something (POST / PUT with a JSON body) or a GET polled while a write
+        runs. A 429 is waited out here, as Zendesk asks (Retry-After, up to MAX_WAIT seconds, a few
+        times): retrying the whole run instead would send again what was already written. A 5xx on
+        a GET is waited out the same way; on a write it is not repeated (it may have been done)."""
+        url, what = self.url(path), what or path
+        raw = None if body is None else json.dumps(body, ensure_ascii=False, default=str).encode()
+        for attempt in range(WRITE_ATTEMPTS):
+            response = self._send(url, method, raw)
+            if response.status == 401 and self.conn.refresh is not None:
+                self.token = str(self.conn.refresh(self.token).get("accessToken") or "")
+                response = self._send(url, method, raw)
+            waiting = response.status == 429 or (method == "GET" and response.status >= 500)
+            wait = parse_retry_after(response.headers.get("retry-after"))
+            if waiting and attempt + 1 < WRITE_ATTEMPTS and (wait is None or wait <= MAX_WAIT):
+                sleep(min(wait if wait is not None else 2 ** attempt, MAX_WAIT))
+                continue
+            return self._payload(response, what)
+        raise AssertionError("unreachable")
+
+    def _send(self, url: str, method: str = "GET", body: bytes | None = None) -> net.Response:
         self.calls += 1
+        headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
         try:
-            return net.request("GET", url, headers={"Authorization": f"Bearer {self.token}",
-                                                    "Accept": "application/json"})
+            return net.request(method, url, headers=headers, body=body)
         except net.BlockedAddress:
             raise
         except ConnectorError as exc:
@@ -104,16 +130,33 @@ class ZendeskApi:
         if status == 403:
             raise ConnectorError(f"{self.account()} forbids {what} (HTTP 403): the person who authorized the "
                                  "connection needs an agent or admin role, and the OAuth client the read "
-                                 "scope. Fix that in Zendesk, then Re-authorize.")
+                                 "(and, to write, write) scope. Fix that in Zendesk, then Re-authorize.")
         if status == 404 and what.endswith("users/me.json"):
             raise ConnectorError(f"There is no Zendesk account at {self.host}: check the subdomain.")
         if status in (301, 302, 303, 307, 308):
             raise ConnectorError(f"{self.host} redirected {what} elsewhere: it does not look like a Zendesk "
                                  "account. Check the subdomain.")
         if not response.ok:
-            raise ConnectorError(f"{self.account()} refused {what} (HTTP {status}).")
+            raise ConnectorError(f"{self.account()} refused {what} (HTTP {status}{_error_detail(response)}).")
         try:
             return response.json()
         except ValueError:
             raise ConnectorError(f"{self.host} answered {what} with something that is not JSON: check the "
                                  "subdomain.") from None
+
+
+def _error_detail(response: net.Response) -> str:
+    """': <error>: <description>' from Zendesk's {"error", "description", "details"} answer."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    error = body.get("error")
+    if isinstance(error, dict):  # {"error": {"title", "message"}}
+        error = error.get("title") or error.get("message")
+    parts = [str(p) for p in (error, body.get("description")) if p]
+    if body.get("details"):
+        parts.append(json.dumps(body["details"], ensure_ascii=False)[:300])
+    return (": " + ": ".join(parts))[:500] if parts else ""

@@ -5,12 +5,12 @@ incremental reads (a window start, or a GREATER_THAN on updated_at) use the incr
 API from that start (`start_time`, then `cursor` until `end_of_stream`). Custom ticket fields
 (`/api/v2/ticket_fields`, the removable ones) become columns `custom_field_<id>`, custom user
 fields (`/api/v2/user_fields`) columns `user_field_<key>`, typed from their Zendesk type.
-Writes (Zendesk as a destination) are not built yet."""
+Writes (insert / update / upsert through the bulk endpoints and job statuses): writing.py."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -25,8 +25,10 @@ from connections.connectors.base import (
     EntityField,
     SourceBatch,
     Window,
+    WriteResult,
 )
 
+from . import writing
 from .client import ZendeskApi, base_url
 
 PAGE_SIZE = 100  # the cursor pagination maximum
@@ -101,18 +103,23 @@ def _cell(value: Any, data_type: str) -> Any:
 
 
 class ZendeskConnector(Connector):
-    """Zendesk Support as a source (destination writes: not yet)."""
+    """Zendesk Support as a source and a destination (tickets, users, organizations)."""
 
     connector_type: ClassVar[str] = "Zendesk"
     properties_key: ClassVar[str] = "Zendesk"
     display_name: ClassVar[str] = "Zendesk"
     description: ClassVar[str] = (
         "Zendesk Support: tickets, users, organizations and ticket fields, with your custom fields. "
-        "Incremental runs use Zendesk's incremental export."
+        "Incremental runs use Zendesk's incremental export. As a destination: insert, update or upsert "
+        "tickets, users and organizations."
     )
     can_be_source: ClassVar[bool] = True
+    can_be_destination: ClassVar[bool] = True
+    write_operations: ClassVar[tuple[str, ...]] = writing.OPERATIONS
     auth_kind: ClassVar[str] = "oauth2"
-    oauth_scopes: ClassVar[tuple[str, ...]] = ("read",)
+    oauth_scopes: ClassVar[tuple[str, ...]] = ("read", "write")
+    # Zendesk's /oauth/tokens takes client_id and client_secret in the request body
+    oauth_client_auth: ClassVar[str] = "client_secret_post"
     config_fields: ClassVar[tuple[ConfigField, ...]] = (
         ConfigField("subdomain", "string", "Account",
                     help='The name of your Zendesk instance: the "acme" of acme.zendesk.com.'),
@@ -155,6 +162,14 @@ class ZendeskConnector(Connector):
             problems.append(("object", f'"{props["object"]}" is not a Zendesk object Sluice reads '
                                        f"({', '.join(STANDARD)})"))
         return problems
+
+    @classmethod
+    def check_destination_properties(cls, props: Any) -> list[tuple[str, str]]:
+        return writing.check_properties(props)
+
+    def write(self, conn: ConnectionInfo, entity: str, batches: Iterable[pa.Table],
+              options: Mapping[str, Any]) -> WriteResult:
+        return writing.write(ZendeskApi(conn), entity, batches, options)
 
     def test(self, conn: ConnectionInfo) -> None:
         if not conn.credentials.get("accessToken"):
