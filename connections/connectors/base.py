@@ -87,6 +87,8 @@ class EntityField:
     primary_key: bool = False
     filter_operators: tuple[str, ...] = ()
     timestamp_for_incremental: bool = False
+    # A destination can match records on it for UPSERT (idFieldNames): an external id, or the id.
+    upsert_key: bool = False
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,10 @@ class Connector:
     oauth_scopes: ClassVar[tuple[str, ...]] = ()
     # The authorization URL's parameter for those scopes ("user_scope" for Slack's user tokens).
     oauth_scope_param: ClassVar[str] = "scope"
+    # Other values of the token response the connection keeps with its tokens, in its credentials:
+    # token response key -> credential name (Salesforce: {"instance_url": "instanceUrl"}, the
+    # address of the org's API, known only from the token response).
+    oauth_token_extras: ClassVar[Mapping[str, str]] = {}
 
     @classmethod
     def oauth_token_payload(cls, payload: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -20,6 +20,7 @@ CONNECTORS: dict[str, str] = {
     "Redshift": "connections.connectors.redshift.RedshiftConnector",
     "Slack": "connections.connectors.slack.SlackConnector",
     "Zendesk": "connections.connectors.zendesk.ZendeskConnector",
+    "Salesforce": "connections.connectors.salesforce.SalesforceConnector",
 }
 
 
