@@ -159,6 +159,21 @@ def zendesk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
     )
 
 
+def salesforce(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    """A local Salesforce org (connections/tests/salesforce_server.py); its Ledger_Entry__c object has
+    only writable fields beside Id, so what is read can be upserted back on Id."""
+    from connections.tests.salesforce_server import CLIENT_ID, serve
+
+    org = serve(monkeypatch, token="contract-token")
+    return ContractFixture(
+        connection=ConnectionInfo("contract", "Salesforce", "", {"environment": "Production", "clientId": CLIENT_ID},
+                                  {"clientSecret": "s", "accessToken": "contract-token",
+                                   "instanceUrl": org.base.rstrip("/")}),
+        source_props={"object": "Ledger_Entry__c", "dataTransferApi": "REST_SYNC"},
+        destination_props={"object": "Ledger_Entry__c", "writeOperationType": "UPSERT", "idFieldNames": ["Id"]},
+    )
+
+
 FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "LocalFiles": local_files,
     "DemoCRM": demo_crm,
@@ -168,4 +183,5 @@ FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "Redshift": redshift,
     "Slack": slack,
     "Zendesk": zendesk,
+    "Salesforce": salesforce,
 }
