@@ -21,7 +21,7 @@ import threading
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
@@ -210,7 +210,8 @@ class FakeOrg:
         self.jobs: dict[str, dict] = {}
         self.lock = threading.Lock()
         self.base = ""
-        self.codes: dict[str, str] = {}
+        self.codes: dict[str, str] = {}  # authorization code -> its PKCE challenge
+        self.deny = False  # the person chooses Deny on the consent page
 
     # SOQL ----------------------------------------------------------------------------------
 
@@ -369,6 +370,8 @@ def serve(monkeypatch: pytest.MonkeyPatch, token: str = "sf-token") -> FakeOrg:
             raw = self.rfile.read(length) if length else b""
             if parts.path == "/services/oauth2/token":
                 return self.reply(*self.token(raw))
+            if parts.path == "/services/oauth2/authorize":
+                return self.authorize(query)
             with org.lock:
                 org.requests.append(f"{method} {self.path}")
                 failure = org.fail_next.pop(0) if org.fail_next else None
@@ -380,6 +383,21 @@ def serve(monkeypatch: pytest.MonkeyPatch, token: str = "sf-token") -> FakeOrg:
                 return self.reply(*error("NOT_FOUND", "The requested resource does not exist", 404))
             with org.lock:
                 return self.reply(*self.route(method, parts.path[len(DATA):], query, raw))
+
+        def authorize(self, query: dict) -> None:
+            """A user already logged in who approved the app before: Salesforce sends the browser
+            straight back to the callback with a code (or access_denied when org.deny is set)."""
+            if query.get("client_id") != CLIENT_ID:
+                return self.reply(400, {"error": "invalid_client_id", "error_description": "client identifier invalid"})
+            code = f"aPrx{uuid.uuid4().hex}"
+            org.codes[code] = query.get("code_challenge", "")
+            back = {"state": query.get("state", "")} | (
+                {"error": "access_denied", "error_description": "end-user denied authorization"} if org.deny
+                else {"code": code})
+            self.send_response(302)
+            self.send_header("Location", f"{query['redirect_uri']}?{urlencode(back)}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
 
         def token(self, raw: bytes):
             form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}

@@ -3,6 +3,7 @@ API 2.0 (connections/tests/salesforce_server.py)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
@@ -445,3 +446,56 @@ def test_a_401_mid_run_refreshes_through_the_stored_connection(org):
 
 
 
+
+
+@pytest.fixture
+def browser_page(live_server):
+    """Like flows' `page` fixture, but the browser may visit the local org too (Salesforce's login)."""
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    from conftest import need
+    from flows.tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    need(os.path.exists(CHROMIUM), "Chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(base_url=live_server.url)
+            context.set_default_timeout(15_000)
+            yield context.new_page()
+        finally:
+            browser.close()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_connect_salesforce_in_the_browser(browser_page, live_server, owner, org, monkeypatch):
+    """The connection dialog renders from the connector's fields; Connect goes through Salesforce's
+    login and back, and the connection is stored with the instance URL and tested."""
+    from playwright.sync_api import expect
+
+    from connections.models import Connection
+    from connections.tests.test_browser import shot
+    from flows.tests.test_browser import log_in
+
+    page = browser_page
+
+    log_in(page)
+    page.goto("/connections/")
+    page.locator(".catalog-item", has_text="Salesforce").get_by_role("link", name="Create connection").click()
+    expect(page.get_by_label("Salesforce environment")).to_have_value("Production")
+    expect(page.get_by_label("API version")).to_have_value("v62.0")
+    expect(page.get_by_text("Consumer Key of your connected app")).to_be_visible()
+    page.get_by_label("Connection name").fill("salesforce-prod")
+    page.get_by_label("Client ID").fill(CLIENT_ID)
+    page.get_by_label("Client secret").fill(CLIENT_SECRET)
+    page.get_by_label("Login address").fill(org.base)
+    shot(page, "salesforce-form")
+    page.get_by_role("button", name=re.compile("Salesforce")).click()
+    expect(page.locator(".messages")).to_contain_text("is authorized and works")
+    shot(page, "salesforce-detail")
+    stored = Connection.objects.get(name="salesforce-prod")
+    assert stored.credentials["instanceUrl"] == org.base.rstrip("/")
+    assert CLIENT_SECRET not in page.content() and stored.credentials["accessToken"] not in page.content()

@@ -69,7 +69,8 @@ class SalesforceConnector(Connector):
             "Client ID",
             help="The Consumer Key of your connected app: in Salesforce, Setup, Apps, App Manager, "
             "your connected app, View, Manage Consumer Details. The app needs Enable OAuth "
-            "Settings, Sluice's callback URL (below), Require Secret for Web Server Flow, and "
+            "Settings, the redirect URI Sluice shows beside this form as its Callback URL, "
+            "Require Secret for Web Server Flow, and "
             "the scopes api and refresh_token, offline_access; set its refresh token policy to "
             "Refresh token is valid until revoked.",
         ),
@@ -92,7 +93,7 @@ class SalesforceConnector(Connector):
         ConfigField(
             "loginUrl",
             "url",
-            "Login address (optional)",
+            "Login address",
             required=False,
             help="Leave empty to log in at the environment's address. Give your My Domain login "
             "address (https://yourcompany.my.salesforce.com) if your org requires it; the "
