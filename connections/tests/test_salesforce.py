@@ -184,16 +184,23 @@ def test_a_full_read_follows_next_records_url(org):
 
 
 def test_the_incremental_window_goes_into_the_soql(org):
-    start = datetime(2030, 1, 1, tzinfo=UTC)
     cutoff = org.records["Account"][2399]["LastModifiedDate"]
     start = datetime.fromisoformat(cutoff.replace("+0000", "+00:00"))
     end = start + timedelta(minutes=50, microseconds=1500)
     _, rows = read(org, fields=["Id", "NumberOfEmployees"], window=Window(start, end),
                    options={"dataTransferApi": "REST_SYNC"})
+    # SOQL compares whole seconds: the end widens to the next second, the connector keeps it exact
     assert [r["NumberOfEmployees"] for r in rows] == list(range(2400, 2451))
     assert org.queries == [
-        f"SELECT Id, NumberOfEmployees FROM Account WHERE LastModifiedDate >= {start:%Y-%m-%dT%H:%M:%SZ} "
-        f"AND LastModifiedDate < {end + timedelta(seconds=1):%Y-%m-%dT%H:%M:%SZ}"]
+        f"SELECT Id, NumberOfEmployees, LastModifiedDate FROM Account WHERE LastModifiedDate >= "
+        f"{start:%Y-%m-%dT%H:%M:%SZ} AND LastModifiedDate < {end + timedelta(seconds=1):%Y-%m-%dT%H:%M:%SZ}"]
+    org.queries.clear()
+    _, rows = read(org, fields=["Id", "NumberOfEmployees"], window=Window(start, start + timedelta(minutes=50)),
+                   options={"dataTransferApi": "REST_SYNC"})
+    assert [r["NumberOfEmployees"] for r in rows] == list(range(2400, 2450))  # the end is exclusive
+    created = Window(start, None, "CreatedDate")
+    read(org, fields=["Id"], window=created, options={"dataTransferApi": "REST_SYNC"})
+    assert org.queries[-1] == f"SELECT Id, CreatedDate FROM Account WHERE CreatedDate >= {start:%Y-%m-%dT%H:%M:%SZ}"
 
 
 def test_a_window_on_a_field_that_is_not_a_time_is_refused(org):

@@ -24,6 +24,7 @@ from connections.connectors.base import (
     Window,
     WriteResult,
 )
+from connections.connectors.windowing import in_window
 
 from . import catalog, reading, soql, writing
 from .client import DEFAULT_API_VERSION, SalesforceApi, login_url
@@ -251,25 +252,34 @@ class SalesforceConnector(Connector):
             {n: f.data_type for n, f in described.items()},
             frozenset(n for n, f in described.items() if f.filterable),
         )
+        columns = names
         if not window.is_open:
-            clauses += soql.window_clauses(window, *self._window_field(described, window, entity))
+            window_field, kind = self._window_field(described, window, entity)
+            window = Window(window.start, window.end, window_field)
+            clauses += soql.window_clauses(window, window_field, kind)
+            # also kept here: SOQL compares whole seconds, the window may not
+            columns = list(dict.fromkeys([*names, window_field]))
         include_deleted = _flag(options, "includeDeletedRecords")
         bulk, warnings = self._use_bulk(
             api,
             entity,
             described,
-            names,
+            columns,
             clauses,
             include_deleted,
             str(options.get("dataTransferApi") or "AUTOMATIC"),
         )
-        query = soql.select(entity, names, clauses)
-        schema = catalog.schema(described, names)
-        kinds = [(n, described[n].data_type) for n in names]
+        query = soql.select(entity, columns, clauses)
+        schema = catalog.schema(described, columns)
+        kinds = [(n, described[n].data_type) for n in columns]
         pages = (reading.bulk_pages if bulk else reading.rest_pages)(api, query, include_deleted, entity)
         for records, size in pages:
             rows = [{n: catalog.cell(r.get(n), kind) for n, kind in kinds} for r in records]
-            yield SourceBatch(pa.Table.from_pylist(rows, schema=schema), bytes_read=size, warnings=warnings)
+            table = pa.Table.from_pylist(rows, schema=schema)
+            if not window.is_open:
+                table, _ = in_window(table, window)
+                table = table.select(names)
+            yield SourceBatch(table, bytes_read=size, warnings=warnings)
             warnings = []
 
     @staticmethod
