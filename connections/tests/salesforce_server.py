@@ -212,6 +212,7 @@ class FakeOrg:
         self.base = ""
         self.codes: dict[str, str] = {}  # authorization code -> its PKCE challenge
         self.deny = False  # the person chooses Deny on the consent page
+        self.job_error = ""  # set: Bulk API 2.0 query jobs end Failed with this errorMessage
 
     # SOQL ----------------------------------------------------------------------------------
 
@@ -466,6 +467,8 @@ def serve(monkeypatch: pytest.MonkeyPatch, token: str = "sf-token") -> FakeOrg:
                 job = org.jobs[m[1]]
                 if not m[2]:
                     job["polls"] += 1
+                    if org.job_error and job["polls"] >= 2:
+                        return 200, {"id": m[1], "state": "Failed", "errorMessage": org.job_error}
                     return 200, {"id": m[1], "state": "InProgress" if job["polls"] < 2 else "JobComplete",
                                  "numberRecordsProcessed": len(job["rows"])}
                 return self.results(job, query)

@@ -506,3 +506,45 @@ def test_connect_salesforce_in_the_browser(browser_page, live_server, owner, org
     stored = Connection.objects.get(name="salesforce-prod")
     assert stored.credentials["instanceUrl"] == org.base.rstrip("/")
     assert CLIENT_SECRET not in page.content() and stored.credentials["accessToken"] not in page.content()
+
+
+def test_text_values_are_typed_by_the_object_describe_and_bad_ones_named(org):
+    table = pa.table({"Name": ["Typed", "Bad"], "NumberOfEmployees": ["12", "twelve"],
+                      "Active__c": ["true", "false"], "SLAExpirationDate__c": ["2025-06-01", ""]})
+    result = write(org, table, {"writeOperationType": "INSERT",
+                                "errorHandlingConfig": {"failOnFirstDestinationError": False}})
+    assert result.records_written == 1
+    assert [(f.where, f.reason) for f in result.failures] == [
+        ("record 2", 'field NumberOfEmployees: "twelve" is not a integer value Salesforce takes')]
+    sent = [b for b in org.bodies if isinstance(b, dict) and "records" in b][0]["records"]
+    assert sent == [{"attributes": {"type": "Account"}, "Name": "Typed", "NumberOfEmployees": 12,
+                     "Active__c": True, "SLAExpirationDate__c": "2025-06-01"}]
+    with pytest.raises(ConnectorError, match='record 2: field NumberOfEmployees: "twelve".*Nothing was written'):
+        write(org, table, {"writeOperationType": "INSERT"})
+
+
+def test_batches_whose_column_types_differ_are_written(org):
+    first = pa.table({"Name": ["A"], "Industry": pa.array([None], pa.null())})
+    second = pa.table({"Name": ["B"], "Industry": ["Energy"]})
+    result = SalesforceConnector().write(conn_for(org), "Account", iter([first, second]),
+                                         {"writeOperationType": "INSERT"})
+    assert result.records_written == 2 and org.records["Account"][-1]["Industry"] == "Energy"
+
+
+def test_bulk_ingest_failing_on_first_says_what_the_job_wrote(org):
+    rows = [{"Name": f"Bulk {n}", "NumberOfEmployees": -5 if n in (3, 9) else n} for n in range(1, 21)]
+    with pytest.raises(ConnectorError) as caught:
+        write(org, accounts_table(rows), {"writeOperationType": "INSERT", "dataTransferApi": "BULKV2"})
+    message = caught.value.message
+    assert "record: FIELD_CUSTOM_VALIDATION_EXCEPTION: Employees cannot be negative" in message
+    assert "refused 2 records" in message and "wrote 18" in message and "not all-or-none" in message
+
+
+def test_a_failed_bulk_query_job_names_salesforces_reason(org):
+    org.job_error = "InvalidBatch : Failed to process query: INVALID_FIELD: No such column 'Region__c'"
+    with pytest.raises(ConnectorError) as caught:
+        read(org, fields=["Id"], options={"dataTransferApi": "BULKV2"})
+    assert caught.value.message == (
+        "Salesforce's Bulk API 2.0 job for the query of object \"Account\" failed: InvalidBatch : Failed to "
+        "process query: INVALID_FIELD: No such column 'Region__c'")
+    assert not [r for r in org.requests if "/results" in r]

@@ -349,11 +349,11 @@ class SalesforceConnector(Connector):
                 return WriteResult(location=f"Salesforce {entity}")
             api = SalesforceApi(conn)
             key = writing.key_field(operation, id_fields)
-            writing.check_columns(
-                entity, list(spool.schema.names), catalog.describe(api, entity), operation, key
-            )
-            writer = writing.Writer(api, entity, operation, key, options)
-            missing = writer.missing_key(spool)
+            described = catalog.describe(api, entity)
+            writing.check_columns(entity, list(spool.columns), described, operation, key)
+            kinds = {n: f.data_type for n, f in described.items()}
+            writer = writing.Writer(api, entity, operation, key, options, kinds)
+            missing = writer.local_failures(spool)
             if missing and writer.fail_first:
                 writer.refuse(missing[0], " Nothing was written.")
             writer.result.failures.extend(missing)

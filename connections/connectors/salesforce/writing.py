@@ -18,9 +18,11 @@ import io
 import json
 import math
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
@@ -28,7 +30,7 @@ import pyarrow as pa
 from connections.connectors import errorhandling
 from connections.connectors.base import ConnectorError, RecordFailure, WriteResult
 
-from . import reading
+from . import catalog, reading
 from .catalog import Field
 from .client import SalesforceApi
 
@@ -39,43 +41,38 @@ OPERATIONS = ("INSERT", "UPDATE", "UPSERT", "DELETE")
 
 
 class Spool:
-    """The batches of a write, in a temporary Arrow file, so that nothing is sent before the
-    source has finished."""
+    """The batches of a write, each in a temporary Arrow file, so that nothing is sent before the
+    source has finished. Batches may differ in their columns' types (a column all null in one
+    batch): each file keeps its own; `columns` is every column, in the order first seen."""
 
     def __init__(self, batches: Iterable[pa.Table]):
-        handle, self.path = tempfile.mkstemp(prefix="sluice-salesforce-", suffix=".arrow")
-        os.close(handle)
+        self.folder = tempfile.mkdtemp(prefix="sluice-salesforce-")
+        self.files: list[str] = []
+        self.columns: list[str] = []
         self.rows = 0
-        writer = None
         try:
             for table in batches:
-                if writer is None:
-                    self.schema = table.schema
-                    writer = pa.ipc.new_file(self.path, table.schema)
-                writer.write_table(table.cast(self.schema) if table.schema != self.schema else table)
+                if not table.num_rows:
+                    continue
+                path = os.path.join(self.folder, f"{len(self.files):06d}.arrow")
+                with pa.ipc.new_file(path, table.schema) as writer:
+                    writer.write_table(table)
+                self.files.append(path)
+                self.columns += [c for c in table.column_names if c not in self.columns]
                 self.rows += table.num_rows
         except BaseException:
             self.close()
             raise
-        finally:
-            if writer is not None:
-                writer.close()
-        if writer is None:
-            self.schema = pa.schema([])
 
     def records(self) -> Iterator[dict[str, Any]]:
-        if not self.rows:
-            return
-        with pa.memory_map(self.path) as source:
-            reader = pa.ipc.open_file(source)
-            for i in range(reader.num_record_batches):
-                yield from reader.get_batch(i).to_pylist()
+        for path in self.files:
+            with pa.memory_map(path) as source:
+                reader = pa.ipc.open_file(source)
+                for i in range(reader.num_record_batches):
+                    yield from reader.get_batch(i).to_pylist()
 
     def close(self) -> None:
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def json_value(value: Any) -> Any:
@@ -84,6 +81,10 @@ def json_value(value: Any) -> Any:
         return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, time):
+        return value.isoformat(timespec="milliseconds") + "Z"
+    if isinstance(value, Decimal):
+        value = float(value)
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, bytes):
@@ -163,24 +164,53 @@ def error_text(errors: list[Mapping[str, Any]]) -> str:
 
 class Writer:
     def __init__(
-        self, api: SalesforceApi, entity: str, operation: str, key: str | None, options: Mapping[str, Any]
+        self,
+        api: SalesforceApi,
+        entity: str,
+        operation: str,
+        key: str | None,
+        options: Mapping[str, Any],
+        kinds: Mapping[str, str],
     ):
         self.api, self.entity, self.operation, self.key = api, entity, operation, key
+        self.kinds = kinds  # field -> Sluice data type, from the object describe
         self.fail_first = errorhandling.fail_on_first(options)
         self.result = WriteResult(location=f"Salesforce {entity} ({api.host})")
 
-    def missing_key(self, spool: Spool) -> list[RecordFailure]:
-        if self.key is None:
-            return []
-        return [
-            RecordFailure(
-                f"record {n}",
-                f"no {self.key}: Salesforce cannot find the record to {self.operation.lower()}",
-                record,
-            )
-            for n, record in enumerate(spool.records(), 1)
-            if record.get(self.key) in (None, "")
-        ]
+    def typed(self, record: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
+        """The record with text values turned into its fields' types (a CSV source gives text),
+        and what does not convert."""
+        out, problem = {}, None
+        for name, value in record.items():
+            kind = self.kinds.get(name, "string")
+            if isinstance(value, str) and kind != "string":
+                converted = catalog.cell(value.strip(), kind)
+                if converted is None and value.strip() and problem is None:
+                    problem = f'field {name}: "{value[:40]}" is not a {kind} value Salesforce takes'
+                value = converted
+            elif kind == "string" and isinstance(value, bool):
+                value = "true" if value else "false"
+            elif kind == "string" and isinstance(value, (int, float)):
+                value = str(value)
+            out[name] = value
+        return out, problem
+
+    def local_failures(self, spool: Spool) -> list[RecordFailure]:
+        """Records Salesforce cannot take, found before anything is sent: no key, or a value that
+        is not of its field's type."""
+        failures = []
+        for n, record in enumerate(spool.records(), 1):
+            _, problem = self.typed(record)
+            if self.key is not None and record.get(self.key) in (None, ""):
+                problem = f"no {self.key}: Salesforce cannot find the record to {self.operation.lower()}"
+            if problem:
+                failures.append(RecordFailure(f"record {n}", problem, record))
+        return failures
+
+    def records(self, spool: Spool, skip: set[int]) -> Iterator[tuple[int, dict[str, Any]]]:
+        for n, record in enumerate(spool.records(), 1):
+            if n not in skip:
+                yield n, self.typed(record)[0]
 
     def refuse(self, failure: RecordFailure, before: str = "") -> None:
         raise ConnectorError(f"Salesforce {self.entity}, {failure.where}: {failure.reason}.{before}")
@@ -189,9 +219,7 @@ class Writer:
 
     def collections(self, spool: Spool, skip: set[int]) -> None:
         chunk: list[tuple[int, dict]] = []
-        for n, record in enumerate(spool.records(), 1):
-            if n in skip:
-                continue
+        for n, record in self.records(spool, skip):
             chunk.append((n, record))
             if len(chunk) == COLLECTION_SIZE:
                 self._call(chunk)
@@ -252,7 +280,7 @@ class Writer:
     # Bulk API 2.0 ingest -------------------------------------------------------------------
 
     def bulk(self, spool: Spool, skip: set[int]) -> None:
-        columns = [self.key] if self.operation == "DELETE" else list(spool.schema.names)
+        columns = [self.key] if self.operation == "DELETE" else list(spool.columns)
         null = "" if self.operation == "INSERT" else "#N/A"  # #N/A: set the field to null
         for data in self._csv_parts(spool, skip, columns, null):
             self._job(data)
@@ -266,9 +294,7 @@ class Writer:
 
         out, writer = header()
         rows = 0
-        for n, record in enumerate(spool.records(), 1):
-            if n in skip:
-                continue
+        for _, record in self.records(spool, skip):
             writer.writerow([csv_value(record.get(c), null) for c in columns])
             rows += 1
             if out.tell() >= BULK_UPLOAD_BYTES:
