@@ -65,3 +65,45 @@ def test_a_salesforce_flow_runs_on_a_real_worker(celery_worker, demo, monkeypatc
             "WHERE Industry = 'Energy'") in org.queries
     # the stored token had expired: the worker refreshed it through the shared OAuth machinery
     assert [c["grant_type"] for c in org.token_calls] == ["refresh_token"]
+
+
+def test_local_files_into_salesforce_with_a_refused_record_on_a_real_worker(celery_worker, demo, monkeypatch):
+    org = serve(monkeypatch, token="run-token")
+    (demo["root"] / "new-accounts.csv").write_text("Name,NumberOfEmployees,Active__c\nAcme,10,true\n"
+                                                  "Bad Data Inc,-3,false\nÜnïcødé GmbH,7,\n")
+    connection = Connection(name="sf", connector_type="Salesforce",
+                            properties={"environment": "Production", "clientId": CLIENT_ID})
+    connection.credentials = {"clientSecret": CLIENT_SECRET, "accessToken": "run-token", "refreshToken": "sf-refresh",
+                              "expiresAt": 0, "instanceUrl": org.base.rstrip("/")}
+    connection.save()
+    local = demo["connection"].name
+    flow = services.create_flow({
+        "flowName": "NewAccountsIntoSalesforce",
+        "triggerConfig": {"triggerType": "OnDemand"},
+        "sourceFlowConfig": {"connectorType": "CustomConnector", "connectorLabel": "LocalFiles",
+                             "connectorProfileName": local,
+                             "sourceConnectorProperties": {"CustomConnector": {"entityName": "new-accounts.csv"}}},
+        "destinationFlowConfigList": [{
+            "connectorType": "Salesforce", "connectorProfileName": "sf",
+            "destinationConnectorProperties": {"Salesforce": {
+                "object": "Account", "writeOperationType": "INSERT",
+                "errorHandlingConfig": {"failOnFirstDestinationError": False, "bucketPrefix": "rejects",
+                                        "connectorProfileName": local}}},
+        }],
+        "tasks": [{"sourceFields": [""], "connectorOperator": {"CustomConnector": "NO_OP"}, "taskType": "Map_all",
+                   "taskProperties": {"EXCLUDE_SOURCE_FIELDS_LIST": "[]"}}],
+    })
+    before = len(org.records["Account"])
+
+    execution = wait_for(services.start_flow(flow))
+
+    assert execution.status == "Successful", execution.error_message
+    assert (execution.records_written, execution.record_failures) == (2, 1)
+    created = org.records["Account"][before:]
+    assert [(r["Name"], r["NumberOfEmployees"], r.get("Active__c")) for r in created] == [
+        ("Acme", 10, True), ("Ünïcødé GmbH", 7, None)]
+    messages = " ".join(execution.log_lines.values_list("message", flat=True))
+    assert "record 2: FIELD_CUSTOM_VALIDATION_EXCEPTION: Employees cannot be negative" in messages
+    rejects = [json.loads(line) for f in (demo["root"] / "rejects").rglob("*") if f.is_file()
+               for line in f.read_text().splitlines()]
+    assert [r["record"]["Name"] for r in rejects] == ["Bad Data Inc"]
