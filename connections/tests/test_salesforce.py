@@ -548,3 +548,17 @@ def test_a_failed_bulk_query_job_names_salesforces_reason(org):
         "Salesforce's Bulk API 2.0 job for the query of object \"Account\" failed: InvalidBatch : Failed to "
         "process query: INVALID_FIELD: No such column 'Region__c'")
     assert not [r for r in org.requests if "/results" in r]
+
+
+def test_soql_literals_and_what_is_not_pushed_down():
+    types = {"AnnualRevenue": "double", "LastModifiedDate": "datetime", "Name": "string"}
+    where = soql.where_clauses([
+        flt("AnnualRevenue", "GREATER_THAN", "1e20"),
+        flt("LastModifiedDate", "EQUAL_TO", "2024-01-02T03:04:05.250Z"),  # SOQL has whole seconds only
+        flt("LastModifiedDate", "GREATER_THAN", "2024-01-02T03:04:05.250Z"),
+        flt("LastModifiedDate", "LESS_THAN", "2024-01-02T03:04:05.250+01:00"),
+        flt("Name", "GREATER_THAN", "M"),  # Salesforce orders text its own way: left to the engine
+        flt("AnnualRevenue", "EQUAL_TO", "not a number"),
+    ], types, frozenset(types))
+    assert where == ["AnnualRevenue > 100000000000000000000", "LastModifiedDate > 2024-01-02T03:04:05Z",
+                     "LastModifiedDate < 2024-01-02T02:04:06Z"]

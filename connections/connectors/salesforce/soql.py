@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from connections.connectors.base import ConnectorError, Window
@@ -60,7 +61,7 @@ def literal(value: Any, kind: str, *, round_up: bool = False) -> str:
         number = float(value)
         if not math.isfinite(number):
             raise ValueError("not a finite number")
-        return repr(number)
+        return format(Decimal(repr(number)), "f")  # SOQL has no exponent notation
     if kind == "datetime":
         return datetime_literal(value, round_up=round_up)
     if kind == "date":
@@ -77,6 +78,8 @@ def condition(pushed: Pushdown, kind: str) -> str | None:
     values = pushed.values
     if pushed.kind == "CONTAINS":
         return f"{field} LIKE '%{quote(values[0], like=True)[1:-1]}%'"
+    if kind == "datetime" and pushed.kind in ("=", "<>", "IN") and any(v.microsecond for v in values):
+        return None  # SOQL literals are whole seconds: an exact match would miss the record
     if pushed.kind == "IN":
         return f"{field} IN ({', '.join(literal(v, kind) for v in values)})"
     if pushed.kind == "BETWEEN":
@@ -84,8 +87,6 @@ def condition(pushed: Pushdown, kind: str) -> str | None:
             f"({field} >= {literal(values[0], kind)} AND "
             f"{field} <= {literal(values[1], kind, round_up=True)})"
         )
-    if kind == "datetime" and pushed.kind in ("=", "<>") and values[0].microsecond:
-        return None
     round_up = pushed.kind in ("<", "<=")
     operator = "!=" if pushed.kind == "<>" else pushed.kind
     return f"{field} {operator} {literal(values[0], kind, round_up=round_up)}"
