@@ -16,7 +16,7 @@ from authlib.common.security import generate_token
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from connections import net
-from connections.connectors.base import ConnectorError
+from connections.connectors.base import OAUTH_KEPT, ConnectorError
 
 
 class OAuthError(ConnectorError):
@@ -87,38 +87,34 @@ def _token_call(
     return payload
 
 
-def tokens_from(payload: Mapping[str, Any], previous_refresh: str = "",
-                extras: Mapping[str, str] | None = None) -> dict[str, Any]:
+def tokens_from(payload: Mapping[str, Any], previous_refresh: str = "") -> dict[str, Any]:
     """The token response as stored credentials. A provider that does not rotate refresh tokens
-    sends none back: keep the previous one. `extras` (the connector's oauth_token_extras) names
-    other values of the response to keep, e.g. Salesforce's instance_url; one the response lacks is
-    left out, so a refresh keeps the stored value."""
+    sends none back: keep the previous one. Values the connector's oauth_token_payload put under
+    OAUTH_KEPT (its oauth_token_extras, e.g. Salesforce's instance URL) are stored with the tokens."""
     expires_in = payload.get("expires_in")
-    kept = {name: str(payload[key]) for key, name in (extras or {}).items() if payload.get(key)}
+    kept = payload.get(OAUTH_KEPT)
     return {
         "accessToken": payload["access_token"],
         "refreshToken": payload.get("refresh_token") or previous_refresh,
         "expiresAt": int(time.time()) + int(expires_in) if expires_in else 0,
-        **kept,
+        **({str(k): str(v) for k, v in kept.items()} if isinstance(kept, Mapping) else {}),
     }
 
 
 def exchange_code(token_url: str, *, code: str, verifier: str, redirect_uri: str,
-                  client_id: str, client_secret: str, unwrap: Unwrap | None = None,
-                  extras: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """`unwrap`: the connector's oauth_token_payload, for providers that nest the tokens;
-    `extras`: its oauth_token_extras."""
+                  client_id: str, client_secret: str, unwrap: Unwrap | None = None) -> dict[str, Any]:
+    """`unwrap`: the connector's oauth_token_payload, for providers that nest the tokens."""
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
             "code_verifier": verifier}
-    return tokens_from(_token_call(token_url, form, client_id, client_secret, unwrap), extras=extras)
+    return tokens_from(_token_call(token_url, form, client_id, client_secret, unwrap))
 
 
 def refresh(token_url: str, *, refresh_token: str, client_id: str, client_secret: str,
-            unwrap: Unwrap | None = None, extras: Mapping[str, str] | None = None) -> dict[str, Any]:
+            unwrap: Unwrap | None = None) -> dict[str, Any]:
     if not refresh_token:
         raise OAuthError("invalid_grant", "there is no refresh token; authorize the connection again")
     form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
-    return tokens_from(_token_call(token_url, form, client_id, client_secret, unwrap), refresh_token, extras)
+    return tokens_from(_token_call(token_url, form, client_id, client_secret, unwrap), refresh_token)
 
 
 def needs_refresh(credentials: Mapping[str, Any], leeway: int = 120) -> bool:

@@ -97,7 +97,6 @@ def complete(pending: PendingAuthorization, connector_cls: type[Connector], *, c
             client_id=str(pending.properties.get("clientId") or ""),
             client_secret=secrets.get("clientSecret", ""),
             unwrap=connector_cls.oauth_token_payload,
-            extras=connector_cls.oauth_token_extras,
         )
     except client.OAuthError as exc:
         raise UserError(f"{connector_cls.display_name} did not issue tokens. {exc.message}. "

@@ -66,7 +66,6 @@ def refresh_tokens(connection_pk: int, stale_access_token: str) -> dict:
                 client_id=str(connection.properties.get("clientId") or ""),
                 client_secret=str(credentials.get("clientSecret") or ""),
                 unwrap=connector_cls.oauth_token_payload,
-                extras=connector_cls.oauth_token_extras,
             )
         except client.OAuthError as exc:
             if exc.error != "invalid_grant":

@@ -61,11 +61,11 @@ def test_the_code_exchange_keeps_the_instance_url_and_a_refresh_keeps_it(org):
     _, token_url = SalesforceConnector.oauth_endpoints({"loginUrl": org.base})
     tokens = client.exchange_code(token_url, code="code-1", verifier="v", redirect_uri="https://x/cb",
                                   client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
-                                  extras=SalesforceConnector.oauth_token_extras)
+                                  unwrap=SalesforceConnector.oauth_token_payload)
     assert tokens["instanceUrl"] == org.base.rstrip("/") and tokens["expiresAt"] == 0
     assert tokens["refreshToken"].startswith("sf-refresh-")
     fresh = client.refresh(token_url, refresh_token=tokens["refreshToken"], client_id=CLIENT_ID,
-                           client_secret=CLIENT_SECRET, extras=SalesforceConnector.oauth_token_extras)
+                           client_secret=CLIENT_SECRET, unwrap=SalesforceConnector.oauth_token_payload)
     assert fresh["refreshToken"] == tokens["refreshToken"]  # Salesforce does not rotate it: kept
     info = ConnectionInfo("sf", "Salesforce", "", {}, {"accessToken": fresh["accessToken"],
                                                       "instanceUrl": fresh["instanceUrl"]})
