@@ -18,9 +18,9 @@ CONNECTORS: dict[str, str] = {
     "MySQL": "connections.connectors.mysql.MySQLConnector",
     "S3": "connections.connectors.s3.S3Connector",
     "Redshift": "connections.connectors.redshift.RedshiftConnector",
+    "Salesforce": "connections.connectors.salesforce.SalesforceConnector",
     "Slack": "connections.connectors.slack.SlackConnector",
     "Zendesk": "connections.connectors.zendesk.ZendeskConnector",
-    "Salesforce": "connections.connectors.salesforce.SalesforceConnector",
 }
 
 

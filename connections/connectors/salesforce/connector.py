@@ -55,6 +55,9 @@ class SalesforceConnector(Connector):
     auth_kind: ClassVar[str] = "oauth2"
     oauth_scopes: ClassVar[tuple[str, ...]] = ("api", "refresh_token")
     oauth_token_extras: ClassVar[Mapping[str, str]] = {"instance_url": "instanceUrl"}
+    # Salesforce documents client_id / client_secret in the token request's body (it takes HTTP
+    # Basic too); used by the shared OAuth client where it supports oauth_client_auth.
+    oauth_client_auth: ClassVar[str] = "client_secret_post"
     config_fields: ClassVar[tuple[ConfigField, ...]] = (
         ConfigField(
             "environment",
