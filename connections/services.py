@@ -64,6 +64,7 @@ def check_fields(connector_cls, properties: Mapping[str, Any], credentials: Mapp
     known = {f.name for f in connector_cls.config_fields}
     if connector_cls.auth_kind == "oauth2":
         known |= OAUTH_TOKEN_KEYS  # stored by the OAuth callback, not typed in a form
+        known |= set(connector_cls.oauth_token_extras.values())
     for name in [*properties, *credentials]:
         if name not in known:
             errors.append(f"{name}: is not a setting of the {connector_cls.display_name} connector")

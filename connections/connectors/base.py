@@ -53,6 +53,8 @@ class ConfigField:
 # Where an OAuth 2.0 connection keeps its tokens, in its encrypted credentials (next to the
 # connector's declared secret fields, e.g. clientSecret). expiresAt is an integer epoch.
 OAUTH_TOKEN_KEYS = frozenset({"accessToken", "refreshToken", "expiresAt"})
+# Where Connector.oauth_token_payload hands the generic OAuth client other values to store.
+OAUTH_KEPT = "sluice_kept_credentials"
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,8 @@ class EntityField:
     primary_key: bool = False
     filter_operators: tuple[str, ...] = ()
     timestamp_for_incremental: bool = False
+    # A destination can match records on it for UPSERT (idFieldNames): an external id, or the id.
+    upsert_key: bool = False
 
 
 @dataclass(frozen=True)
@@ -173,8 +177,16 @@ class Connector:
     @classmethod
     def oauth_token_payload(cls, payload: Mapping[str, Any]) -> Mapping[str, Any]:
         """The token endpoint's answer as the generic OAuth client reads it: access_token,
-        refresh_token and expires_in at the top. Override for a provider that nests them."""
-        return payload
+        refresh_token and expires_in at the top. Override for a provider that nests them. The
+        values oauth_token_extras names go under OAUTH_KEPT, which the client stores with the tokens."""
+        kept = {name: payload[key] for key, name in cls.oauth_token_extras.items() if payload.get(key)}
+        return {**payload, OAUTH_KEPT: kept} if kept else payload
+
+    # Other values of the token response a connection keeps with its tokens, in its credentials:
+    # token response key -> credential name (Salesforce: {"instance_url": "instanceUrl"}, the
+    # address of the org's API, known only from the token response; a refresh that names it again
+    # updates it).
+    oauth_token_extras: ClassVar[Mapping[str, str]] = {}
 
     @classmethod
     def oauth_endpoints(cls, properties: Mapping[str, Any]) -> tuple[str, str]:

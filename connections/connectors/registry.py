@@ -18,6 +18,7 @@ CONNECTORS: dict[str, str] = {
     "MySQL": "connections.connectors.mysql.MySQLConnector",
     "S3": "connections.connectors.s3.S3Connector",
     "Redshift": "connections.connectors.redshift.RedshiftConnector",
+    "Salesforce": "connections.connectors.salesforce.SalesforceConnector",
     "Slack": "connections.connectors.slack.SlackConnector",
     "Zendesk": "connections.connectors.zendesk.ZendeskConnector",
     "Servicenow": "connections.connectors.servicenow.ServiceNowConnector",

@@ -16,7 +16,7 @@ from authlib.common.security import generate_token
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from connections import net
-from connections.connectors.base import ConnectorError
+from connections.connectors.base import OAUTH_KEPT, ConnectorError
 
 
 class OAuthError(ConnectorError):
@@ -99,12 +99,15 @@ def _token_call(
 
 def tokens_from(payload: Mapping[str, Any], previous_refresh: str = "") -> dict[str, Any]:
     """The token response as stored credentials. A provider that does not rotate refresh tokens
-    sends none back: keep the previous one."""
+    sends none back: keep the previous one. Values the connector's oauth_token_payload put under
+    OAUTH_KEPT (its oauth_token_extras, e.g. Salesforce's instance URL) are stored with the tokens."""
     expires_in = payload.get("expires_in")
+    kept = payload.get(OAUTH_KEPT)
     return {
         "accessToken": payload["access_token"],
         "refreshToken": payload.get("refresh_token") or previous_refresh,
         "expiresAt": int(time.time()) + int(expires_in) if expires_in else 0,
+        **({str(k): str(v) for k, v in kept.items()} if isinstance(kept, Mapping) else {}),
     }
 
 

@@ -134,6 +134,21 @@ def redshift(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture
     )
 
 
+def salesforce(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    """A local Salesforce org (connections/tests/salesforce_server.py); its Ledger_Entry__c object has
+    only writable fields beside Id, so what is read can be upserted back on Id."""
+    from connections.tests.salesforce_server import CLIENT_ID, serve
+
+    org = serve(monkeypatch, token="contract-token")
+    return ContractFixture(
+        connection=ConnectionInfo("contract", "Salesforce", "", {"environment": "Production", "clientId": CLIENT_ID},
+                                  {"clientSecret": "s", "accessToken": "contract-token",
+                                   "instanceUrl": org.base.rstrip("/")}),
+        source_props={"object": "Ledger_Entry__c", "dataTransferApi": "REST_SYNC"},
+        destination_props={"object": "Ledger_Entry__c", "writeOperationType": "UPSERT", "idFieldNames": ["Id"]},
+    )
+
+
 def slack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
     """Slack's Web API answered by a local server (connections/tests/slack_server.py)."""
     from connections.tests.slack_server import HISTORY_CHANNEL, serve
@@ -179,6 +194,7 @@ FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "MySQL": mysql,
     "S3": s3,
     "Redshift": redshift,
+    "Salesforce": salesforce,
     "Slack": slack,
     "Zendesk": zendesk,
     "Servicenow": servicenow,
