@@ -10,6 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from connections.connectors import apicalls
 from connections.connectors import rejects as rejected
 from connections.connectors.base import ConnectionInfo, Connector, ConnectorError, RecordFailure, Window
 
@@ -124,12 +125,15 @@ def run_flow(
         discard,
     )
     try:
-        result = destination.connector.write(
-            destination.connection,
-            destination_entity,
-            batches,
-            options=options,
-        )
+        # The destination pulls the batches, and with them the source's calls: _batches says
+        # whose calls those are around each pull (connections/connectors/apicalls.py).
+        with apicalls.on_behalf_of(apicalls.DESTINATION):
+            result = destination.connector.write(
+                destination.connection,
+                destination_entity,
+                batches,
+                options=options,
+            )
     except DiscardOnCancel:
         counters.records_written = counters.bytes_written = 0
         on_progress(counters)
@@ -186,7 +190,8 @@ def _batches(
             raise DiscardOnCancel
         return
     try:
-        reading = iter(source.connector.read(source.connection, entity, fields, pushed, window, props))
+        with apicalls.on_behalf_of(apicalls.SOURCE):
+            reading = iter(source.connector.read(source.connection, entity, fields, pushed, window, props))
     except ConnectorError as exc:
         raise _read_error(entity, source, exc) from None
     logged = 0
@@ -194,7 +199,8 @@ def _batches(
     try:
         while True:
             try:
-                batch = next(reading)
+                with apicalls.on_behalf_of(apicalls.SOURCE):
+                    batch = next(reading)
             except StopIteration:
                 return
             except ConnectorError as exc:
@@ -229,7 +235,8 @@ def _batches(
     finally:
         close = getattr(reading, "close", None)
         if close is not None:
-            close()  # let the source release files and connections now, not at garbage collection
+            with apicalls.on_behalf_of(apicalls.SOURCE):
+                close()  # let the source release files and connections now, not at garbage collection
 
 
 def pushdown_filters(plan: Plan, connector: Connector) -> list[dict[str, Any]]:
