@@ -158,6 +158,11 @@ class Connector:
     # the destination discards everything, as for a failure (S3: nothing under the final prefix).
     publishes_on_cancel: ClassVar[bool] = True
     write_operations: ClassVar[tuple[str, ...]] = ()
+    # True: the console keeps list_entities / describe_entity answers for a while
+    # (SLUICE_METADATA_MAX_AGE_SECONDS, connections/metadata.py), as AppFlow does: asking a SaaS
+    # costs API quota and seconds. Files, buckets and databases say False: asking them is cheap,
+    # and a file dropped in a folder a minute ago must show up in the wizard.
+    caches_metadata: ClassVar[bool] = True
     # The key of this connector in sourceConnectorProperties / destinationConnectorProperties.
     properties_key: ClassVar[str] = ""
     # OAuth 2.0 (auth_kind "oauth2"): the scopes to ask for; the endpoints come from the

@@ -75,6 +75,7 @@ class LocalFilesConnector(Connector):
     can_be_source: ClassVar[bool] = True
     can_be_destination: ClassVar[bool] = True
     auth_kind: ClassVar[str] = "none"
+    caches_metadata: ClassVar[bool] = False  # cheap to ask, and should be current
     config_fields: ClassVar[tuple[ConfigField, ...]] = (
         ConfigField(
             "rootPath",
