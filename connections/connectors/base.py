@@ -35,6 +35,17 @@ class ConnectorError(Exception):
         self.retry_after = retry_after
 
 
+class MissingAtSource(ConnectorError):
+    """The object the flow reads, or fields of it, are not (or no longer) at the source: renamed
+    or deleted since the flow was built. Raise it from read() naming them; the engine adds what to
+    do (Refresh fields in the flow and remap), so the person is not left with an opaque error."""
+
+    def __init__(self, message: str, *, entity: str = "", fields: tuple[str, ...] | list[str] = ()):
+        super().__init__(message, permanent=True)
+        self.entity = entity
+        self.fields = tuple(fields)
+
+
 @dataclass(frozen=True)
 class ConfigField:
     """One field of a connection. The single source for the connection form, input

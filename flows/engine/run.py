@@ -12,10 +12,17 @@ import pyarrow as pa
 
 from connections.connectors import apicalls
 from connections.connectors import rejects as rejected
-from connections.connectors.base import ConnectionInfo, Connector, ConnectorError, RecordFailure, Window
+from connections.connectors.base import (
+    ConnectionInfo,
+    Connector,
+    ConnectorError,
+    MissingAtSource,
+    RecordFailure,
+    Window,
+)
 
 from .counters import Counters, RunResult
-from .errors import DiscardOnCancel, RunError
+from .errors import DiscardOnCancel, MissingFields, RunError
 from .plan import Plan, compile_plan
 from .work import Work
 
@@ -215,7 +222,11 @@ def _batches(
             if batch.table.num_columns or batch.table.num_rows:
                 work = Work.start(batch.table, first_record)
                 first_record += batch.table.num_rows
-                plan.run(work)
+                try:
+                    plan.run(work)
+                except MissingFields as exc:
+                    raise RunError(f"{exc.message} {entity} from {_name(source)} has no such field now. "
+                                   + remap_advice(source, exc.fields)) from None
                 counters.records_filtered += work.filtered
                 counters.records_dropped += work.dropped
                 logged = _count_failures(counters, work.failures, logged, log, extra=work.failed)
@@ -300,10 +311,26 @@ def _write_rejects(
 
 
 def _read_error(entity: str, source: Endpoint, exc: ConnectorError) -> RunError:
+    advice = ""
+    if isinstance(exc, MissingAtSource):
+        advice = " " + remap_advice(source, exc.fields)
     return RunError(
-        f"Reading {entity} from {_name(source)} failed: {exc.message}", retryable=not exc.permanent,
+        f"Reading {entity} from {_name(source)} failed: {exc.message}{advice}", retryable=not exc.permanent,
         retry_after=exc.retry_after,
     )
+
+
+def remap_advice(source: Endpoint, fields: tuple[str, ...] | list[str]) -> str:
+    """What to do when the object or fields a flow was built on are gone from the source: the
+    wizard's field list may be cached from before (connections/metadata.py), hence Refresh fields."""
+    label = source.connector.display_name or source.connector.key()
+    if fields:
+        them = "it" if len(fields) == 1 else "them"
+        return (f"If {them} {'was' if len(fields) == 1 else 'were'} renamed or deleted in {label}, edit the "
+                f"flow, choose Refresh fields, and remap the tasks that use {them}; otherwise correct the "
+                "field names in the flow's tasks.")
+    return (f"If the object was renamed or deleted in {label}, edit the flow, choose Refresh fields, and "
+            "pick its source object again.")
 
 
 def _connector_block(config: Any, path: str, key: str, connector: Connector) -> Mapping[str, Any]:
