@@ -25,6 +25,7 @@ from connections.tests import democrm_server, zendesk_server
 from flows import runner, services
 from flows.engine import Endpoint, run_flow
 from flows.models import Execution
+from flows.tests.test_browser import page  # noqa: F401  (the Chromium page fixture)
 from flows.tests.test_engine import document, map_all
 
 
@@ -216,3 +217,33 @@ def test_token_refreshes_are_counted_apart(data_dir, monkeypatch, django_capture
     assert len(provider.token_calls) == execution.token_refreshes == 1
     assert execution.source_api_calls == len(provider.requests) > 1
     assert execution.destination_api_calls == 0
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_execution_page_shows_the_api_calls(data_dir, monkeypatch, django_capture_on_commit_callbacks, owner,
+                                                page):
+    from playwright.sync_api import expect
+
+    from flows.tests.test_browser import log_in
+
+    account = zendesk_server.serve(monkeypatch)
+    zd = Connection(name="support", connector_type="Zendesk",
+                    properties={"subdomain": "acme", "clientId": "sluice", "baseUrl": account.base})
+    zd.credentials = {"clientSecret": "s", "accessToken": "zd-token", "expiresAt": int(time.time()) + 86400}
+    zd.save()
+    local_files("files", data_dir / "lake")
+    flow = services.create_flow(flow_document("tickets-to-lake", {
+        "connectorType": "Zendesk", "connectorProfileName": "support",
+        "sourceConnectorProperties": {"Zendesk": {"object": "users"}}}, "files", "Zendesk"))
+    with django_capture_on_commit_callbacks(execute=False):
+        execution = services.start_flow(flow)
+    runner.run_execution(str(execution.id), worker="w")
+
+    log_in(page)
+    page.goto(reverse("flows:execution", args=[flow.name, execution.id]))
+    expect(page.get_by_role("heading", name="API calls")).to_be_visible()
+    expect(page.locator('[data-counter="source_api_calls"]')).to_have_text(str(len(account.requests)))
+    expect(page.locator('[data-counter="token_refreshes"]')).to_have_text("0")
+    expect(page.locator("table.log")).to_contain_text("API calls: 2 to the source")
+    page.screenshot(path="/tmp/shots-issue-8x/execution-api-calls.png", full_page=True)
