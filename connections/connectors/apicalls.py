@@ -17,7 +17,7 @@ A connector that sends requests from threads of its own must start them with
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -94,4 +94,14 @@ def count_call() -> None:
     meter, side = _meter.get(), _side.get()
     if meter is not None and side is not None:
         meter.add(side)
+
+
+def counter_here() -> Callable[..., None]:
+    """A callable that counts one call into the meter, for the side, current *now*, whichever
+    thread calls it later: for a client made inside read() or write() that sends from threads of
+    its own (boto3's transfer manager). Keyword arguments are ignored (botocore's event hooks)."""
+    meter, side = _meter.get(), _side.get()
+    if meter is None or side is None:
+        return lambda **_: None
+    return lambda **_: meter.add(side)
 

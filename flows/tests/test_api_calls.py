@@ -105,9 +105,9 @@ class PagedApiSource(Connector):
         self.url, self.pages = url, pages
 
     def read(self, conn, entity, fields, filters, window, options) -> Iterator[SourceBatch]:
-        for page in range(self.pages):
-            get_json(f"{self.url}/source?page={page}")
-            yield SourceBatch(pa.table({"id": [page]}))
+        for number in range(self.pages):
+            get_json(f"{self.url}/source?page={number}")
+            yield SourceBatch(pa.table({"id": [number]}))
 
 
 class ApiDestination(Connector):
@@ -222,7 +222,7 @@ def test_token_refreshes_are_counted_apart(data_dir, monkeypatch, django_capture
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_the_execution_page_shows_the_api_calls(data_dir, monkeypatch, django_capture_on_commit_callbacks, owner,
-                                                page):
+                                                page):  # noqa: F811  (the fixture imported above)
     from playwright.sync_api import expect
 
     from flows.tests.test_browser import log_in
@@ -247,3 +247,74 @@ def test_the_execution_page_shows_the_api_calls(data_dir, monkeypatch, django_ca
     expect(page.locator('[data-counter="token_refreshes"]')).to_have_text("0")
     expect(page.locator("table.log")).to_contain_text("API calls: 2 to the source")
     page.screenshot(path="/tmp/shots-issue-8x/execution-api-calls.png", full_page=True)
+
+
+# -- S3 (boto3, not the shared HTTP layer) counts too ----------------------------------------------
+
+
+class _CountingProxy(BaseHTTPRequestHandler):
+    """Forwards every request to the S3 test server and records it: what the store received."""
+
+    upstream = ""
+    seen: list[str] = []
+
+    def _forward(self):
+        import http.client
+        from urllib.parse import urlsplit
+
+        type(self).seen.append(f"{self.command} {self.path}")
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        target = urlsplit(self.upstream)
+        conn = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+        headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
+        conn.request(self.command, self.path, body=body, headers=headers)
+        answer = conn.getresponse()
+        data = answer.read()
+        self.send_response(answer.status)
+        for key, value in answer.getheaders():
+            if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+        conn.close()
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward  # noqa: N815
+
+    def log_message(self, *args):
+        pass
+
+
+def test_s3_requests_count_for_their_side(data_dir):
+    from connections.connectors.localfiles import LocalFilesConnector
+    from connections.connectors.s3 import S3Connector
+    from connections.tests import s3server
+
+    bucket = s3server.new_bucket()
+    _CountingProxy.upstream, _CountingProxy.seen = s3server.need_s3(), []
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), _CountingProxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        (data_dir / "accounts.csv").write_text("Id,Name\n1,Acme\n2,Globex\n")
+        doc = {
+            "sourceFlowConfig": {"connectorType": "CustomConnector", "connectorLabel": "LocalFiles",
+                                 "sourceConnectorProperties": {"CustomConnector": {"entityName": "accounts.csv"}}},
+            "destinationFlowConfigList": [{"connectorType": "S3", "destinationConnectorProperties": {"S3": {
+                "bucketName": bucket, "bucketPrefix": "crm", "s3OutputFormatConfig": {"fileType": "JSON"}}}}],
+            "tasks": [{"taskType": "Map_all", "sourceFields": [""], "connectorOperator": {"S3": "NO_OP"},
+                       "taskProperties": {}}],
+        }
+        files = Endpoint(LocalFilesConnector(), ConnectionInfo("files", "CustomConnector", "LocalFiles",
+                                                               {"rootPath": str(data_dir)}))
+        conn = s3server.connection_info(endpointUrl=f"http://127.0.0.1:{proxy.server_address[1]}")
+        meter = apicalls.ApiCalls()
+        with apicalls.metering(meter):
+            result = run_flow(doc, files, Endpoint(S3Connector(), conn), execution_id="exec-calls")
+        assert result.status == "Successful"
+        assert meter.destination == len(_CountingProxy.seen) >= 2  # at least the upload and the publish
+        assert meter.source == 0 and meter.token_refreshes == 0
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
