@@ -182,3 +182,14 @@ def test_refresh_metadata_in_the_browser(account, support, owner, page):
     expect(page.locator("#messages")).to_contain_text("Forgot 1 cached list of objects and fields")
     expect(page.locator("#metadata")).to_contain_text("Nothing is cached")
     assert not ConnectionMetadata.objects.exists()
+
+
+def test_re_authorizing_forgets_what_the_previous_user_could_see(account, support):
+    from connections.connectors.zendesk import ZendeskConnector
+    from connections.oauth.flow import _store_new_tokens
+
+    metadata.fields(support, "tickets")
+    account.tokens.append("new-token")
+    _store_new_tokens(support.pk, ZendeskConnector, {"accessToken": "new-token", "refreshToken": "r2",
+                                                     "expiresAt": int(time.time()) + 3600}, user=None, address=None)
+    assert not ConnectionMetadata.objects.exists()
