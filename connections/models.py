@@ -170,3 +170,30 @@ class PendingAuthorization(models.Model):
     @secrets.setter
     def secrets(self, value: dict) -> None:
         self.secrets_encrypted = json.dumps(value) if value else ""
+
+
+class ConnectionMetadata(models.Model):
+    """What a connection's service said it has, kept so the wizard does not spend the user's API
+    quota on every visit (AppFlow caches too, and resets hourly): the entities under a parent, or
+    the fields of an entity, as JSON. Read and written by connections/metadata.py only."""
+
+    class Kind(models.TextChoices):
+        ENTITIES = "entities", "Objects"
+        FIELDS = "fields", "Fields"
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="metadata_cache")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # ENTITIES: the parent ("" for the top level); FIELDS: the entity.
+    key = models.CharField(max_length=1024, blank=True)
+    data = models.JSONField(default=list)
+    item_count = models.PositiveIntegerField(default=0)
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["kind", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "kind", "key"], name="one_metadata_entry_per_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connection_id} {self.kind} {self.key}"

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from connections.connectors import apicalls
 from connections.connectors.base import ConnectorError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -214,6 +215,7 @@ def _one_request(method, url, headers, body, timeout, ssl_context) -> Response:
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
+    apicalls.count_call()  # every connector's calls, counted for the run that makes them
     try:
         conn.request(method, path, body=body, headers=headers)
         raw = conn.getresponse()

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from connections import metadata
 from connections.audit import record_change
 from connections.connectors.base import OAUTH_TOKEN_KEYS, ConnectorError
 from connections.connectors.registry import get_connector_class, resolve_key
@@ -189,6 +190,8 @@ def update_connection(
     connection.updated_by = user
     _test_or_refuse(connector_cls, connection)
     connection.save()
+    # Other settings may reach another account or instance: what it has is asked again.
+    metadata.clear(connection)
     fields = [*changed, *(f"{k} (secret, replaced)" for k in replaced)]
     record_change(connection, ConnectionChange.Action.UPDATED, user=user, address=address, fields=fields)
     return connection

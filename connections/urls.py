@@ -19,5 +19,6 @@ urlpatterns = [
     path("<path:name>/test/", views.connection_test, name="test"),
     path("<path:name>/tests/<uuid:test_id>/", views.connection_test_status, name="test_status"),
     path("<path:name>/facts/", views.connection_facts, name="facts"),
+    path("<path:name>/metadata/refresh/", views.connection_metadata_refresh, name="metadata_refresh"),
     path("<path:name>/", views.connection_detail, name="detail"),
 ]

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from connections import services
+from connections import metadata, services
 from connections.audit import client_address
 from connections.connectors.base import Connector, ConnectorError
 from connections.connectors.registry import connector_keys, get_connector_class
@@ -111,8 +111,21 @@ def connection_detail(request: HttpRequest, name: str) -> HttpResponse:
         "flows": connection.flows.order_by("name"),
         "changes": connection.changes.select_related("user")[:CHANGES_SHOWN],
         "test": connection.tests.first(),
+        "metadata_entries": metadata.cached_entries(connection),
+        "metadata_max_age_minutes": settings.SLUICE_METADATA_MAX_AGE_SECONDS // 60,
     }
     return render(request, "connections/detail.html", context)
+
+
+@require_POST
+def connection_metadata_refresh(request: HttpRequest, name: str) -> HttpResponse:
+    """"Refresh metadata" (AppFlow's ResetConnectorMetadataCache): forget the cached objects and
+    fields; the next look in the wizard asks the service again."""
+    connection = _connection_or_404(name)
+    dropped = metadata.clear(connection)
+    messages.success(request, f"Forgot {dropped} cached list{'s' if dropped != 1 else ''} of objects and "
+                              "fields: the next flow you build or edit asks the service again.")
+    return redirect("connections:detail", connection.name)
 
 
 def form_page(request, form, connector_cls, *, connection=None, errors=(), status=200):

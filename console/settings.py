@@ -227,6 +227,10 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "sluice@localhost")
 SLUICE_RETRY_BASE_SECONDS = float(os.environ.get("SLUICE_RETRY_BASE_SECONDS", 5))
 SLUICE_RETRY_CAP_SECONDS = float(os.environ.get("SLUICE_RETRY_CAP_SECONDS", 300))
 SLUICE_MAX_CONNECTIONS = int(os.environ.get("SLUICE_MAX_CONNECTIONS", 100))
+# How long a connection's objects and fields, as its service described them, are reused before
+# they are asked for again (AppFlow: an hour). "Refresh metadata" on the connection page, the
+# wizard's "Refresh fields" and `sluice reset-connector-metadata-cache` clear it sooner.
+SLUICE_METADATA_MAX_AGE_SECONDS = int(os.environ.get("SLUICE_METADATA_MAX_AGE_SECONDS", 3600))
 # Hosts, addresses or networks outbound connections may reach although they are not public
 # (on-premise applications). connections/net.py is Django-free and reads the variable itself.
 # The address people use to reach this deployment, e.g. https://sluice.example.com. OAuth redirect

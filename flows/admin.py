@@ -36,7 +36,7 @@ class ExecutionLogInline(ReadOnlyInline):
 class ExecutionAdmin(ReadOnlyAdmin):
     list_display = (
         "id", "flow", "status", "trigger", "created_at", "finished_at",
-        "records_processed", "record_failures", "bytes_written",
+        "records_processed", "record_failures", "bytes_written", "source_api_calls", "destination_api_calls",
     )
     list_filter = ("status", "trigger", ("flow", admin.RelatedOnlyFieldListFilter), "created_at")
     search_fields = ("flow__name", "=id")

@@ -125,6 +125,11 @@ class Execution(models.Model):
     # With them, records_processed = written + filtered + dropped + failures.
     records_filtered = models.BigIntegerField(default=0)
     records_dropped = models.BigIntegerField(default=0)
+    # HTTP requests the run sent to the source's and the destination's service, and to OAuth token
+    # endpoints (connections/connectors/apicalls.py): people pay for them against their API quota.
+    source_api_calls = models.BigIntegerField(default=0)
+    destination_api_calls = models.BigIntegerField(default=0)
+    token_refreshes = models.BigIntegerField(default=0)
     error_message = models.TextField(blank=True)
     output_location = models.CharField(max_length=1024, blank=True)
     # The first record failures, [{"where": "record 17", "reason": "..."}] (Counters.SAMPLE_SIZE),
@@ -159,6 +164,10 @@ class Execution(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in self.FINISHED
+
+    @property
+    def api_calls(self) -> int:
+        return self.source_api_calls + self.destination_api_calls + self.token_refreshes
 
     @property
     def duration(self):

@@ -102,6 +102,10 @@ def run_ended(execution_id) -> RunEvent | None:
             "num-of-record-failures": execution.record_failures,
             "data-processed": execution.bytes_processed,
             "data-written": execution.bytes_written,
+            # Sluice's own: the API calls the run was charged (AppFlow's report has none)
+            "num-of-api-calls": {"source": execution.source_api_calls,
+                                 "destination": execution.destination_api_calls,
+                                 "token-refreshes": execution.token_refreshes},
             "error-message": execution.error_message,
         },
     )

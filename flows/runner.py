@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
+from connections.connectors import apicalls
 from connections.connectors import rejects as rejected
 from connections.connectors.base import ConnectionInfo, ConnectorError, Window
 from connections.connectors.registry import get_connector, resolve_key
@@ -86,9 +87,19 @@ def counters_fields(counters: Counters) -> dict:
     }
 
 
+def api_call_fields() -> dict:
+    """The API calls of the run so far (every attempt: the service counted each), for the row."""
+    meter = apicalls.current()
+    if meter is None:
+        return {}
+    return {"source_api_calls": meter.source, "destination_api_calls": meter.destination,
+            "token_refreshes": meter.token_refreshes}
+
+
 def finish(execution: Execution, status: str, counters: Counters | None, message: str = "", location="",
            rejects_location: str = ""):
-    fields = {"status": status, "finished_at": timezone.now(), "updated_at": timezone.now()}
+    fields = {"status": status, "finished_at": timezone.now(), "updated_at": timezone.now(),
+              **api_call_fields()}
     if counters is not None:
         fields.update(counters_fields(counters))
         fields["failure_sample"] = counters.failure_sample()
@@ -174,7 +185,7 @@ def _run(execution: Execution) -> None:
     def on_progress(counters: Counters) -> None:
         if due():
             Execution.objects.filter(pk=execution.pk).update(
-                updated_at=timezone.now(), **counters_fields(counters)
+                updated_at=timezone.now(), **counters_fields(counters), **api_call_fields()
             )
 
     def log(level: str, message: str) -> None:
@@ -185,15 +196,21 @@ def _run(execution: Execution) -> None:
     window = Window(execution.data_pull_start, execution.data_pull_end, pull.get("datetimeTypeFieldName"))
     hooks = {"should_cancel": should_cancel, "on_progress": on_progress, "log": log}
     retries = execution.flow.transient_retries
-    for attempt in itertools.count(1):
-        failure = _attempt(execution, document, window, hooks)
-        if failure is None:
-            return
-        if attempt <= retries and _wait_to_retry(failure, attempt, retries, log, should_cancel):
-            continue  # the destination discarded the failed attempt: the next one starts clean
-        log("ERROR", failure.message)
-        finish(execution, S.ERROR, getattr(failure, "counters", None), failure.message)
-        return
+    # Every HTTP request of the run, token refreshes before it included, is counted into this.
+    with apicalls.metering(apicalls.ApiCalls()) as meter:
+        try:
+            for attempt in itertools.count(1):
+                failure = _attempt(execution, document, window, hooks)
+                if failure is None:
+                    return
+                if attempt <= retries and _wait_to_retry(failure, attempt, retries, log, should_cancel):
+                    continue  # the destination discarded the failed attempt: the next one starts clean
+                log("ERROR", failure.message)
+                finish(execution, S.ERROR, getattr(failure, "counters", None), failure.message)
+                return
+        finally:
+            if meter.total:
+                log("INFO", meter.describe())
 
 
 def _attempt(execution: Execution, document: dict, window: Window, hooks: dict):

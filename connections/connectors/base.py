@@ -35,6 +35,17 @@ class ConnectorError(Exception):
         self.retry_after = retry_after
 
 
+class MissingAtSource(ConnectorError):
+    """The object the flow reads, or fields of it, are not (or no longer) at the source: renamed
+    or deleted since the flow was built. Raise it from read() naming them; the engine adds what to
+    do (Refresh fields in the flow and remap), so the person is not left with an opaque error."""
+
+    def __init__(self, message: str, *, entity: str = "", fields: tuple[str, ...] | list[str] = ()):
+        super().__init__(message, permanent=True)
+        self.entity = entity
+        self.fields = tuple(fields)
+
+
 @dataclass(frozen=True)
 class ConfigField:
     """One field of a connection. The single source for the connection form, input
@@ -162,6 +173,11 @@ class Connector:
     # the destination discards everything, as for a failure (S3: nothing under the final prefix).
     publishes_on_cancel: ClassVar[bool] = True
     write_operations: ClassVar[tuple[str, ...]] = ()
+    # True: the console keeps list_entities / describe_entity answers for a while
+    # (SLUICE_METADATA_MAX_AGE_SECONDS, connections/metadata.py), as AppFlow does: asking a SaaS
+    # costs API quota and seconds. Files, buckets and databases say False: asking them is cheap,
+    # and a file dropped in a folder a minute ago must show up in the wizard.
+    caches_metadata: ClassVar[bool] = True
     # The key of this connector in sourceConnectorProperties / destinationConnectorProperties.
     properties_key: ClassVar[str] = ""
     # OAuth 2.0 (auth_kind "oauth2"): the scopes to ask for; the endpoints come from the

@@ -17,6 +17,7 @@ from connections.connectors.base import (
     ConnectorError,
     Entity,
     EntityField,
+    MissingAtSource,
     SourceBatch,
     Window,
 )
@@ -124,8 +125,8 @@ class DemoCrmConnector(Connector):
                                 timestamp_for_incremental=f["name"] == "modified_at")
                     for f in obj["fields"]
                 ]
-        raise ConnectorError(f'The Demo CRM has no object "{entity}". It has Accounts, Contacts and '
-                             "Opportunities.")
+        raise MissingAtSource(f'The Demo CRM has no object "{entity}". It has Accounts, Contacts and '
+                              "Opportunities.", entity=entity)
 
     def read(self, conn: ConnectionInfo, entity: str, fields: list[str] | None,
              filters: list[Mapping[str, Any]], window: Window, options: Mapping[str, Any],
@@ -137,7 +138,8 @@ class DemoCrmConnector(Connector):
         types = {f.name: f.data_type for f in described}
         unknown = [n for n in names if n not in types]
         if unknown:
-            raise ConnectorError(f"{entity} has no field {', '.join(unknown)}.")
+            raise MissingAtSource(f"{entity} has no field {', '.join(unknown)}.", entity=entity,
+                                  fields=unknown)
         schema = pa.schema([(n, ARROW_TYPES.get(types[n], pa.string())) for n in names])
         api = _Api(conn)
         params: dict[str, Any] = {"limit": PAGE_SIZE}

@@ -13,6 +13,7 @@ from typing import Any
 
 from flows.retry import parse_retry_after
 
+from . import apicalls
 from .base import ConnectorError
 
 TRANSIENT_STATUSES = frozenset({408, 425, 429})
@@ -23,6 +24,7 @@ def get_json(url: str, *, headers: Mapping[str, str] | None = None, timeout: flo
     """GET and parse JSON; failures as ConnectorErrors. `service` names it in messages."""
     who = service or urllib.parse.urlparse(url).netloc
     request = urllib.request.Request(url, headers={"Accept": "application/json", **(headers or {})})
+    apicalls.count_call()
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.loads(response.read() or b"null")

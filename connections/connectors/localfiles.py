@@ -36,6 +36,7 @@ from .base import (
     ConnectorError,
     Entity,
     EntityField,
+    MissingAtSource,
     SourceBatch,
     Window,
     WriteResult,
@@ -75,6 +76,7 @@ class LocalFilesConnector(Connector):
     can_be_source: ClassVar[bool] = True
     can_be_destination: ClassVar[bool] = True
     auth_kind: ClassVar[str] = "none"
+    caches_metadata: ClassVar[bool] = False  # cheap to ask, and should be current
     config_fields: ClassVar[tuple[ConfigField, ...]] = (
         ConfigField(
             "rootPath",
@@ -310,9 +312,9 @@ def _target_schema(reader: Any, fields: list[str] | None) -> pa.Schema:
     if missing:
         quoted = ", ".join(f'"{m}"' for m in missing)
         available = ", ".join(reader.schema.names) or "(none)"
-        raise ConnectorError(
-            f"{reader.name} has no field {quoted}. Available fields: {available}. "
-            "Correct the flow's field names or the file."
+        raise MissingAtSource(
+            f"{reader.name} has no field {quoted}. Available fields: {available}.",
+            entity=reader.name, fields=missing,
         )
     return pa.schema([reader.schema.field(f) for f in dict.fromkeys(fields)])
 

@@ -13,7 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from connections import services
+from connections import metadata, services
 from connections.audit import record_change
 from connections.connectors.base import Connector
 from connections.models import Connection, ConnectionChange, PendingAuthorization
@@ -123,6 +123,7 @@ def _store_new_tokens(pk: int, connector_cls: type[Connector], tokens: dict, *, 
     connection.updated_by = user
     services._test_or_refuse(connector_cls, connection)
     connection.save()
+    metadata.clear(connection)  # another user may see other objects
     record_change(connection, ConnectionChange.Action.AUTHORIZED, user=user, address=address,
                   detail="re-authorized: new tokens stored")
     return connection

@@ -9,6 +9,7 @@ import logging
 
 from django.db import transaction
 
+from connections.connectors import apicalls
 from connections.connectors.base import ConnectionInfo, ConnectorError
 from connections.connectors.registry import get_connector_class
 from connections.models import Connection
@@ -60,14 +61,15 @@ def refresh_tokens(connection_pk: int, stale_access_token: str) -> dict:
         connector_cls = get_connector_class(connection.connector_key)
         _, token_url = connector_cls.oauth_endpoints(connection.properties)
         try:
-            fresh = client.refresh(
-                token_url,
-                refresh_token=str(credentials.get("refreshToken") or ""),
-                client_id=str(connection.properties.get("clientId") or ""),
-                client_secret=str(credentials.get("clientSecret") or ""),
-                unwrap=connector_cls.oauth_token_payload,
-                client_auth=connector_cls.oauth_client_auth,
-            )
+            with apicalls.on_behalf_of(apicalls.TOKEN_REFRESH):  # not the source's or destination's quota
+                fresh = client.refresh(
+                    token_url,
+                    refresh_token=str(credentials.get("refreshToken") or ""),
+                    client_id=str(connection.properties.get("clientId") or ""),
+                    client_secret=str(credentials.get("clientSecret") or ""),
+                    unwrap=connector_cls.oauth_token_payload,
+                    client_auth=connector_cls.oauth_client_auth,
+                )
         except client.OAuthError as exc:
             if exc.error != "invalid_grant":
                 raise ConnectorError(f"Refreshing the access token failed: {exc.message}",

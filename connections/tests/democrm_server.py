@@ -28,6 +28,7 @@ class FakeProvider:
         self.refresh_tokens = ["refresh-0"]  # accepted once each (rotation)
         self.codes: dict[str, str] = {}  # code -> PKCE challenge it was issued for
         self.token_calls: list[dict] = []
+        self.requests: list[str] = []  # path?query of every API call (GET)
         self.expires_in = 3600
         self.lock = threading.Lock()
         self.base = ""
@@ -77,6 +78,8 @@ def serve(monkeypatch: pytest.MonkeyPatch, token: str = "token-0") -> FakeProvid
 
         def do_GET(self):  # noqa: N802
             parts = urlsplit(self.path)
+            with provider.lock:
+                provider.requests.append(self.path)
             if self.headers.get("Authorization") not in [f"Bearer {t}" for t in provider.access_tokens]:
                 return self.reply(401, {"error": "invalid_token"})
             query = {k: v[0] for k, v in parse_qs(parts.query).items()}

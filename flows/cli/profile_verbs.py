@@ -1,11 +1,12 @@
 """Connector profile verbs: create-connector-profile, describe-connector-profiles,
-delete-connector-profile. Each takes the parsed options and returns what to print."""
+delete-connector-profile, reset-connector-metadata-cache. Each takes the parsed options and
+returns what to print."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from connections import services
+from connections import metadata, services
 from connections.models import Connection
 from console.errors import UserError
 from flows.cli import shapes
@@ -57,3 +58,15 @@ def describe_connector_profiles(options: dict[str, Any]) -> dict[str, Any]:
 def delete_connector_profile(options: dict[str, Any]) -> None:
     connection = services.get_connection(options["connector_profile_name"])
     services.delete_connection(connection, force=options["force_delete"])
+
+
+def reset_connector_metadata_cache(options: dict[str, Any]) -> None:
+    """Forget the connection's cached objects and fields (all of them, or only the fields of
+    --connector-entity-name and/or the objects under --entities-path)."""
+    connection = services.get_connection(options["connector_profile_name"])
+    wanted_type = options.get("connector_type")
+    if wanted_type and wanted_type.lower() != connection.connector_type.lower():
+        raise UserError(f'connectorType: the connection "{connection.name}" is {connection.connector_type}, '
+                        f"not {wanted_type}.")
+    metadata.clear(connection, entity=options.get("connector_entity_name"),
+                   parent=options.get("entities_path"))

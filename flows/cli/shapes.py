@@ -98,6 +98,12 @@ def execution_record(execution: Execution) -> dict[str, Any]:
                 "recordsWritten": execution.records_written,
                 "recordsFiltered": execution.records_filtered,
                 "recordsDropped": execution.records_dropped,
+                # HTTP requests sent to each side's service, billed against its API quota
+                "apiCalls": {
+                    "source": execution.source_api_calls,
+                    "destination": execution.destination_api_calls,
+                    "tokenRefreshes": execution.token_refreshes,
+                },
             },
             # No maxPageSize: sources read in blocks of bytes, so a run has no page size in records.
         },

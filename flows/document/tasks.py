@@ -7,6 +7,7 @@ import json
 import re
 from typing import Any
 
+from connections.connectors.base import Connector
 from flows.engine.transforms import PLACEHOLDER
 from flows.engine.values import TYPES, normalize_type, parse_value
 
@@ -50,7 +51,9 @@ NO_FIELD_SELECTED = (
 _POSITIVE_INTEGER = re.compile(r"[0-9]+")
 
 
-def check_tasks(problems: Problems, path: Path, value: Any, source_key: str | None) -> None:
+def check_tasks(problems: Problems, path: Path, value: Any, source_key: str | None,
+                source: type[Connector] | None = None) -> None:
+    """`source`: the source's connector class, when the document names one Sluice has."""
     tasks = expect_list(problems, path, value)
     if tasks is None:
         return
@@ -64,6 +67,35 @@ def check_tasks(problems: Problems, path: Path, value: Any, source_key: str | No
         problems.add(path, NO_FIELD_SELECTED)
     _check_duplicate_map_destinations(problems, path, tasks)
     _check_across_tasks(problems, path, tasks)
+    if source is not None:
+        _check_source_can_filter(problems, path, tasks, source)
+
+
+def _check_source_can_filter(problems: Problems, path: Path, tasks: list, source: type[Connector]) -> None:
+    """A Filter operator the source's connector does not declare is refused before any run (as
+    AppFlow refuses one its connector lacks), not discovered by a run. A connector that declares
+    no filter_operators leaves every operator to the engine."""
+    offered = tuple(source.filter_operators)
+    if not offered:
+        return
+    for index, task in enumerate(tasks):
+        if not isinstance(task, dict) or task.get("taskType") != "Filter":
+            continue
+        name = operator_of(task)
+        operator = task.get("connectorOperator")
+        if name is None or name not in OPERATORS or name in offered:
+            continue  # an unknown operator is reported by _check_connector_operator already
+        key = next(iter(operator))
+        model_key = next((k for k in CONNECTOR_OPERATORS if k.lower() == str(key).lower()), None)
+        if model_key and name not in CONNECTOR_OPERATORS[model_key]:
+            continue  # reported already, in AppFlow's words
+        fields = task.get("sourceFields")
+        on = f" on {', '.join(str(f) for f in fields)}" if isinstance(fields, list) and fields else ""
+        who = source.display_name or source.key()
+        filters = [op for op in offered if op not in ("NO_OP",) and op in OPERATORS_BY_TASK_TYPE["Filter"]]
+        problems.add((*path, index, "connectorOperator", key),
+                     f"the Filter task{on} uses {name}, which {who} cannot do; use one of "
+                     f"{', '.join(filters)}")
 
 
 def operator_of(task: dict) -> str | None:

@@ -80,7 +80,7 @@ def validate_flow_document(doc: Any) -> list[DocumentError]:
         "triggerConfig": lambda p, at, v: _check_trigger(p, at, v, source),
         "sourceFlowConfig": lambda p, at, v: check_flow_config(p, at, v, SOURCE),
         "destinationFlowConfigList": _check_destinations,
-        "tasks": lambda p, at, v: check_tasks(p, at, v, source_key),
+        "tasks": lambda p, at, v: check_tasks(p, at, v, source_key, source),
         "tags": _check_tags,
     })
     return problems.sorted_errors(doc)

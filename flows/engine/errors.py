@@ -22,6 +22,15 @@ class RunError(Exception):
         self.retry_after = retry_after  # from the connector: how long the service asked us to wait
 
 
+class MissingFields(RunError):
+    """Fields the tasks use are not in the batch the source gave. The engine's loop, which knows
+    the object and the source, says so in full (run.py)."""
+
+    def __init__(self, message: str, fields: list[str]):
+        super().__init__(message)
+        self.fields = fields
+
+
 class PlanError(RunError):
     """The flow's tasks cannot be run: found before any record is read."""
 

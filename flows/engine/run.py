@@ -10,11 +10,19 @@ from typing import Any
 
 import pyarrow as pa
 
+from connections.connectors import apicalls
 from connections.connectors import rejects as rejected
-from connections.connectors.base import ConnectionInfo, Connector, ConnectorError, RecordFailure, Window
+from connections.connectors.base import (
+    ConnectionInfo,
+    Connector,
+    ConnectorError,
+    MissingAtSource,
+    RecordFailure,
+    Window,
+)
 
 from .counters import Counters, RunResult
-from .errors import DiscardOnCancel, RunError
+from .errors import DiscardOnCancel, MissingFields, RunError
 from .plan import Plan, compile_plan
 from .work import Work
 
@@ -124,12 +132,15 @@ def run_flow(
         discard,
     )
     try:
-        result = destination.connector.write(
-            destination.connection,
-            destination_entity,
-            batches,
-            options=options,
-        )
+        # The destination pulls the batches, and with them the source's calls: _batches says
+        # whose calls those are around each pull (connections/connectors/apicalls.py).
+        with apicalls.on_behalf_of(apicalls.DESTINATION):
+            result = destination.connector.write(
+                destination.connection,
+                destination_entity,
+                batches,
+                options=options,
+            )
     except DiscardOnCancel:
         counters.records_written = counters.bytes_written = 0
         on_progress(counters)
@@ -186,7 +197,8 @@ def _batches(
             raise DiscardOnCancel
         return
     try:
-        reading = iter(source.connector.read(source.connection, entity, fields, pushed, window, props))
+        with apicalls.on_behalf_of(apicalls.SOURCE):
+            reading = iter(source.connector.read(source.connection, entity, fields, pushed, window, props))
     except ConnectorError as exc:
         raise _read_error(entity, source, exc) from None
     logged = 0
@@ -194,7 +206,8 @@ def _batches(
     try:
         while True:
             try:
-                batch = next(reading)
+                with apicalls.on_behalf_of(apicalls.SOURCE):
+                    batch = next(reading)
             except StopIteration:
                 return
             except ConnectorError as exc:
@@ -209,7 +222,11 @@ def _batches(
             if batch.table.num_columns or batch.table.num_rows:
                 work = Work.start(batch.table, first_record)
                 first_record += batch.table.num_rows
-                plan.run(work)
+                try:
+                    plan.run(work)
+                except MissingFields as exc:
+                    raise RunError(f"{exc.message} {entity} from {_name(source)} has no such field now. "
+                                   + remap_advice(source, exc.fields)) from None
                 counters.records_filtered += work.filtered
                 counters.records_dropped += work.dropped
                 logged = _count_failures(counters, work.failures, logged, log, extra=work.failed)
@@ -229,7 +246,8 @@ def _batches(
     finally:
         close = getattr(reading, "close", None)
         if close is not None:
-            close()  # let the source release files and connections now, not at garbage collection
+            with apicalls.on_behalf_of(apicalls.SOURCE):
+                close()  # let the source release files and connections now, not at garbage collection
 
 
 def pushdown_filters(plan: Plan, connector: Connector) -> list[dict[str, Any]]:
@@ -293,10 +311,26 @@ def _write_rejects(
 
 
 def _read_error(entity: str, source: Endpoint, exc: ConnectorError) -> RunError:
+    advice = ""
+    if isinstance(exc, MissingAtSource):
+        advice = " " + remap_advice(source, exc.fields)
     return RunError(
-        f"Reading {entity} from {_name(source)} failed: {exc.message}", retryable=not exc.permanent,
+        f"Reading {entity} from {_name(source)} failed: {exc.message}{advice}", retryable=not exc.permanent,
         retry_after=exc.retry_after,
     )
+
+
+def remap_advice(source: Endpoint, fields: tuple[str, ...] | list[str]) -> str:
+    """What to do when the object or fields a flow was built on are gone from the source: the
+    wizard's field list may be cached from before (connections/metadata.py), hence Refresh fields."""
+    label = source.connector.display_name or source.connector.key()
+    if fields:
+        them = "it" if len(fields) == 1 else "them"
+        return (f"If {them} {'was' if len(fields) == 1 else 'were'} renamed or deleted in {label}, edit the "
+                f"flow, choose Refresh fields, and remap the tasks that use {them}; otherwise correct the "
+                "field names in the flow's tasks.")
+    return (f"If the object was renamed or deleted in {label}, edit the flow, choose Refresh fields, and "
+            "pick its source object again.")
 
 
 def _connector_block(config: Any, path: str, key: str, connector: Connector) -> Mapping[str, Any]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import RunError
+from .errors import MissingFields, RunError
 from .values import convert, describe_type, show
 from .work import Work
 
@@ -135,10 +135,10 @@ def require_fields(batch: Batch, fields: Iterable[str], used_by: Mapping[str, li
     noun = "Field" if len(missing) == 1 else "Fields"
     verb = "is" if len(missing) == 1 else "are"
     quoted = ", ".join(f'"{f}"' for f in missing)
-    raise RunError(
+    raise MissingFields(
         f"{noun} {quoted}{where} {verb} not in the source data. Available fields: "
-        f"{name_list(batch.column_names, limit=50) or '(none)'}. Correct the field names in the "
-        "flow's tasks, or check that the source still has them."
+        f"{name_list(batch.column_names, limit=50) or '(none)'}.",
+        missing,
     )
 
 

@@ -449,7 +449,8 @@ def test_execution_records_newest_first_with_paging(history):
     assert record["executionResult"] == {
         "errorInfo": {"putFailuresCount": 0, "executionMessage": ""},
         "bytesProcessed": 0, "bytesWritten": 0, "recordsProcessed": 400, "numParallelProcesses": 1,
-        "sluice": {"recordsWritten": 0, "recordsFiltered": 0, "recordsDropped": 0},
+        "sluice": {"recordsWritten": 0, "recordsFiltered": 0, "recordsDropped": 0,
+                   "apiCalls": {"source": 0, "destination": 0, "tokenRefreshes": 0}},
     }
 
 

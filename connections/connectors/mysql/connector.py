@@ -44,6 +44,7 @@ class MySQLConnector(Connector):
     can_be_source: ClassVar[bool] = True
     can_be_destination: ClassVar[bool] = True
     auth_kind: ClassVar[str] = "basic"
+    caches_metadata: ClassVar[bool] = False  # cheap to ask, and should be current
     config_fields: ClassVar[tuple[ConfigField, ...]] = (
         ConfigField("host", label="Host", help="Name or address of the database server."),
         ConfigField("port", kind="integer", label="Port", required=False, default=3306),

@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow as pa
 import pymysql
 
-from ..base import ConnectorError, SourceBatch, Window
+from ..base import ConnectorError, MissingAtSource, SourceBatch, Window
 from ..dbtarget import Target
 from ..sqlfilters import pushable
 from . import catalog
@@ -40,7 +40,8 @@ def read_table(
             if fields is not None:
                 missing = [f for f in fields if f not in by_name]
                 if missing:
-                    raise ConnectorError(f"{schema}.{table} has no column {', '.join(missing)}.")
+                    raise MissingAtSource(f"{schema}.{table} has no column {', '.join(missing)}.",
+                                          entity=f"{schema}.{table}", fields=missing)
             chosen = found if fields is None else [by_name[f] for f in fields]
             conditions, params = _window(by_name, window, options, schema, table)
             types = {c.name: c.data_type for c in found}

@@ -43,6 +43,7 @@ class PostgreSQLConnector(Connector):
     can_be_source: ClassVar[bool] = True
     can_be_destination: ClassVar[bool] = True
     auth_kind: ClassVar[str] = "basic"
+    caches_metadata: ClassVar[bool] = False  # cheap to ask, and should be current
     default_port: ClassVar[int] = 5432
     config_fields: ClassVar[tuple[ConfigField, ...]] = (
         ConfigField("host", label="Host", help="Name or address of the database server."),

@@ -13,7 +13,7 @@ import psycopg
 import pyarrow as pa
 from psycopg import sql
 
-from ..base import ConnectorError, SourceBatch, Window
+from ..base import ConnectorError, MissingAtSource, SourceBatch, Window
 from ..sqlfilters import pushable
 from . import catalog, pgtypes
 from .client import Target, connect, query_error
@@ -71,7 +71,8 @@ def _chosen_columns(found: list[catalog.Column], fields: list[str] | None, schem
     by_name = {c.name: c for c in found}
     missing = [f for f in fields if f not in by_name]
     if missing:
-        raise ConnectorError(f"{schema}.{table} has no column {', '.join(missing)}.")
+        raise MissingAtSource(f"{schema}.{table} has no column {', '.join(missing)}.",
+                              entity=f"{schema}.{table}", fields=missing)
     return [by_name[f] for f in fields]
 
 

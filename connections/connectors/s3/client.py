@@ -17,6 +17,7 @@ import boto3
 import botocore.exceptions as bx
 from botocore.config import Config
 
+from .. import apicalls
 from ..base import ConnectionInfo, ConnectorError
 from ..hosts import check_host, checked_address
 
@@ -108,7 +109,10 @@ def make_client(settings: S3Settings) -> Any:
         aws_secret_access_key=settings.secret_access_key or None,
         region_name=settings.region or None,
     )
-    return session.client("s3", endpoint_url=settings.endpoint_url or None, config=config)
+    client = session.client("s3", endpoint_url=settings.endpoint_url or None, config=config)
+    # S3 bills per request too: each HTTP attempt counts in the run's API calls (apicalls.py).
+    client.meta.events.register("before-send.s3", apicalls.counter_here())
+    return client
 
 
 def s3_error(exc: Exception, settings: S3Settings, doing: str, bucket: str = "") -> ConnectorError:

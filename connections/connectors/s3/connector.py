@@ -46,6 +46,7 @@ class S3Connector(Connector):
     can_be_source: ClassVar[bool] = True
     can_be_destination: ClassVar[bool] = True
     auth_kind: ClassVar[str] = "api_key"
+    caches_metadata: ClassVar[bool] = False  # cheap to ask, and should be current
     config_fields: ClassVar[tuple[ConfigField, ...]] = (
         ConfigField("region", label="Region", required=False, default="us-east-1"),
         ConfigField(

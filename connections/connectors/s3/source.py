@@ -19,7 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..base import ConnectorError, Entity, EntityField, SourceBatch, Window
+from ..base import ConnectorError, Entity, EntityField, MissingAtSource, SourceBatch, Window
 from ..fileformats import align_to_schema, arrow_to_data_type, file_format, open_reader, read_block_bytes
 from .client import S3_ERRORS, S3Settings, s3_error
 
@@ -187,9 +187,9 @@ def _target_schema(reader: Any, fields: list[str] | None) -> pa.Schema:
         return reader.schema
     missing = [f for f in fields if f not in reader.schema.names]
     if missing:
-        raise ConnectorError(
+        raise MissingAtSource(
             f"{reader.name} has no field {', '.join(missing)}. Available fields: "
-            f"{', '.join(reader.schema.names) or '(none)'}."
+            f"{', '.join(reader.schema.names) or '(none)'}.", entity=reader.name, fields=missing,
         )
     return pa.schema([reader.schema.field(f) for f in dict.fromkeys(fields)])
 

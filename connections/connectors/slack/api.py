@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from connections import net
-from connections.connectors.base import ConnectionInfo, ConnectorError
+from connections.connectors.base import ConnectionInfo, ConnectorError, MissingAtSource
 from flows.retry import parse_retry_after
 
 DEFAULT_INSTANCE_URL = "https://slack.com"
@@ -112,10 +112,10 @@ def _connector_error(method: str, error: str, status: int, retry_after: float | 
         return ConnectorError(f"{what} ({error}). Authorize the connection again (Re-authorize) with a "
                               "Slack user who can read the channels.")
     if error == "channel_not_found":
-        return ConnectorError(f'Slack has no channel "{subject}" that this user can read '
-                              "(channel_not_found). "
-                              "It may have been deleted, or the user who authorized the connection is not "
-                              "a member of this private channel.")
+        return MissingAtSource(f'Slack has no channel "{subject}" that this user can read '
+                               "(channel_not_found). "
+                               "It may have been deleted, or the user who authorized the connection is not "
+                               "a member of this private channel.", entity=f"conversations/{subject}")
     if error == "missing_scope":
         needed = str((body or {}).get("needed") or "") if isinstance(body, dict) else ""
         return ConnectorError(f"The Slack token lacks the scope {needed or 'this call needs'} for {method}. "

@@ -18,6 +18,7 @@ from connections.connectors.base import (
     ConnectorError,
     Entity,
     EntityField,
+    MissingAtSource,
     SourceBatch,
     Window,
 )
@@ -223,8 +224,8 @@ class SlackConnector(Connector):
         names = fields or list(specs)
         unknown = [n for n in names if n not in specs]
         if unknown:
-            raise ConnectorError(f"Slack {kind} have no field {', '.join(unknown)}. "
-                                 f"Fields: {', '.join(specs)}.")
+            raise MissingAtSource(f"Slack {kind} have no field {', '.join(unknown)}. "
+                                  f"Fields: {', '.join(specs)}.", entity=entity, fields=unknown)
         incremental = [s[0] for s in specs.values() if s[4]]
         window_field = window.field or incremental[0]
         if not window.is_open:

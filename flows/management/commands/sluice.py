@@ -78,6 +78,16 @@ def add_profile_verbs(subparsers) -> None:
     p.add_argument("--connector-profile-name", required=True)
     p.add_argument("--force-delete", action="store_true", help="even if flows use it (they are suspended)")
 
+    p = add_verb(
+        subparsers, "reset-connector-metadata-cache", "ResetConnectorMetadataCache",
+        profile_verbs.reset_connector_metadata_cache,
+        "Forget a connection's cached objects and fields: they are asked for again next time.",
+    )
+    p.add_argument("--connector-profile-name", required=True)
+    p.add_argument("--connector-type", help="checked against the connection's, when given")
+    p.add_argument("--connector-entity-name", help="only the fields of this object")
+    p.add_argument("--entities-path", help='only the objects under this parent ("" for the top level)')
+
 
 def add_flow_verbs(subparsers) -> None:
     p = add_verb(subparsers, "create-flow", "CreateFlow", flow_verbs.create_flow, "Create a flow.")
