@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import os
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -100,7 +99,7 @@ def write_objects(
                         path = Path(spool) / f"{next(spooled):06d}.{FILE_TYPES[file_type]}"
                         writer = writers[folder] = open_writer(file_type, path)
                     writer.write(_as_text(rows) if as_text else rows)
-                    if not single and os.path.getsize(writer.path) >= target_bytes:
+                    if not single and writer.size >= target_bytes:
                         run.stage(writers.pop(folder), partition)
             for folder in sorted(writers):
                 run.stage(writers.pop(folder), partitioner.seen[folder] if partitioner else None)
