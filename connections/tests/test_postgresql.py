@@ -382,6 +382,19 @@ def test_copy_binds_filter_values_as_settings_never_as_sql_text(conn, schema, mo
     assert len(sent) == 2 and all(s.startswith("COPY (SELECT") for s in sent)
     assert hostile not in sent[0] and "DROP" not in sent[0] and "current_setting('sluice.p0')::\"text\"" in sent[0]
     assert "ab" not in sent[1] and "1950" not in sent[1] and "current_setting('sluice.p2')::\"varchar\"[]" in sent[1]
+    assert "current_setting('sluice.p0')::\"timestamptz\"" in sent[1]
+
+
+def test_copy_compares_a_window_with_a_date_column_as_the_cursor_does(conn, schema, monkeypatch):
+    from connections.connectors.postgresql import reading
+
+    name = typed_table(schema)
+    # 10:00 on 1970-01-01: the date 1970-01-01 (midnight) is before it, in both paths
+    window = Window(datetime(1970, 1, 1, 10, tzinfo=UTC), datetime(2001, 1, 1, tzinfo=UTC))
+    options = {"datetimeTypeFieldName": "born"}
+    fast = read_rows(conn, name, ["Id"], (), window, options)
+    monkeypatch.setattr(reading, "_copy_columns", lambda chosen: None)
+    assert fast == read_rows(conn, name, ["Id"], (), window, options) == [{"Id": 1}]
     assert execute("SELECT count(*) FROM {}", name) == [(4,)]
 
 

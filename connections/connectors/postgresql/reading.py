@@ -6,21 +6,24 @@ Two ways to read, chosen by the columns' types:
   reader with the column types fixed from the catalog, when every column is a number, a boolean,
   text (or anything read as text: json, uuid, enums, ...), a date or a timestamp. Dates travel as
   days and timestamps as microseconds since 1970 (integers: exact, no time zone or DateStyle in
-  between, years before 1 and after 9999 included). A date or timestamp holding infinity fails the
-  read with a message, as the cursor path does.
+  between). A date or timestamp holding infinity fails the read with a message, as the cursor
+  path does.
 - A server-side cursor (psycopg's Python values), for the rest: arrays, bytea, time.
 
 Simple filters are pushed down (see ..sqlfilters), with identifiers composed by psycopg.sql and
 values always bound as server-side parameters. COPY takes no parameters, so for it the values are
 first handed to the server with `set_config('sluice.p<n>', %s, true)` (bound parameters, scoped
 to the transaction) and the query reads them back with `current_setting('sluice.p<n>')` cast to
-the column's type: no value ever becomes part of SQL text.
+the type the cursor path's parameter has (a datetime stays a timestamptz next to a date column,
+text takes the column's type, as the server infers it): no value ever becomes part of SQL text.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator, Mapping
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -108,10 +111,28 @@ def _setting_binder(params: list[Any]) -> Binder:
     def bind(value: Any, column: catalog.Column, as_array: bool = False) -> sql.Composable:
         name = f"sluice.p{len(params)}"
         params.append((name, value, as_array))
-        kind = sql.Identifier(column.typname) + sql.SQL("[]" if as_array else "")
+        sample = value[0] if as_array and value else value
+        kind = sql.Identifier(_parameter_type(sample, column)) + sql.SQL("[]" if as_array else "")
         return sql.SQL("current_setting({})::{}").format(sql.Literal(name), kind)
 
     return bind
+
+
+def _parameter_type(value: Any, column: catalog.Column) -> str:
+    """The type a bound parameter with `value` has in the cursor path (psycopg's dumpers)."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int8"
+    if isinstance(value, float):
+        return "float8"
+    if isinstance(value, Decimal):
+        return "numeric"
+    if isinstance(value, datetime):
+        return "timestamptz" if value.tzinfo else "timestamp"
+    if isinstance(value, date):
+        return "date"
+    return column.typname  # text: psycopg leaves its type to the server, which takes the column's
 
 
 _EPOCH_MICROS = (
