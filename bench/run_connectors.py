@@ -10,6 +10,8 @@ Jobs, each run by the engine in a fresh subprocess (wall time of run_flow, rows/
   pg-upsert   Local files CSV -> PostgreSQL UPSERT on Id, into the full table (every row updated)
   s3-parquet  CSV on S3 -> Parquet on S3 (moto in server mode, started here)
   pg-s3-jsonl PostgreSQL table -> JSON Lines on S3
+  pg-read     PostgreSQL table read by the connector alone (no engine, no destination): the
+              source's own speed (--only read)
 
 PostgreSQL: SLUICE_BENCH_PG_HOST / _PORT / _USER / _PASSWORD (default 127.0.0.1:5432 postgres);
 the bench creates and drops its own database. moto keeps objects in memory and serves them from
@@ -43,7 +45,7 @@ S3_KEYS = {"accessKeyId": "bench", "secretAccessKey": "bench-secret"}
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--only", nargs="+", choices=["pg", "s3"], default=["pg", "s3"])
+    parser.add_argument("--only", nargs="+", choices=["pg", "s3", "read"], default=["pg", "s3"])
     parser.add_argument("--child", help=argparse.SUPPRESS)  # internal: one job, JSON settings
     args = parser.parse_args()
     if args.child:
@@ -84,6 +86,10 @@ def main() -> None:
                     f"{upsert['rows_per_s'] / copy['rows_per_s']:.2f}x raw COPY, "
                     f"{upsert['rows_per_s'] / raw_upsert['rows_per_s']:.2f}x raw upsert (all updates)",
                 )
+            if "read" in args.only:
+                if "pg" not in args.only:
+                    _child({**settings, "job": "pg-copy"})
+                _print("pg-read", _child({**settings, "job": "pg-read"}), "connector read only")
             if "s3" in args.only:
                 endpoint = _start_moto()
                 settings["endpoint"] = endpoint
@@ -138,6 +144,8 @@ def run_child(settings: dict) -> dict:
                 )
             )
         records = settings["rows"]
+    elif job == "pg-read":
+        records = _read_pg(settings)
     else:
         records = _run_flow(settings)
     seconds = time.perf_counter() - started
@@ -239,6 +247,21 @@ def _run_flow(settings: dict) -> int:
     }
     result = run_flow(document, source, destination, execution_id="bench")
     return result.counters.records_written
+
+
+def _read_pg(settings: dict) -> int:
+    from connections.connectors.base import ConnectionInfo, Window
+    from connections.connectors.postgresql import PostgreSQLConnector
+
+    conn = ConnectionInfo(
+        "pg",
+        "CustomConnector",
+        "PostgreSQL",
+        {"host": PG["host"], "port": str(PG["port"]), "database": settings["database"], "sslMode": "disable"},
+        {"username": PG["user"], "password": PG["password"]},
+    )
+    batches = PostgreSQLConnector().read(conn, "public.accounts", None, [], Window(), {})
+    return sum(b.table.num_rows for b in batches)
 
 
 def _child(settings: dict) -> dict:

@@ -268,3 +268,58 @@ def test_a_partition_task_partitions_a_local_files_run_through_the_engine(root):
     assert jsonl(root / "out/exec-9/country=NO/part-00000.jsonl") == [
         {"id": "1", "country": "NO"}, {"id": "3", "country": "NO"}]
     assert not [m for lv, m in logs if lv == "WARNING"]
+
+
+def test_s3_typed_parquet_partition_takes_a_type_from_a_later_batch_when_the_first_is_all_null(bucket):
+    # The first batch has no Amount at all (Arrow's null type), the next has integers and a list:
+    # the partition's file must take them, typed, instead of refusing the later batch.
+    first = pa.table({"Country": ["NO", "SE"], "Amount": pa.nulls(2), "Tags": pa.nulls(2)})
+    later = pa.table({"Country": ["NO", "SE"], "Amount": [5, 7], "Tags": [["a"], None]})
+    s3_write(bucket, [first, later], ["Country"], fileType="PARQUET", preserveSourceDataTyping=True)
+    norway = pq.read_table(io.BytesIO(s3server.body(bucket, "out/exec-1/Country=NO/part-00000.parquet")))
+    assert norway.schema.field("Amount").type == pa.int64()
+    assert norway.schema.field("Tags").type == pa.list_(pa.string())
+    assert norway.to_pylist() == [{"Country": "NO", "Amount": None, "Tags": None},
+                                  {"Country": "NO", "Amount": 5, "Tags": ["a"]}]
+
+
+def test_a_column_null_in_every_batch_of_a_row_group_is_text_and_later_values_still_fit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from connections.connectors.fileformats import writers
+
+    monkeypatch.setattr(writers, "PARQUET_ROW_GROUP_ROWS", 2)
+    writer = writers.open_writer("PARQUET", tmp_path / "p.parquet")
+    writer.write(pa.table({"Id": [1, 2], "Note": pa.nulls(2), "Tags": pa.nulls(2)}))  # a full row group
+    writer.write(pa.table({"Id": [3], "Note": [4.5], "Tags": pa.array([{"k": 1}])}))
+    writer.write(pa.table({"Id": [4], "Note": pa.nulls(1), "Tags": pa.nulls(1)}))
+    writer.close()
+    table = pq.read_table(tmp_path / "p.parquet")
+    assert table.schema.field("Note").type == pa.string() and table.schema.field("Tags").type == pa.string()
+    assert table.to_pylist() == [{"Id": 1, "Note": None, "Tags": None}, {"Id": 2, "Note": None, "Tags": None},
+                                 {"Id": 3, "Note": "4.5", "Tags": '{"k":1}'}, {"Id": 4, "Note": None, "Tags": None}]
+
+
+@pytest.mark.parametrize("file_type", ["CSV", "JSONL"])
+def test_text_files_type_a_null_column_from_a_later_batch(tmp_path: Path, file_type: str):
+    from connections.connectors.fileformats import writers
+
+    path = tmp_path / f"p.{file_type.lower()}"
+    writer = writers.open_writer(file_type, path)
+    writer.write(pa.table({"Id": [1], "Amount": pa.nulls(1)}))
+    writer.write(pa.table({"Id": [2], "Amount": [5]}))
+    writer.write(pa.table({"Id": [3], "Amount": pa.nulls(1)}))
+    writer.close()
+    if file_type == "CSV":
+        assert path.read_text().splitlines() == ['"Id","Amount"', "1,", '2,"5"', "3,"]  # typed after the header: text
+    else:
+        assert [json.loads(line) for line in path.read_text().splitlines()] == [
+            {"Id": 1, "Amount": None}, {"Id": 2, "Amount": 5}, {"Id": 3, "Amount": None}]
+
+
+def test_a_batch_that_cannot_fit_the_files_type_names_the_column(tmp_path: Path):
+    from connections.connectors.fileformats import writers
+
+    writer = writers.open_writer("JSONL", tmp_path / "p.jsonl")
+    writer.write(pa.table({"Id": [1], "Amount": [5]}))
+    with pytest.raises(ConnectorError, match=r"column Amount: a batch does not fit the type .*\(int64\)"):
+        writer.write(pa.table({"Id": [2], "Amount": ["lots"]}))

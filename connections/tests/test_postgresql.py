@@ -5,6 +5,7 @@ Each test works in its own schema of a scratch database (see pgserver.py)."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 import struct
 import threading
@@ -289,6 +290,125 @@ def test_incremental_window_on_a_timestamp_column(conn, schema):
         read_rows(conn, name, window=window)
     with pytest.raises(ConnectorError, match="has no timestamp column Name"):
         read_rows(conn, name, window=window, options={"datetimeTypeFieldName": "Name"})
+
+
+# -- reading through COPY --------------------------------------------------------------------------
+
+def typed_table(schema: str) -> str:
+    name = f"{schema}.typed"
+    execute(
+        'CREATE TABLE {} ("Id" int8, small int2, big int8, r4 real, r8 double precision, n numeric, ok boolean, '
+        '"Note, with comma" text, code varchar(5), pad char(3), doc jsonb, uid uuid, born date, '
+        "at timestamp, at_tz timestamptz)",
+        name,
+    )
+    execute(
+        "INSERT INTO {} VALUES "
+        "(1, 1, 9223372036854775807, 1.5, 0.1, 12.345, true, 'plain', 'ab', 'x', '{{\"k\": [1]}}', "
+        "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '2000-02-29', '1969-12-31 23:59:59.5', "
+        "'1970-01-01 00:00:00.000001+00'), "
+        "(2, -32768, -9223372036854775808, 'NaN', '-Infinity', 'NaN', false, E'two\\nlines, \"quoted\"', '', '', "
+        "'null', NULL, '0001-01-01', '9999-12-31 23:59:59.999999', '1900-06-15 12:30:00.25+02'), "
+        "(3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL), "
+        "(4, 0, 0, 0, 1e300, 1e-10, true, 'Ærøskøbing — ☃', 'ñ', 'zz', '\"\"', "
+        "'00000000-0000-0000-0000-000000000000', '1970-01-01', '2026-11-21 13:05:00', '2026-11-21 13:05:00.123456Z')",
+        name,
+    )
+    return name
+
+
+def read_both(monkeypatch, target, schema, table, **kwargs) -> tuple[list[pa.Table], list[pa.Table]]:
+    """The same read through COPY and through the cursor (COPY turned off)."""
+    import psycopg
+
+    from connections.connectors.postgresql import reading
+
+    copies = []
+    real_copy = psycopg.Cursor.copy
+    monkeypatch.setattr(psycopg.Cursor, "copy", lambda self, *a, **k: copies.append(1) or real_copy(self, *a, **k))
+    fast = [b.table for b in read_table(target, schema, table, None, [], Window(), {}, **kwargs)]
+    assert copies == [1]  # every column of the table is read through COPY
+    with monkeypatch.context() as patch:
+        patch.setattr(reading, "_copy_columns", lambda chosen: None)
+        slow = [b.table for b in read_table(target, schema, table, None, [], Window(), {}, **kwargs)]
+    assert copies == [1]
+    return fast, slow
+
+
+def test_copy_reads_every_value_exactly_as_the_cursor_does(conn, schema, monkeypatch):
+    typed_table(schema)
+    fast, slow = read_both(monkeypatch, PG.target(conn), schema, "typed", batch_rows=3)
+    assert [t.num_rows for t in fast] == [3, 1] == [t.num_rows for t in slow]
+    fast_table, slow_table = pa.concat_tables(fast), pa.concat_tables(slow)
+    assert fast_table.schema == slow_table.schema
+    assert fast_table.to_pylist() == slow_table.to_pylist() or _same_with_nan(fast_table, slow_table)
+    rows = {r["Id"]: r for r in fast_table.to_pylist()}
+    assert rows[2]["Note, with comma"] == 'two\nlines, "quoted"' and rows[2]["code"] == "" and rows[3]["code"] is None
+    assert rows[1]["at"] == datetime(1969, 12, 31, 23, 59, 59, 500000)
+    assert rows[2]["at_tz"] == datetime(1900, 6, 15, 10, 30, 0, 250000, tzinfo=UTC)
+    assert rows[4]["at_tz"] == datetime(2026, 11, 21, 13, 5, 0, 123456, tzinfo=UTC)
+    assert rows[1]["big"] == 2**63 - 1 and rows[2]["big"] == -(2**63)
+
+
+def _same_with_nan(a: pa.Table, b: pa.Table) -> bool:
+    import math
+
+    def norm(v):
+        return "NaN" if isinstance(v, float) and math.isnan(v) else v
+
+    return [{k: norm(v) for k, v in r.items()} for r in a.to_pylist()] == [
+        {k: norm(v) for k, v in r.items()} for r in b.to_pylist()]
+
+
+def test_copy_binds_filter_values_as_settings_never_as_sql_text(conn, schema, monkeypatch):
+    import psycopg
+
+    name = typed_table(schema)
+    sent: list[str] = []
+    real_copy = psycopg.Cursor.copy
+
+    def copy(self, statement, *args, **kwargs):
+        sent.append(statement.as_string(self))
+        return real_copy(self, statement, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "copy", copy)
+    hostile = "x'); DROP TABLE typed; --"
+    tasks = [filter_task("Note, with comma", "CONTAINS", VALUE=hostile)]
+    assert read_rows(conn, name, ["Id"], tasks) == []
+    tasks = [filter_task("code", "EQUAL_TO", VALUES="ab,ñ"), filter_task("at_tz", "GREATER_THAN", VALUE="1950-01-01T00:00:00Z"),
+             filter_task("n", "BETWEEN", LOWER_BOUND="0", UPPER_BOUND="13")]
+    window = Window(datetime(1960, 1, 1, tzinfo=UTC), datetime(2030, 1, 1, tzinfo=UTC))
+    got = read_rows(conn, name, ["Id", "code"], tasks, window, {"datetimeTypeFieldName": "at_tz"})
+    assert got == [{"Id": 1, "code": "ab"}, {"Id": 4, "code": "ñ"}]
+    assert len(sent) == 2 and all(s.startswith("COPY (SELECT") for s in sent)
+    for text in sent:  # the only literals: the settings' names and our own constants
+        literals = re.findall(r"'((?:[^']|'')*)'", text)
+        assert literals and all(v.startswith("sluice.p") or v in ("second", "1970-01-01") for v in literals)
+    assert hostile not in sent[0] and "current_setting('sluice.p0')::\"text\"" in sent[0]
+    assert "current_setting('sluice.p2')::\"varchar\"[]" in sent[1]
+    assert "current_setting('sluice.p0')::\"timestamptz\"" in sent[1]
+
+
+def test_copy_compares_a_window_with_a_date_column_as_the_cursor_does(conn, schema, monkeypatch):
+    from connections.connectors.postgresql import reading
+
+    name = typed_table(schema)
+    # 10:00 on 1970-01-01: the date 1970-01-01 (midnight) is before it, in both paths
+    window = Window(datetime(1970, 1, 1, 10, tzinfo=UTC), datetime(2001, 1, 1, tzinfo=UTC))
+    options = {"datetimeTypeFieldName": "born"}
+    fast = read_rows(conn, name, ["Id"], (), window, options)
+    monkeypatch.setattr(reading, "_copy_columns", lambda chosen: None)
+    assert fast == read_rows(conn, name, ["Id"], (), window, options) == [{"Id": 1}]
+    assert execute("SELECT count(*) FROM {}", name) == [(4,)]
+
+
+@pytest.mark.parametrize("kind", ["timestamptz", "timestamp", "date"])
+def test_copy_names_infinity_in_a_date_or_timestamp(conn, schema, kind):
+    name = f"{schema}.forever"
+    execute(f"CREATE TABLE {{}} (at {kind})", name)
+    execute("INSERT INTO {} VALUES ('-infinity')", name)
+    with pytest.raises(ConnectorError, match=rf"Reading {schema}\.forever: a date or timestamp column holds infinity"):
+        read_rows(conn, name)
 
 
 # -- writing ------------------------------------------------------------------------------------

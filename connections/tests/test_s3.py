@@ -350,3 +350,95 @@ def test_cli_creates_a_profile_from_the_issue_shape(db):
     saved = Connection.objects.get(name="lake")
     assert saved.properties == {"region": "us-east-1", "endpointUrl": s3server.need_s3()}
     assert saved.info().credentials["secretAccessKey"] == s3server.SECRET_KEY
+
+
+# -- a retry in a later hour --------------------------------------------------------------------
+
+HOURLY = {"fileType": "CSV", "prefixConfig": {"prefixType": "PATH", "prefixFormat": "HOUR"},
+          "aggregationConfig": {"targetFileSize": 1}}
+MANY = pa.table({"Id": list(range(40_000)), "Text": ["x" * 40] * 40_000})  # ~2 MB: 2+ files of 1 MB
+
+
+class Killed(BaseException):
+    """The worker process dying: nothing of ours runs after it (no except Exception catches it)."""
+
+
+class FailingClient:
+    """The real boto3 client to moto, except that the n-th call of `method` fails with `error`
+    (and, when `dead`, every call after it: a killed process does no cleanup)."""
+
+    def __init__(self, method: str, n: int, error: BaseException, dead: bool = False):
+        self.real, self.method, self.n, self.error, self.dead = s3server.client(), method, n, error, dead
+        self.failed = False
+
+    def __getattr__(self, name):
+        real = getattr(self.real, name)
+
+        def call(*args, **kwargs):
+            if self.failed and self.dead:
+                raise self.error
+            if name == self.method:
+                self.n -= 1
+                if self.n == 0:
+                    self.failed = True
+                    raise self.error
+            return real(*args, **kwargs)
+
+        return call
+
+
+def hourly_write(client, bucket, started, batches):
+    settings = settings_from(s3server.connection_info())
+    return destination_module.write_objects(client, settings, bucket, "out", HOURLY, "exec-7", iter(batches),
+                                            started=started)
+
+
+def data_keys(bucket):
+    return [k for k in s3server.keys(bucket) if ".sluice-staging" not in k]
+
+
+def test_a_publish_that_fails_takes_back_what_it_copied_and_the_retry_keeps_the_first_hour(bucket):
+    batches = [MANY.slice(i, 4_000) for i in range(0, 40_000, 4_000)]
+    busy = bx.ClientError({"Error": {"Code": "SlowDown"}, "ResponseMetadata": {"HTTPStatusCode": 503}}, "CopyObject")
+    with pytest.raises(ConnectorError, match="try again later") as failed:
+        hourly_write(FailingClient("copy", 2, busy), bucket, datetime(2026, 11, 21, 13, 59, tzinfo=UTC), batches)
+    assert not failed.value.permanent
+    assert data_keys(bucket) == []  # the first file was copied, then deleted again
+    assert s3server.keys(bucket) == ["out/.sluice-staging/exec-7.json"]
+    # the retry runs at 14:05 but writes under the first attempt's hour, once
+    result = hourly_write(s3server.client(), bucket, datetime(2026, 11, 21, 14, 5, tzinfo=UTC), batches)
+    keys = s3server.keys(bucket)
+    assert all(k.startswith("out/2026/11/21/13/exec-7/") for k in keys) and len(keys) >= 3
+    assert result.location == f"s3://{bucket}/out/2026/11/21/13/exec-7/"
+    listed = manifest(bucket, "out/2026/11/21/13/exec-7/_manifest.json")
+    assert sorted([f["key"] for f in listed["files"]] + ["out/2026/11/21/13/exec-7/_manifest.json"]) == keys
+    assert listed["records"] == 40_000 == result.records_written
+
+
+def test_a_publish_killed_half_way_is_cleared_by_the_next_attempt(bucket):
+    batches = [MANY.slice(i, 4_000) for i in range(0, 40_000, 4_000)]
+    with pytest.raises(Killed):
+        hourly_write(FailingClient("copy", 2, Killed(), dead=True), bucket,
+                     datetime(2026, 11, 21, 13, 59, tzinfo=UTC), batches)
+    dead = data_keys(bucket)
+    assert dead == ["out/2026/11/21/13/exec-7/part-00000.csv"]  # a dead file, and no manifest
+    record = json.loads(s3server.body(bucket, "out/.sluice-staging/exec-7.json"))
+    assert record["startedAt"] == "2026-11-21T13:59:00+00:00" and dead[0] in record["publishing"]
+    # the retry has fewer records (a source that changed meanwhile): fewer files, none left over
+    hourly_write(s3server.client(), bucket, datetime(2026, 11, 21, 15, 0, tzinfo=UTC), [ROWS])
+    assert s3server.keys(bucket) == ["out/2026/11/21/13/exec-7/_manifest.json",
+                                     "out/2026/11/21/13/exec-7/part-00000.csv"]
+    assert s3server.body(bucket, "out/2026/11/21/13/exec-7/part-00000.csv").count(b"\n") == 3
+
+
+def test_a_source_failure_leaves_nothing_under_the_final_prefix_and_the_retry_keeps_the_hour(bucket):
+    def broken():
+        yield MANY
+        raise RuntimeError("the source broke")
+
+    with pytest.raises(RuntimeError):
+        hourly_write(s3server.client(), bucket, datetime(2026, 11, 21, 13, 59, tzinfo=UTC), broken())
+    assert s3server.keys(bucket) == ["out/.sluice-staging/exec-7.json"]
+    hourly_write(s3server.client(), bucket, datetime(2026, 11, 21, 14, 1, tzinfo=UTC), [ROWS])
+    assert s3server.keys(bucket) == ["out/2026/11/21/13/exec-7/_manifest.json",
+                                     "out/2026/11/21/13/exec-7/part-00000.csv"]

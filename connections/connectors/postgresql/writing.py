@@ -15,6 +15,11 @@ refused records are found by halving the batch under savepoints, returned as rec
 (with the record) and the rest is written. (For UPSERT only the copy into the staging table is
 checked record by record; a constraint the final INSERT breaks still stops the run.)
 Field names match columns exactly, or else case-insensitively when that is unique.
+
+A `staged` load (Redshift's S3 stage, redshift/stage.py) takes an INSERT's batches instead of
+the database: each is handed to `staged.add()`, and after the last one `staged.load()` loads
+them all with the run's cursor, in the same transaction, before the commit. Records are then
+checked by the load as a whole: a refused one stops the run (no record-by-record rejection).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 import pyarrow as pa
@@ -42,6 +47,16 @@ _STAGE_ROW = "sluice_stage_row"
 _COPY_CONTEXT = re.compile(r"line (\d+), column ([^:]+):")
 
 
+class StagedLoad(Protocol):
+    """Where an INSERT's batches go instead of the database, then loaded in one step."""
+
+    def add(self, batch: pa.Table) -> None: ...
+
+    def load(self, cursor: psycopg.Cursor, schema: str, table: str, columns: list[str]) -> int:
+        """Load what was added into schema.table's `columns`; returns the bytes staged."""
+        ...
+
+
 def write_table(
     target: Target,
     schema: str,
@@ -49,9 +64,11 @@ def write_table(
     batches: Iterable[pa.Table],
     options: Mapping[str, Any],
     copy_in: bool = True,
+    staged: StagedLoad | None = None,
 ) -> WriteResult:
     """Write `batches` to schema.table. `copy_in` False sends multi-row INSERT statements
-    instead of COPY ... FROM STDIN, which Redshift does not accept."""
+    instead of COPY ... FROM STDIN, which Redshift does not accept; `staged` (INSERT only)
+    hands the batches to a staged load instead (module docstring)."""
     operation = str(options.get("writeOperationType") or "INSERT").upper()
     ids = [str(i) for i in options.get("idFieldNames") or []]
     custom = options.get("customProperties") or {}
@@ -62,6 +79,8 @@ def write_table(
         )
     if operation != "INSERT" and not ids:
         raise ConnectorError(f"idFieldNames: {operation} needs the fields that identify a record.")
+    if staged is not None and operation != "INSERT":
+        raise ConnectorError(f"writeOperationType: {operation} cannot load through a stage; use INSERT.")
     result = WriteResult(location=f"{target.where} {schema}.{table}")
     connection = connect(target)
     try:
@@ -71,10 +90,14 @@ def write_table(
                 continue
             if writer is None:
                 writer = _Writer(connection, target, schema, table, operation, ids, result)
-                writer.reject = not errorhandling.fail_on_first(options)
+                # a staged load is checked as a whole, when it loads
+                writer.reject = staged is None and not errorhandling.fail_on_first(options)
                 writer.copy_in = copy_in
+                writer.staged = staged
                 writer.prepare(batch.schema, create)
             writer.write(batch)
+        if writer is not None and staged is not None:
+            writer.load_staged()
         connection.commit()
     except BaseException:
         connection.rollback()
@@ -127,6 +150,7 @@ class _Writer:
         self.rows_sent = 0  # records before the current batch, to number failing records
         self.fields: list[str] = []  # the batch's field names, in order
         self.copy_in = True  # False: multi-row INSERTs instead of COPY (Redshift)
+        self.staged: StagedLoad | None = None  # batches go to a stage, loaded at the end (Redshift)
         self.reject = False  # errorHandlingConfig.failOnFirstDestinationError false: skip refused records
         self.columns: list[str] = []  # table column of each batch field, in batch order
 
@@ -216,7 +240,17 @@ class _Writer:
                 into, batch.slice(half), offset + half
             )
 
+    def load_staged(self) -> None:
+        assert self.staged is not None
+        try:
+            self.result.bytes_written += self.staged.load(self.cur, self.schema, self.table, self.columns)
+        except psycopg.Error as exc:
+            raise self._record_error(exc) from None
+
     def _copy(self, into: sql.Composable, batch: pa.Table, offset: int) -> None:
+        if self.staged is not None:
+            self.staged.add(batch)
+            return
         if not self.copy_in:
             self._insert_values(into, batch, offset)
             return

@@ -5,18 +5,23 @@ Connection: AppFlow's Redshift properties (`databaseUrl` as a JDBC URL, `bucketN
 `bucketPrefix`) and credentials (`username`, `password`). Destination: `object` (schema.table),
 `intermediateBucketName`, `bucketPrefix`, `errorHandlingConfig`.
 
-What differs from PostgreSQL: Redshift has no COPY ... FROM STDIN, so records go in as
-parameterised multi-row INSERTs in one transaction, and only INSERT is offered (Redshift has no
-INSERT ... ON CONFLICT). AppFlow's path - stage files in `intermediateBucketName` and COPY them
-from S3 with the cluster's IAM role - is not implemented yet: `intermediateBucketName` is accepted
-and not used. Everything here is tested against PostgreSQL only, not against a Redshift cluster.
+What differs from PostgreSQL: Redshift has no COPY ... FROM STDIN. With an S3 stage (a
+`bucketName` on the connection or `intermediateBucketName` on the destination, and `roleArn`),
+records are staged as gzip CSV files and loaded with one COPY ... FROM the stage's manifest, as
+AppFlow does (stage.py; the load step is load_staged()). Without one they go in as
+parameterised multi-row INSERTs. Either way in one transaction, and only INSERT is offered
+(Redshift has no INSERT ... ON CONFLICT). Everything here is tested against PostgreSQL and moto
+only, not against a Redshift cluster: the COPY statement itself is tested for its exact text.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
+import psycopg
 import pyarrow as pa
 
 from .. import errorhandling
@@ -26,6 +31,9 @@ from ..hosts import check_host
 from ..postgresql import PostgreSQLConnector
 from ..postgresql.writing import write_table
 from . import jdbc
+from .stage import Stage, copy_statement, stage_config
+
+logger = logging.getLogger(__name__)
 
 _DESTINATION_KEYS = {"object", "intermediateBucketName", "bucketPrefix", "errorHandlingConfig"}
 
@@ -36,8 +44,8 @@ class RedshiftConnector(PostgreSQLConnector):
     properties_key: ClassVar[str] = "Redshift"
     display_name: ClassVar[str] = "Amazon Redshift"
     description: ClassVar[str] = (
-        "Tables of an Amazon Redshift database, as a destination: records inserted in one "
-        "transaction per run over the PostgreSQL protocol."
+        "Tables of an Amazon Redshift database, as a destination: records staged in S3 and loaded "
+        "with COPY (or inserted), in one transaction per run."
     )
     can_be_source: ClassVar[bool] = False
     can_be_destination: ClassVar[bool] = True
@@ -49,11 +57,39 @@ class RedshiftConnector(PostgreSQLConnector):
             "(add ?ssl=true or ?sslmode=verify-full for TLS).",
         ),
         ConfigField(
-            "bucketName", label="Intermediate bucket", required=False, help="Accepted; not used yet."
+            "bucketName",
+            label="Intermediate bucket",
+            required=False,
+            help="Records are staged here as gzip CSV files and loaded with COPY. Empty: INSERT statements.",
         ),
         ConfigField("bucketPrefix", label="Intermediate bucket prefix", required=False),
+        ConfigField(
+            "roleArn",
+            label="IAM role ARN",
+            required=False,
+            help="The role the cluster assumes to read the bucket (COPY ... IAM_ROLE), e.g. "
+            "arn:aws:iam::123456789012:role/RedshiftCopy. Required with a bucket.",
+        ),
+        ConfigField("region", label="Bucket region", required=False, help="e.g. us-east-1"),
+        ConfigField(
+            "endpointUrl",
+            kind="url",
+            label="S3 endpoint URL",
+            required=False,
+            help="Only for an S3-compatible store Sluice writes the stage to. Empty for Amazon S3.",
+        ),
         ConfigField("username", label="User name", secret=True),
         ConfigField("password", kind="secret", label="Password", secret=True, required=False),
+        ConfigField(
+            "accessKeyId",
+            label="Access key id (stage)",
+            secret=True,
+            required=False,
+            help="Sluice's key to write the stage. Empty to use the environment's default credentials.",
+        ),
+        ConfigField(
+            "secretAccessKey", kind="secret", label="Secret access key (stage)", secret=True, required=False
+        ),
     )
     write_operations: ClassVar[tuple[str, ...]] = ("INSERT",)
     filter_operators: ClassVar[tuple[str, ...]] = ()
@@ -96,9 +132,68 @@ class RedshiftConnector(PostgreSQLConnector):
             ssl_mode=ssl_mode,
         )
 
+    def test(self, conn: ConnectionInfo) -> None:
+        """select 1, then, with a stage, its settings and that Sluice can list the bucket."""
+        super().test(conn)
+        config = stage_config(conn, {})
+        if config is not None:
+            Stage(config, "connection-test").check_bucket()
+
     def write(
         self, conn: ConnectionInfo, entity: str, batches: Iterable[pa.Table], options: Mapping[str, Any]
     ) -> WriteResult:
         schema, table = split_entity(entity)
         only_insert = {**options, "writeOperationType": "INSERT", "idFieldNames": []}
-        return write_table(self.target(conn), schema, table, batches, only_insert, copy_in=False)
+        target = self.target(conn)
+        config = stage_config(conn, options)
+        if config is None:
+            return write_table(target, schema, table, batches, only_insert, copy_in=False)
+        execution_id = str(options.get("executionId") or "")
+        if not execution_id:
+            raise ConnectorError("executionId: is required to name the run's folder in the S3 stage.")
+        stage = Stage(config, execution_id)
+        stage.remove()  # files left by an attempt of this execution that was killed
+        try:
+            result = write_table(target, schema, table, batches, only_insert, staged=_StagedCopy(self, stage))
+        except BaseException:
+            with contextlib.suppress(ConnectorError):  # the run's own error is the one to report
+                stage.remove()
+            raise
+        try:
+            stage.remove()
+        except ConnectorError as exc:
+            # the rows are committed: failing the run now would make a retry load them twice
+            logger.warning("Redshift run %s: the staged files could not be removed: %s", execution_id, exc)
+        return result
+
+    def load_staged(
+        self,
+        cursor: psycopg.Cursor,
+        stage: Stage,
+        schema: str,
+        table: str,
+        columns: list[str],
+        manifest_url: str,
+    ) -> None:
+        """Load the staged files listed in `manifest_url` into schema.table, in the run's
+        transaction: Redshift's COPY from S3 with the connection's IAM role."""
+        cursor.execute(
+            copy_statement(schema, table, columns, manifest_url, stage.config.role_arn, stage.config.region)
+        )
+
+
+class _StagedCopy:
+    """write_table's staged load: batches to the S3 stage, then the connector's load_staged()."""
+
+    def __init__(self, connector: RedshiftConnector, stage: Stage):
+        self.connector, self.stage = connector, stage
+
+    def add(self, batch: pa.Table) -> None:
+        self.stage.add(batch)
+
+    def load(self, cursor: psycopg.Cursor, schema: str, table: str, columns: list[str]) -> int:
+        if self.stage.records == 0:
+            return 0
+        manifest_url = self.stage.finish()
+        self.connector.load_staged(cursor, self.stage, schema, table, columns, manifest_url)
+        return self.stage.csv_bytes

@@ -10,6 +10,14 @@ cancelled run is one of those (the connector's publishes_on_cancel is False). A 
 mid-run leaves its staging prefix; a retry of the execution clears it first. Keys are
 deterministic per execution, so a retry replaces files rather than adding some.
 
+Retries in a later hour (a date-prefixed layout): the first attempt writes a run record
+`<bucketPrefix>/.sluice-staging/<executionId>.json` holding its start time, and every later
+attempt of the execution takes the time from it, so all attempts write the same keys. Before
+copying to the final keys the record lists them; a publish that fails deletes what it copied,
+and one killed half-way leaves them listed, for the next attempt to delete before it starts.
+The record is removed when the execution publishes (it stays, small, after a run that failed
+for good). Layouts without a date path need no record: the keys do not depend on the time.
+
 With `partition_keys` (a Partition task) each batch is split by those fields and every partition
 gets its own spool file and its own `field=value/` folder, staged and published with the rest;
 the manifest names each file's partition.
@@ -17,9 +25,9 @@ the manifest names each file's partition.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
-import os
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import botocore.exceptions as bx
 import orjson
 import pyarrow as pa
 import pyarrow.types as pat
@@ -36,7 +45,7 @@ from ..base import ConnectorError, WriteResult
 from ..fileformats import FILE_TYPES, TableFileWriter, json_text_values, open_writer
 from ..fileformats.partitions import Partition, Partitioner
 from .client import S3_ERRORS, S3Settings, s3_error
-from .layout import Layout, layout, staging_prefix
+from .layout import Layout, layout, run_record_key, staging_prefix, uses_time
 
 DEFAULT_TARGET_MB = 128
 _TRANSFER = TransferConfig(multipart_threshold=64 << 20, multipart_chunksize=64 << 20, max_concurrency=4)
@@ -80,9 +89,13 @@ def write_objects(
     target_bytes = int(aggregation.get("targetFileSize") or DEFAULT_TARGET_MB) << 20
     # AppFlow writes Parquet as text unless asked to keep the source's types
     as_text = file_type == "PARQUET" and not output.get("preserveSourceDataTyping")
-    keys = layout(bucket_prefix, output, execution_id, started or datetime.now(UTC), FILE_TYPES[file_type])
+    started = started or datetime.now(UTC)
     staging = staging_prefix(bucket_prefix, execution_id)
-    run = _Run(client, settings, bucket, staging, keys)
+    record = _RunRecord(client, settings, bucket, run_record_key(bucket_prefix, execution_id))
+    if uses_time(output):
+        started = record.begin(execution_id, started)  # the first attempt's start, on a retry
+    keys = layout(bucket_prefix, output, execution_id, started, FILE_TYPES[file_type])
+    run = _Run(client, settings, bucket, staging, keys, record if uses_time(output) else None)
     run.delete_prefix(staging)  # left by an attempt of this execution that died
     partitioner = Partitioner(partition_keys) if partition_keys else None
     spooled = itertools.count()
@@ -100,7 +113,7 @@ def write_objects(
                         path = Path(spool) / f"{next(spooled):06d}.{FILE_TYPES[file_type]}"
                         writer = writers[folder] = open_writer(file_type, path)
                     writer.write(_as_text(rows) if as_text else rows)
-                    if not single and os.path.getsize(writer.path) >= target_bytes:
+                    if not single and writer.size >= target_bytes:
                         run.stage(writers.pop(folder), partition)
             for folder in sorted(writers):
                 run.stage(writers.pop(folder), partitioner.seen[folder] if partitioner else None)
@@ -121,9 +134,18 @@ def write_objects(
 
 
 class _Run:
-    def __init__(self, client: Any, settings: S3Settings, bucket: str, staging: str, keys: Layout):
+    def __init__(
+        self,
+        client: Any,
+        settings: S3Settings,
+        bucket: str,
+        staging: str,
+        keys: Layout,
+        record: _RunRecord | None = None,
+    ):
         self.client, self.settings, self.bucket = client, settings, bucket
         self.staging, self.keys = staging, keys
+        self.record = record
         self.staged: list[_Staged] = []
 
     def stage(self, writer: TableFileWriter, partition: Partition | None = None) -> None:
@@ -146,6 +168,22 @@ class _Run:
         self.staged.append(_Staged(key, final, writer.records, size, digest, partition))
 
     def publish(self, execution_id: str, file_type: str, partition_keys: Sequence[str] = ()) -> None:
+        """Copy the staged files to their final keys, remove an earlier attempt's, write the
+        manifest. When this fails, what was copied is deleted again (nothing half-published)."""
+        finals = [s.final_key for s in self.staged] + [self.keys.manifest_key]
+        if self.record is not None:
+            self.record.publishing(finals)  # a kill from here on: the next attempt deletes them
+        try:
+            self._publish(execution_id, file_type, partition_keys)
+        except BaseException:
+            # best effort: the run record still lists the keys should this fail too
+            with contextlib.suppress(ConnectorError):
+                self._delete(finals)
+            raise
+        if self.record is not None:
+            self.record.remove()
+
+    def _publish(self, execution_id: str, file_type: str, partition_keys: Sequence[str]) -> None:
         for staged in self.staged:
             self._call(
                 f"Publishing s3://{self.bucket}/{staged.final_key}",
@@ -209,6 +247,73 @@ class _Run:
             return function(*args, **kwargs)
         except S3_ERRORS as exc:
             raise s3_error(exc, self.settings, doing, self.bucket) from None
+
+
+class _RunRecord:
+    """The small JSON object that keeps an execution's keys the same over its attempts."""
+
+    def __init__(self, client: Any, settings: S3Settings, bucket: str, key: str):
+        self.client, self.settings, self.bucket, self.key = client, settings, bucket, key
+        self.content: dict[str, Any] = {}
+
+    def begin(self, execution_id: str, now: datetime) -> datetime:
+        """The start time every attempt of the execution uses; deletes the files a killed
+        publish of an earlier attempt left under the final keys."""
+        try:
+            found = orjson.loads(self.client.get_object(Bucket=self.bucket, Key=self.key)["Body"].read())
+        except bx.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
+                raise self._error(exc, "Reading") from None
+            found = None
+        except S3_ERRORS as exc:
+            raise self._error(exc, "Reading") from None
+        except orjson.JSONDecodeError:
+            found = None  # not ours to trust: start afresh
+        started = now
+        if isinstance(found, dict) and found.get("executionId") == execution_id:
+            try:
+                started = datetime.fromisoformat(str(found.get("startedAt")))
+            except ValueError:
+                started = now
+            dead = [k for k in found.get("publishing") or [] if isinstance(k, str)]
+            if dead:
+                self._delete(dead)
+        self.content = {"executionId": execution_id, "startedAt": started.isoformat()}
+        self._put()
+        return started
+
+    def publishing(self, keys: list[str]) -> None:
+        self.content["publishing"] = keys
+        self._put()
+
+    def remove(self) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self.key)
+        except S3_ERRORS as exc:
+            raise self._error(exc, "Deleting") from None
+
+    def _put(self) -> None:
+        try:
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=self.key,
+                Body=orjson.dumps(self.content),
+                ContentType="application/json",
+                **self.settings.upload_args(),
+            )
+        except S3_ERRORS as exc:
+            raise self._error(exc, "Writing") from None
+
+    def _error(self, exc: Exception, doing: str) -> ConnectorError:
+        return s3_error(exc, self.settings, f"{doing} s3://{self.bucket}/{self.key}", self.bucket)
+
+    def _delete(self, keys: list[str]) -> None:
+        for start in range(0, len(keys), 1000):
+            chunk = [{"Key": k} for k in keys[start : start + 1000]]
+            try:
+                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": chunk, "Quiet": True})
+            except S3_ERRORS as exc:
+                raise self._error(exc, "Deleting files listed in") from None
 
 
 def _listed(staged: _Staged) -> dict[str, Any]:

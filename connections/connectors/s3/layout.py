@@ -14,7 +14,9 @@
   sharing a folder never collide), with a timestamp suffix when prefixType is FILENAME or
   PATH_AND_FILENAME ("part-00000-2026-11-21T13-05.jsonl").
 Keys are deterministic per execution, so a retried run overwrites its own files instead of
-adding new ones. A run's manifest sits next to its files: `_manifest.json` in a folder of its
+adding new ones: the timestamp is the execution's first attempt's start, kept in a run record
+(run_record_key) until the execution publishes, so a retry an hour later still writes under the
+first attempt's hour. A run's manifest sits next to its files: `_manifest.json` in a folder of its
 own, `<executionId>-_manifest.json` in a shared one.
 """
 
@@ -94,6 +96,18 @@ def staging_prefix(bucket_prefix: str, execution_id: str) -> str:
     """Where a run's files wait until it ends well (removed on failure; cleared on a retry)."""
     parts = [p for p in bucket_prefix.strip("/").split("/") if p]
     return "".join(f"{p}/" for p in parts) + f"{STAGING_FOLDER}/{execution_id}/"
+
+
+def uses_time(output: Mapping[str, Any]) -> bool:
+    """Whether the keys depend on when the run started (prefixConfig.prefixType set)."""
+    return (output.get("prefixConfig") or {}).get("prefixType") in PREFIX_TYPES
+
+
+def run_record_key(bucket_prefix: str, execution_id: str) -> str:
+    """Beside (not in) the run's staging prefix: the execution's first start, so every attempt
+    of it writes under the same date path, and the keys a publish was writing when it died."""
+    parts = [p for p in bucket_prefix.strip("/").split("/") if p]
+    return "".join(f"{p}/" for p in parts) + f"{STAGING_FOLDER}/{execution_id}.json"
 
 
 def pattern(output: Mapping[str, Any], extension: str) -> str:
