@@ -8,7 +8,7 @@ object it reads (SaasConnector.check_source_values) and its own API calls."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from connections.connectors.base import ConnectionInfo, Connector, ConnectorError
@@ -29,13 +29,16 @@ class SaasConnector(Connector):
     # The other keys a source block may hold (Salesforce's dataTransferApi, ...). With none, an
     # unknown key's message says which one key the block takes.
     source_options: ClassVar[frozenset[str]] = frozenset()
-    # OAuth 2.0: the address both endpoints are under, from the connection's properties (the
-    # account's own address or the environment's), set as staticmethod(...), and the
-    # (authorization, token) paths below it.
-    oauth_address: ClassVar[Callable[[Mapping[str, Any]], str]]
+    # OAuth 2.0: the (authorization, token) paths below oauth_address(properties).
     oauth_paths: ClassVar[tuple[str, str]] = ("", "")
     # Where a person authorizes the connection, as the "not authorized yet" message names it.
     consent_page: ClassVar[str] = "the consent page"
+
+    @staticmethod
+    def oauth_address(properties: Mapping[str, Any]) -> str:
+        """The address both OAuth endpoints are under, from the connection's properties (the
+        account's own address, or its environment's); a connector sets staticmethod(its function)."""
+        raise NotImplementedError  # a connector without OAuth 2.0 (ServiceNow's basic auth)
 
     @classmethod
     def oauth_endpoints(cls, properties: Mapping[str, Any]) -> tuple[str, str]:
