@@ -19,11 +19,9 @@ from connections.connectors.base import (
     SourceBatch,
     Window,
 )
-from connections.connectors.saas import SaasConnector
+from connections.connectors.saas import TEXT_TIME_ARROW_TYPES, SaasConnector
 
 PAGE_SIZE = 500
-ARROW_TYPES = {"string": pa.string(), "integer": pa.int64(), "double": pa.float64(), "date": pa.string(),
-               "datetime": pa.string(), "boolean": pa.bool_()}
 
 
 class _Api:
@@ -132,7 +130,7 @@ class DemoCrmConnector(SaasConnector):
         unknown = [n for n in names if n not in types]
         if unknown:
             raise ConnectorError(f"{entity} has no field {', '.join(unknown)}.")
-        schema = pa.schema([(n, ARROW_TYPES.get(types[n], pa.string())) for n in names])
+        schema = pa.schema([(n, TEXT_TIME_ARROW_TYPES.get(types[n], pa.string())) for n in names])
         api = _Api(conn)
         params: dict[str, Any] = {"limit": PAGE_SIZE}
         if window.start is not None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+import pyarrow as pa
+
 from connections.connectors.base import ConnectionInfo, Connector, ConnectorError
 
 # The Filter operators that change or validate values rather than choose records, in AppFlow's
@@ -19,6 +21,13 @@ VALUE_OPERATORS: tuple[str, ...] = (
     "ADDITION", "MULTIPLICATION", "DIVISION", "SUBTRACTION", "MASK_ALL", "MASK_FIRST_N", "MASK_LAST_N",
     "VALIDATE_NON_NULL", "VALIDATE_NON_ZERO", "VALIDATE_NON_NEGATIVE", "VALIDATE_NUMERIC", "NO_OP",
 )
+
+# Sluice data type -> column type, for the connectors that keep dates and times as the ISO text the
+# API sent (Demo CRM, Zendesk, ServiceNow); Slack and Salesforce read them into Arrow times.
+TEXT_TIME_ARROW_TYPES: dict[str, pa.DataType] = {
+    "string": pa.string(), "integer": pa.int64(), "double": pa.float64(), "boolean": pa.bool_(),
+    "date": pa.string(), "datetime": pa.string(),
+}
 
 
 class SaasConnector(Connector):

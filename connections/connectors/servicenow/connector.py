@@ -24,7 +24,7 @@ from connections.connectors.base import (
     SourceBatch,
     Window,
 )
-from connections.connectors.saas import VALUE_OPERATORS, SaasConnector
+from connections.connectors.saas import TEXT_TIME_ARROW_TYPES, VALUE_OPERATORS, SaasConnector
 
 from . import catalog
 from .client import ServiceNowApi, instance_url
@@ -34,8 +34,6 @@ ALL_OPERATORS = (
     "PROJECTION", "CONTAINS", "LESS_THAN", "GREATER_THAN", "BETWEEN", "LESS_THAN_OR_EQUAL_TO",
     "GREATER_THAN_OR_EQUAL_TO", "EQUAL_TO", "NOT_EQUAL_TO", *VALUE_OPERATORS,
 )
-ARROW_TYPES = {"string": pa.string(), "integer": pa.int64(), "double": pa.float64(), "boolean": pa.bool_(),
-               "date": pa.string(), "datetime": pa.string()}
 SOURCE_KEYS = {"object", "incrementalPullConfig"}
 
 
@@ -134,7 +132,7 @@ class ServiceNowConnector(SaasConnector):
             raise ConnectorError(f"The ServiceNow table {entity} has no field {', '.join(unknown)} "
                                  "(any more).")
         query, _ = encoded_query(filters, window, columns)
-        schema = pa.schema([(n, ARROW_TYPES[columns[n].data_type]) for n in names])
+        schema = pa.schema([(n, TEXT_TIME_ARROW_TYPES[columns[n].data_type]) for n in names])
         params = {"sysparm_query": query, "sysparm_fields": ",".join(names),
                   "sysparm_exclude_reference_link": "true", "sysparm_display_value": "false"}
         for rows in api.table(entity, params):

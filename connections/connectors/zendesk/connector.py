@@ -26,15 +26,13 @@ from connections.connectors.base import (
     Window,
     WriteResult,
 )
-from connections.connectors.saas import VALUE_OPERATORS, SaasConnector
+from connections.connectors.saas import TEXT_TIME_ARROW_TYPES, VALUE_OPERATORS, SaasConnector
 
 from . import writing
 from .client import ZendeskApi, base_url
 
 PAGE_SIZE = 100  # the cursor pagination maximum
 INCREMENTAL_PAGE_SIZE = 1000  # the incremental export maximum
-ARROW_TYPES = {"string": pa.string(), "integer": pa.int64(), "double": pa.float64(), "date": pa.string(),
-               "datetime": pa.string(), "boolean": pa.bool_()}
 S, N, B, T = "string", "integer", "boolean", "datetime"
 
 # Standard fields of each object, from Zendesk's JSON formats (lists and objects read as JSON text).
@@ -254,7 +252,7 @@ class ZendeskConnector(SaasConnector):
         unknown = [n for n in names if n not in types]
         if unknown:
             raise ConnectorError(f"The Zendesk object {entity} has no field {', '.join(unknown)} (any more).")
-        schema = pa.schema([(n, ARROW_TYPES[types[n]]) for n in names])
+        schema = pa.schema([(n, TEXT_TIME_ARROW_TYPES[types[n]]) for n in names])
         ticket_custom = {c: key for c, _, key in custom if entity == "tickets"}
         user_custom = {c: key for c, _, key in custom if entity == "users"}
 
