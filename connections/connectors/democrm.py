@@ -13,7 +13,6 @@ from connections import net
 from connections.connectors.base import (
     ConfigField,
     ConnectionInfo,
-    Connector,
     ConnectorError,
     Entity,
     EntityField,
@@ -21,10 +20,9 @@ from connections.connectors.base import (
     SourceBatch,
     Window,
 )
+from connections.connectors.saas import TEXT_TIME_ARROW_TYPES, SaasConnector
 
 PAGE_SIZE = 500
-ARROW_TYPES = {"string": pa.string(), "integer": pa.int64(), "double": pa.float64(), "date": pa.string(),
-               "datetime": pa.string(), "boolean": pa.bool_()}
 
 
 class _Api:
@@ -61,7 +59,11 @@ class _Api:
                                                 "Accept": "application/json"})
 
 
-class DemoCrmConnector(Connector):
+def _instance_url(properties: Mapping[str, Any]) -> str:
+    return str(properties.get("instanceUrl") or "").rstrip("/") + "/"
+
+
+class DemoCrmConnector(SaasConnector):
     """Accounts, Contacts and Opportunities from the bundled Demo CRM (source only)."""
 
     connector_type: ClassVar[str] = "CustomConnector"
@@ -86,28 +88,18 @@ class DemoCrmConnector(Connector):
     )
     trigger_types: ClassVar[tuple[str, ...]] = ("OnDemand", "Scheduled")
 
-    @classmethod
-    def oauth_endpoints(cls, properties: Mapping[str, Any]) -> tuple[str, str]:
-        base = str(properties.get("instanceUrl") or "").rstrip("/") + "/"
-        return base + "oauth/authorize", base + "oauth/token"
+    entity_key: ClassVar[str] = "entityName"
+    oauth_address = staticmethod(_instance_url)
+    oauth_paths: ClassVar[tuple[str, str]] = ("oauth/authorize", "oauth/token")
 
     @classmethod
-    def entity_name(cls, props: Mapping[str, Any]) -> str:
-        return str(props.get("entityName") or "") if isinstance(props, Mapping) else ""
-
-    @classmethod
-    def check_source_properties(cls, props: Any) -> list[tuple[str, str]]:
-        if not isinstance(props, Mapping):
-            return [("", "must be a JSON object")]
-        problems = [(k, "is not a property of a Demo CRM source (only entityName)")
-                    for k in props if k != "entityName"]
+    def check_source_values(cls, props: Mapping[str, Any]) -> list[tuple[str, str]]:
         if not props.get("entityName"):
-            problems.append(("entityName", "is required (Accounts, Contacts or Opportunities)"))
-        return problems
+            return [("entityName", "is required (Accounts, Contacts or Opportunities)")]
+        return []
 
     def test(self, conn: ConnectionInfo) -> None:
-        if not conn.credentials.get("accessToken"):
-            raise ConnectorError("The connection is not authorized yet: connect it through the consent page.")
+        self.require_authorized(conn)
         _Api(conn).get("api/v1/me")
 
     def _objects(self, conn: ConnectionInfo) -> list[dict]:
@@ -140,7 +132,7 @@ class DemoCrmConnector(Connector):
         if unknown:
             raise MissingAtSource(f"{entity} has no field {', '.join(unknown)}.", entity=entity,
                                   fields=unknown)
-        schema = pa.schema([(n, ARROW_TYPES.get(types[n], pa.string())) for n in names])
+        schema = pa.schema([(n, TEXT_TIME_ARROW_TYPES.get(types[n], pa.string())) for n in names])
         api = _Api(conn)
         params: dict[str, Any] = {"limit": PAGE_SIZE}
         if window.start is not None:

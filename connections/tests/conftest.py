@@ -19,6 +19,6 @@ def password_connector(monkeypatch):
 @pytest.fixture(autouse=True)
 def _stop_demo_crm_servers():
     yield
-    from connections.tests.democrm_server import stop_all
+    from connections.tests.local_server import stop_all
 
     stop_all()

@@ -5,16 +5,16 @@ OAuth tests need no Django server; the browser test uses the real Demo CRM."""
 from __future__ import annotations
 
 import base64
-import json
 import secrets
 import threading
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
+from connections.tests import local_server
+from connections.tests.local_server import RUNNING, stop_all  # noqa: F401  (their old home)
 from demo_saas import data
 
 CLIENT_ID, CLIENT_SECRET = "sluice", "demo-client-secret"
@@ -68,10 +68,9 @@ def serve(monkeypatch: pytest.MonkeyPatch, token: str = "token-0") -> FakeProvid
     """Start the provider for the rest of the test; `provider.base` is its Demo CRM address."""
     provider = FakeProvider(token)
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(local_server.JsonHandler):
         def do_POST(self):  # noqa: N802
-            length = int(self.headers.get("Content-Length") or 0)
-            form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+            form = self.form()
             if urlsplit(self.path).path != "/demo-saas/oauth/token":
                 return self.reply(404, {"error": "not_found"})
             return self.reply(*provider.token(form, self.headers.get("Authorization", "")))
@@ -82,7 +81,7 @@ def serve(monkeypatch: pytest.MonkeyPatch, token: str = "token-0") -> FakeProvid
                 provider.requests.append(self.path)
             if self.headers.get("Authorization") not in [f"Bearer {t}" for t in provider.access_tokens]:
                 return self.reply(401, {"error": "invalid_token"})
-            query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+            query = local_server.single_values(parts.query)
             if parts.path == "/demo-saas/api/v1/me":
                 return self.reply(200, {"user": "owner"})
             if parts.path == "/demo-saas/api/v1/objects":
@@ -97,31 +96,5 @@ def serve(monkeypatch: pytest.MonkeyPatch, token: str = "token-0") -> FakeProvid
                                      modified_since=datetime.fromisoformat(since) if since else None)
             return self.reply(200, {"records": rows, "next_cursor": cursor})
 
-        def reply(self, status: int, body: dict) -> None:
-            raw = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(raw)))
-            self.end_headers()
-            self.wfile.write(raw)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    port = server.server_address[1]
-    monkeypatch.setenv("SLUICE_NET_ALLOW", f"127.0.0.1:{port}")
-    RUNNING.append(server)  # stopped after the test (connections/tests/conftest.py)
-    provider.base = f"http://127.0.0.1:{port}/demo-saas/"
+    provider.base = local_server.start(Handler, monkeypatch) + "/demo-saas/"
     return provider
-
-
-RUNNING: list[ThreadingHTTPServer] = []
-
-
-def stop_all() -> None:
-    while RUNNING:
-        server = RUNNING.pop()
-        server.shutdown()
-        server.server_close()

@@ -20,12 +20,11 @@ import re
 import threading
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from connections.tests import democrm_server  # RUNNING: servers stopped after each test
+from connections.tests import local_server
 
 CLIENT_ID = "3MVG9sluice.connected.app"
 CLIENT_SECRET = "sluice-consumer-secret"
@@ -348,7 +347,9 @@ def serve(monkeypatch: pytest.MonkeyPatch, token: str = "sf-token") -> FakeOrg:
     is its address: the instance URL its token endpoint answers, and a loginUrl for connections."""
     org = FakeOrg(token)
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(local_server.JsonHandler):
+        json_type = "application/json;charset=UTF-8"
+
         def do_GET(self):  # noqa: N802
             self.handle_call("GET")
 
@@ -366,9 +367,8 @@ def serve(monkeypatch: pytest.MonkeyPatch, token: str = "sf-token") -> FakeOrg:
 
         def handle_call(self, method: str) -> None:
             parts = urlsplit(self.path)
-            query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
+            query = local_server.single_values(parts.query)
+            raw = self.body()
             if parts.path == "/services/oauth2/token":
                 return self.reply(*self.token(raw))
             if parts.path == "/services/oauth2/authorize":
@@ -401,7 +401,7 @@ def serve(monkeypatch: pytest.MonkeyPatch, token: str = "sf-token") -> FakeOrg:
             self.end_headers()
 
         def token(self, raw: bytes):
-            form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+            form = local_server.single_values(raw.decode())
             client = form.get("client_id"), form.get("client_secret")
             auth = self.headers.get("Authorization") or ""
             if auth.startswith("Basic "):
@@ -544,25 +544,9 @@ def serve(monkeypatch: pytest.MonkeyPatch, token: str = "sf-token") -> FakeOrg:
             return 200, out.getvalue().encode(), {"Content-Type": "text/csv", **(headers or {})}
 
         def reply(self, status: int, body, headers: dict[str, str] | None = None) -> None:
-            if isinstance(body, bytes):
-                raw, kind = body, "text/csv"
-            else:
-                raw, kind = (b"" if body is None else json.dumps(body).encode()), "application/json;charset=UTF-8"
-            self.send_response(status)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(raw)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(raw)
+            if isinstance(body, bytes):  # a Bulk API 2.0 result: CSV
+                return self.send(status, body, "text/csv", headers)
+            return super().reply(status, body, headers)
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    port = server.server_address[1]
-    monkeypatch.setenv("SLUICE_NET_ALLOW", f"127.0.0.1:{port}")
-    democrm_server.RUNNING.append(server)
-    org.base = f"http://127.0.0.1:{port}/"
+    org.base = local_server.start(Handler, monkeypatch) + "/"
     return org

@@ -10,16 +10,14 @@ sys_dictionary describe incident (which extends task), task and a custom table u
 from __future__ import annotations
 
 import base64
-import json
 import re
 import threading
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from connections.tests.democrm_server import RUNNING  # stopped after each test (conftest.py)
+from connections.tests import local_server
 
 MAX_LIMIT = 10_000
 BASE_TIME = datetime(2024, 3, 1, 8, 0, 0, tzinfo=UTC)
@@ -217,10 +215,12 @@ def serve(monkeypatch: pytest.MonkeyPatch, username: str = "sluice.integration",
     """Start the instance for the rest of the test; `instance.base` is its address (instanceUrl)."""
     instance = FakeServiceNow(username, password)
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(local_server.JsonHandler):
+        json_type = "application/json;charset=UTF-8"
+
         def do_GET(self):  # noqa: N802
             parts = urlsplit(self.path)
-            params = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+            params = local_server.single_values(parts.query, keep_blank_values=True)
             with instance.lock:
                 instance.requests.append({"path": parts.path, "params": params})
                 failure = instance.fail_next.pop(0) if instance.fail_next else None
@@ -244,23 +244,9 @@ def serve(monkeypatch: pytest.MonkeyPatch, username: str = "sluice.integration",
             return (user, password) == instance.credentials
 
         def reply(self, status: int, body: dict | str, headers: dict[str, str] | None = None) -> None:
-            raw = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-            self.send_response(status)
-            kind = "text/html" if isinstance(body, str) else "application/json;charset=UTF-8"
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(raw)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(raw)
+            if isinstance(body, str):  # an HTML page, as an instance answers some errors
+                return self.send(status, body.encode(), "text/html", headers)
+            return super().reply(status, body, headers)
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    port = server.server_address[1]
-    monkeypatch.setenv("SLUICE_NET_ALLOW", f"127.0.0.1:{port}")
-    RUNNING.append(server)
-    instance.base = f"http://127.0.0.1:{port}/"
+    instance.base = local_server.start(Handler, monkeypatch) + "/"
     return instance

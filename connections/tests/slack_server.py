@@ -7,14 +7,11 @@ the examples of Slack's documentation; the rest are generated so that reads span
 from __future__ import annotations
 
 import base64
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 
-from connections.tests import democrm_server
+from connections.tests import local_server
 
 # From Slack's conversations.list documentation (trimmed to the fields Sluice reads, plus a few).
 DOC_CHANNELS = [
@@ -178,10 +175,12 @@ def serve(monkeypatch: pytest.MonkeyPatch, token: str = "xoxp-test-token", **siz
     """Start the workspace for the rest of the test; `slack.base` is its instance URL."""
     slack = FakeSlack(token, **sizes)
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(local_server.JsonHandler):
+        json_type = "application/json; charset=utf-8"
+        ascii_json = False
+
         def do_POST(self):  # noqa: N802
-            length = int(self.headers.get("Content-Length") or 0)
-            form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+            form = self.form()
             if urlsplit(self.path).path != "/api/oauth.v2.access":
                 return self.reply(404, {"ok": False, "error": "not_found"}, {})
             return self.reply(*slack.oauth_access(form, self.headers.get("Authorization", "")))
@@ -190,28 +189,10 @@ def serve(monkeypatch: pytest.MonkeyPatch, token: str = "xoxp-test-token", **siz
             parts = urlsplit(self.path)
             if not parts.path.startswith("/api/"):
                 return self.reply(404, {"ok": False, "error": "not_found"}, {})
-            query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+            query = local_server.single_values(parts.query)
             auth = self.headers.get("Authorization", "")
             token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else ""
             return self.reply(*slack.answer(parts.path.removeprefix("/api/"), query, token))
 
-        def reply(self, status: int, body: dict, headers: dict) -> None:
-            raw = json.dumps(body, ensure_ascii=False).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(raw)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(raw)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    port = server.server_address[1]
-    monkeypatch.setenv("SLUICE_NET_ALLOW", f"127.0.0.1:{port}")
-    democrm_server.RUNNING.append(server)  # stopped after the test (connections/tests/conftest.py)
-    slack.base = f"http://127.0.0.1:{port}"
+    slack.base = local_server.start(Handler, monkeypatch)
     return slack

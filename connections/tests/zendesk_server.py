@@ -17,12 +17,11 @@ import json
 import threading
 import uuid
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from connections.tests.democrm_server import RUNNING  # stopped after each test (conftest.py)
+from connections.tests import local_server
 
 MAX_PAGE = 100
 
@@ -249,21 +248,17 @@ def serve(monkeypatch: pytest.MonkeyPatch, token: str = "zd-token") -> FakeZende
     """Start the account for the rest of the test; `account.base` is its address (baseUrl)."""
     account = FakeZendesk(token)
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(local_server.JsonHandler):
+        json_type = "application/json; charset=utf-8"
+
         def do_GET(self):  # noqa: N802
             parts = urlsplit(self.path)
-            query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+            query = local_server.single_values(parts.query)
             with account.lock:
                 account.requests.append(self.path)
                 failure = account.fail_next.pop(0) if account.fail_next else None
-            if failure:
-                status, headers = failure
-                return self.reply(status, {"error": "APIRateLimitExceeded" if status == 429 else "Forbidden"},
-                                  headers)
-            if self.headers.get("Authorization") not in [f"Bearer {t}" for t in account.tokens]:
-                return self.reply(401, {"error": "invalid_token",
-                                        "error_description": "The access token provided is expired, revoked, "
-                                                             "malformed or invalid for other reasons."})
+            if self.refused(failure):
+                return
             path = parts.path
             if path == "/api/v2/users/me.json":
                 return self.reply(200, {"user": user(1, 0)})
@@ -280,6 +275,20 @@ def serve(monkeypatch: pytest.MonkeyPatch, token: str = "zd-token") -> FakeZende
                     return self.reply(*account.job_status(path.rsplit("/", 1)[1].removesuffix(".json")))
             return self.reply(404, {"error": "InvalidEndpoint", "description": "Not found"})
 
+        def refused(self, failure: tuple[int, dict[str, str]] | None) -> bool:
+            """Answers the failure the test queued (fail_next), else a 401 for a token the account
+            does not know, as Zendesk words them; True when it answered."""
+            if failure:
+                status, headers = failure
+                self.reply(status, {"error": "APIRateLimitExceeded" if status == 429 else "Forbidden"}, headers)
+                return True
+            if self.headers.get("Authorization") not in [f"Bearer {t}" for t in account.tokens]:
+                self.reply(401, {"error": "invalid_token",
+                                 "error_description": "The access token provided is expired, revoked, "
+                                                      "malformed or invalid for other reasons."})
+                return True
+            return False
+
         def do_POST(self):  # noqa: N802
             self.write("POST")
 
@@ -288,24 +297,18 @@ def serve(monkeypatch: pytest.MonkeyPatch, token: str = "zd-token") -> FakeZende
 
         def write(self, method: str) -> None:
             path = urlsplit(self.path).path
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            raw = self.body()
             with account.lock:
                 account.requests.append(f"{method} {path}")
                 failure = account.fail_next.pop(0) if account.fail_next else None
             if path == "/oauth/tokens":
                 kind = self.headers.get("Content-Type", "")
                 form = json.loads(raw) if kind.startswith("application/json") else \
-                    {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+                    local_server.single_values(raw.decode())
                 with account.lock:
                     return self.reply(*account.token(form, self.headers.get("Authorization", "").startswith("Basic")))
-            if failure:
-                status, headers = failure
-                return self.reply(status, {"error": "APIRateLimitExceeded" if status == 429 else "Forbidden"},
-                                  headers)
-            if self.headers.get("Authorization") not in [f"Bearer {t}" for t in account.tokens]:
-                return self.reply(401, {"error": "invalid_token",
-                                        "error_description": "The access token provided is expired, revoked, "
-                                                             "malformed or invalid for other reasons."})
+            if self.refused(failure):
+                return
             if not self.headers.get("Content-Type", "").startswith("application/json"):
                 return self.reply(415, {"error": "UnsupportedMediaType", "description": "Send JSON"})
             body = json.loads(raw)
@@ -321,23 +324,5 @@ def serve(monkeypatch: pytest.MonkeyPatch, token: str = "zd-token") -> FakeZende
                             return self.reply(*account.bulk(name, action, body.get(name)))
             return self.reply(404, {"error": "InvalidEndpoint", "description": "Not found"})
 
-        def reply(self, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
-            raw = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(raw)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(raw)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    port = server.server_address[1]
-    monkeypatch.setenv("SLUICE_NET_ALLOW", f"127.0.0.1:{port}")
-    RUNNING.append(server)
-    account.base = f"http://127.0.0.1:{port}/"
+    account.base = local_server.start(Handler, monkeypatch) + "/"
     return account

@@ -12,6 +12,7 @@ from typing import Any
 import pyarrow as pa
 
 from connections.connectors.base import ConnectorError, Entity, EntityField
+from connections.connectors.saas import VALUE_OPERATORS
 
 from . import soql
 from .client import SalesforceApi
@@ -47,21 +48,7 @@ COMPARISONS = (
     "EQUAL_TO",
     "NOT_EQUAL_TO",
 )
-NOT_FILTERS = (
-    "PROJECTION",
-    "ADDITION",
-    "MULTIPLICATION",
-    "DIVISION",
-    "SUBTRACTION",
-    "MASK_ALL",
-    "MASK_FIRST_N",
-    "MASK_LAST_N",
-    "VALIDATE_NON_NULL",
-    "VALIDATE_NON_ZERO",
-    "VALIDATE_NON_NEGATIVE",
-    "VALIDATE_NUMERIC",
-    "NO_OP",
-)
+NOT_FILTERS = ("PROJECTION", *VALUE_OPERATORS)
 
 
 @dataclass(frozen=True)

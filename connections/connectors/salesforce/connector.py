@@ -16,7 +16,6 @@ from connections.connectors import errorhandling
 from connections.connectors.base import (
     ConfigField,
     ConnectionInfo,
-    Connector,
     ConnectorError,
     Entity,
     EntityField,
@@ -24,6 +23,7 @@ from connections.connectors.base import (
     Window,
     WriteResult,
 )
+from connections.connectors.saas import VALUE_OPERATORS, SaasConnector
 from connections.connectors.windowing import in_window
 
 from . import catalog, reading, soql, writing
@@ -31,7 +31,8 @@ from .client import DEFAULT_API_VERSION, SalesforceApi, login_url
 
 BULK_READ_THRESHOLD = 1_000_000  # AUTOMATIC reads use Bulk API 2.0 from this many records on (AppFlow's)
 TRANSFER_APIS = ("AUTOMATIC", "BULKV2", "REST_SYNC")
-SOURCE_KEYS = {"object", "enableDynamicFieldUpdate", "includeDeletedRecords", "dataTransferApi"}
+# sourceConnectorProperties besides object
+SOURCE_OPTIONS = frozenset({"enableDynamicFieldUpdate", "includeDeletedRecords", "dataTransferApi"})
 DESTINATION_KEYS = {"object", "idFieldNames", "errorHandlingConfig", "writeOperationType", "dataTransferApi"}
 
 
@@ -40,7 +41,7 @@ def _flag(props: Mapping[str, Any], key: str) -> bool:
     return value if isinstance(value, bool) else str(value).lower() == "true"
 
 
-class SalesforceConnector(Connector):
+class SalesforceConnector(SaasConnector):
     """A Salesforce org: its objects as a source and as a destination."""
 
     connector_type: ClassVar[str] = "Salesforce"
@@ -116,46 +117,19 @@ class SalesforceConnector(Connector):
         "GREATER_THAN_OR_EQUAL_TO",
         "EQUAL_TO",
         "NOT_EQUAL_TO",
-        "ADDITION",
-        "MULTIPLICATION",
-        "DIVISION",
-        "SUBTRACTION",
-        "MASK_ALL",
-        "MASK_FIRST_N",
-        "MASK_LAST_N",
-        "VALIDATE_NON_NULL",
-        "VALIDATE_NON_ZERO",
-        "VALIDATE_NON_NEGATIVE",
-        "VALIDATE_NUMERIC",
-        "NO_OP",
+        *VALUE_OPERATORS,
     )
-    pushdown_operators: ClassVar[tuple[str, ...]] = (
-        "LESS_THAN",
-        "GREATER_THAN",
-        "BETWEEN",
-        "LESS_THAN_OR_EQUAL_TO",
-        "GREATER_THAN_OR_EQUAL_TO",
-        "EQUAL_TO",
-        "NOT_EQUAL_TO",
-        "CONTAINS",
-    )
+    pushdown_operators: ClassVar[tuple[str, ...]] = (*catalog.COMPARISONS, "CONTAINS")
     write_operations: ClassVar[tuple[str, ...]] = writing.OPERATIONS
 
-    @classmethod
-    def oauth_endpoints(cls, properties: Mapping[str, Any]) -> tuple[str, str]:
-        base = login_url(properties)
-        return base + "/services/oauth2/authorize", base + "/services/oauth2/token"
+    oauth_address = staticmethod(login_url)
+    oauth_paths: ClassVar[tuple[str, str]] = ("/services/oauth2/authorize", "/services/oauth2/token")
+    consent_page: ClassVar[str] = "Salesforce's login page"
+    source_options: ClassVar[frozenset[str]] = SOURCE_OPTIONS
 
     @classmethod
-    def entity_name(cls, props: Mapping[str, Any]) -> str:
-        return str(props.get("object") or "") if isinstance(props, Mapping) else ""
-
-    @classmethod
-    def check_source_properties(cls, props: Any) -> list[tuple[str, str]]:
-        if not isinstance(props, Mapping):
-            return [("", "must be a JSON object")]
-        problems = [(k, "is not a property of a Salesforce source") for k in props if k not in SOURCE_KEYS]
-        problems += cls._check_object(props)
+    def check_source_values(cls, props: Mapping[str, Any]) -> list[tuple[str, str]]:
+        problems = cls._check_object(props)
         for key in ("enableDynamicFieldUpdate", "includeDeletedRecords"):
             if key in props and not isinstance(props[key], bool):
                 problems.append((key, "must be true or false"))
@@ -221,10 +195,7 @@ class SalesforceConnector(Connector):
     # the connection ------------------------------------------------------------------------
 
     def test(self, conn: ConnectionInfo) -> None:
-        if not conn.credentials.get("accessToken"):
-            raise ConnectorError(
-                "The connection is not authorized yet: connect it through Salesforce's login page."
-            )
+        self.require_authorized(conn)
         SalesforceApi(conn).json("GET", "limits/", subject="the org's API limits")
 
     def list_entities(self, conn: ConnectionInfo, parent: str | None = None) -> list[Entity]:

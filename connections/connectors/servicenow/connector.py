@@ -18,13 +18,13 @@ import pyarrow as pa
 from connections.connectors.base import (
     ConfigField,
     ConnectionInfo,
-    Connector,
     ConnectorError,
     Entity,
     EntityField,
     SourceBatch,
     Window,
 )
+from connections.connectors.saas import TEXT_TIME_ARROW_TYPES, VALUE_OPERATORS, SaasConnector
 
 from . import catalog
 from .client import ServiceNowApi, instance_url
@@ -32,12 +32,8 @@ from .query import PUSHDOWN_OPERATORS, encoded_query
 
 ALL_OPERATORS = (
     "PROJECTION", "CONTAINS", "LESS_THAN", "GREATER_THAN", "BETWEEN", "LESS_THAN_OR_EQUAL_TO",
-    "GREATER_THAN_OR_EQUAL_TO", "EQUAL_TO", "NOT_EQUAL_TO", "ADDITION", "MULTIPLICATION", "DIVISION",
-    "SUBTRACTION", "MASK_ALL", "MASK_FIRST_N", "MASK_LAST_N", "VALIDATE_NON_NULL", "VALIDATE_NON_ZERO",
-    "VALIDATE_NON_NEGATIVE", "VALIDATE_NUMERIC", "NO_OP",
+    "GREATER_THAN_OR_EQUAL_TO", "EQUAL_TO", "NOT_EQUAL_TO", *VALUE_OPERATORS,
 )
-ARROW_TYPES = {"string": pa.string(), "integer": pa.int64(), "double": pa.float64(), "boolean": pa.bool_(),
-               "date": pa.string(), "datetime": pa.string()}
 SOURCE_KEYS = {"object", "incrementalPullConfig"}
 
 
@@ -65,7 +61,7 @@ def _cell(value: Any, data_type: str) -> Any:
     return text
 
 
-class ServiceNowConnector(Connector):
+class ServiceNowConnector(SaasConnector):
     """ServiceNow as a source (AppFlow: source only)."""
 
     connector_type: ClassVar[str] = "Servicenow"  # AppFlow's enum spelling; the properties key differs
@@ -90,10 +86,8 @@ class ServiceNowConnector(Connector):
     filter_operators: ClassVar[tuple[str, ...]] = ALL_OPERATORS
     pushdown_operators: ClassVar[tuple[str, ...]] = PUSHDOWN_OPERATORS
 
-    @classmethod
-    def entity_name(cls, props: Mapping[str, Any]) -> str:
-        return str(props.get("object") or "") if isinstance(props, Mapping) else ""
-
+    # Its own, not SaasConnector's: it names a table when the block is not an object, and it
+    # accepts incrementalPullConfig where other SaaS sources take only object.
     @classmethod
     def check_source_properties(cls, props: Any) -> list[tuple[str, str]]:
         if not isinstance(props, Mapping):
@@ -138,7 +132,7 @@ class ServiceNowConnector(Connector):
             raise ConnectorError(f"The ServiceNow table {entity} has no field {', '.join(unknown)} "
                                  "(any more).")
         query, _ = encoded_query(filters, window, columns)
-        schema = pa.schema([(n, ARROW_TYPES[columns[n].data_type]) for n in names])
+        schema = pa.schema([(n, TEXT_TIME_ARROW_TYPES[columns[n].data_type]) for n in names])
         params = {"sysparm_query": query, "sysparm_fields": ",".join(names),
                   "sysparm_exclude_reference_link": "true", "sysparm_display_value": "false"}
         for rows in api.table(entity, params):

@@ -14,7 +14,6 @@ import pyarrow as pa
 from connections.connectors.base import (
     ConfigField,
     ConnectionInfo,
-    Connector,
     ConnectorError,
     Entity,
     EntityField,
@@ -22,6 +21,7 @@ from connections.connectors.base import (
     SourceBatch,
     Window,
 )
+from connections.connectors.saas import VALUE_OPERATORS, SaasConnector
 from connections.connectors.windowing import in_window, unreadable_warning
 
 from .api import DEFAULT_INSTANCE_URL, SlackApi, instance_url
@@ -125,7 +125,7 @@ def _coerce(value: Any, data_type: str) -> Any:
     return value
 
 
-class SlackConnector(Connector):
+class SlackConnector(SaasConnector):
     """Reads a Slack workspace as the user who authorized the connection (source only)."""
 
     connector_type: ClassVar[str] = "Slack"
@@ -154,11 +154,7 @@ class SlackConnector(Connector):
     )
     trigger_types: ClassVar[tuple[str, ...]] = ("OnDemand", "Scheduled")
     fastest_schedule_minutes: ClassVar[int] = 1
-    filter_operators: ClassVar[tuple[str, ...]] = (
-        "PROJECTION", "BETWEEN", "EQUAL_TO", "ADDITION", "MULTIPLICATION", "DIVISION", "SUBTRACTION",
-        "MASK_ALL", "MASK_FIRST_N", "MASK_LAST_N", "VALIDATE_NON_NULL", "VALIDATE_NON_ZERO",
-        "VALIDATE_NON_NEGATIVE", "VALIDATE_NUMERIC", "NO_OP",
-    )
+    filter_operators: ClassVar[tuple[str, ...]] = ("PROJECTION", "BETWEEN", "EQUAL_TO", *VALUE_OPERATORS)
 
     oauth_scope_param: ClassVar[str] = "user_scope"  # user token scopes, not a bot's
 
@@ -171,34 +167,23 @@ class SlackConnector(Connector):
             return user
         return payload
 
-    @classmethod
-    def oauth_endpoints(cls, properties: Mapping[str, Any]) -> tuple[str, str]:
-        base = instance_url(properties)
-        return base + "/oauth/v2/authorize", base + "/api/oauth.v2.access"
+    oauth_address = staticmethod(instance_url)
+    oauth_paths: ClassVar[tuple[str, str]] = ("/oauth/v2/authorize", "/api/oauth.v2.access")
+    consent_page: ClassVar[str] = "Slack's consent page"
 
     @classmethod
-    def entity_name(cls, props: Mapping[str, Any]) -> str:
-        return str(props.get("object") or "") if isinstance(props, Mapping) else ""
-
-    @classmethod
-    def check_source_properties(cls, props: Any) -> list[tuple[str, str]]:
-        if not isinstance(props, Mapping):
-            return [("", "must be a JSON object")]
-        problems = [(k, "is not a property of a Slack source (only object)") for k in props if k != "object"]
+    def check_source_values(cls, props: Mapping[str, Any]) -> list[tuple[str, str]]:
         name = props.get("object")
         if not name:
-            problems.append(("object", "is required (conversations, users or conversations/<channel id>)"))
-        else:
-            try:
-                _kind(str(name))
-            except ConnectorError as exc:
-                problems.append(("object", exc.message))
-        return problems
+            return [("object", "is required (conversations, users or conversations/<channel id>)")]
+        try:
+            _kind(str(name))
+        except ConnectorError as exc:
+            return [("object", exc.message)]
+        return []
 
     def test(self, conn: ConnectionInfo) -> None:
-        if not conn.credentials.get("accessToken"):
-            raise ConnectorError("The connection is not authorized yet: connect it through "
-                                 "Slack's consent page.")
+        self.require_authorized(conn)
         SlackApi(conn).call("auth.test")
 
     def list_entities(self, conn: ConnectionInfo, parent: str | None = None) -> list[Entity]:

@@ -19,7 +19,6 @@ import pyarrow as pa
 from connections.connectors.base import (
     ConfigField,
     ConnectionInfo,
-    Connector,
     ConnectorError,
     Entity,
     EntityField,
@@ -27,14 +26,13 @@ from connections.connectors.base import (
     Window,
     WriteResult,
 )
+from connections.connectors.saas import TEXT_TIME_ARROW_TYPES, VALUE_OPERATORS, SaasConnector
 
 from . import writing
 from .client import ZendeskApi, base_url
 
 PAGE_SIZE = 100  # the cursor pagination maximum
 INCREMENTAL_PAGE_SIZE = 1000  # the incremental export maximum
-ARROW_TYPES = {"string": pa.string(), "integer": pa.int64(), "double": pa.float64(), "date": pa.string(),
-               "datetime": pa.string(), "boolean": pa.bool_()}
 S, N, B, T = "string", "integer", "boolean", "datetime"
 
 # Standard fields of each object, from Zendesk's JSON formats (lists and objects read as JSON text).
@@ -102,7 +100,7 @@ def _cell(value: Any, data_type: str) -> Any:
     return str(value)
 
 
-class ZendeskConnector(Connector):
+class ZendeskConnector(SaasConnector):
     """Zendesk Support as a source and a destination (tickets, users, organizations)."""
 
     connector_type: ClassVar[str] = "Zendesk"
@@ -134,34 +132,21 @@ class ZendeskConnector(Connector):
                          "server); the SSRF guard applies."),
     )
     trigger_types: ClassVar[tuple[str, ...]] = ("OnDemand", "Scheduled")
-    filter_operators: ClassVar[tuple[str, ...]] = (
-        "PROJECTION", "GREATER_THAN", "ADDITION", "MULTIPLICATION", "DIVISION", "SUBTRACTION",
-        "MASK_ALL", "MASK_FIRST_N", "MASK_LAST_N", "VALIDATE_NON_NULL", "VALIDATE_NON_ZERO",
-        "VALIDATE_NON_NEGATIVE", "VALIDATE_NUMERIC", "NO_OP",
-    )
+    filter_operators: ClassVar[tuple[str, ...]] = ("PROJECTION", "GREATER_THAN", *VALUE_OPERATORS)
     pushdown_operators: ClassVar[tuple[str, ...]] = ("GREATER_THAN",)
 
-    @classmethod
-    def oauth_endpoints(cls, properties: Mapping[str, Any]) -> tuple[str, str]:
-        base = base_url(properties)
-        return base + "oauth/authorizations/new", base + "oauth/tokens"
+    oauth_address = staticmethod(base_url)
+    oauth_paths: ClassVar[tuple[str, str]] = ("oauth/authorizations/new", "oauth/tokens")
+    consent_page: ClassVar[str] = "Zendesk's consent page"
 
     @classmethod
-    def entity_name(cls, props: Mapping[str, Any]) -> str:
-        return str(props.get("object") or "") if isinstance(props, Mapping) else ""
-
-    @classmethod
-    def check_source_properties(cls, props: Any) -> list[tuple[str, str]]:
-        if not isinstance(props, Mapping):
-            return [("", "must be a JSON object")]
-        problems = [(k, "is not a property of a Zendesk source (only object)")
-                    for k in props if k != "object"]
+    def check_source_values(cls, props: Mapping[str, Any]) -> list[tuple[str, str]]:
         if not props.get("object"):
-            problems.append(("object", f"is required ({', '.join(STANDARD)})"))
-        elif props["object"] not in STANDARD:
-            problems.append(("object", f'"{props["object"]}" is not a Zendesk object Sluice reads '
-                                       f"({', '.join(STANDARD)})"))
-        return problems
+            return [("object", f"is required ({', '.join(STANDARD)})")]
+        if props["object"] not in STANDARD:
+            return [("object", f'"{props["object"]}" is not a Zendesk object Sluice reads '
+                               f"({', '.join(STANDARD)})")]
+        return []
 
     @classmethod
     def check_destination_properties(cls, props: Any) -> list[tuple[str, str]]:
@@ -172,9 +157,7 @@ class ZendeskConnector(Connector):
         return writing.write(ZendeskApi(conn), entity, batches, options)
 
     def test(self, conn: ConnectionInfo) -> None:
-        if not conn.credentials.get("accessToken"):
-            raise ConnectorError("The connection is not authorized yet: connect it through Zendesk's "
-                                 "consent page.")
+        self.require_authorized(conn)
         ZendeskApi(conn).get("api/v2/users/me.json")
 
     def list_entities(self, conn: ConnectionInfo, parent: str | None = None) -> list[Entity]:
@@ -269,7 +252,7 @@ class ZendeskConnector(Connector):
         unknown = [n for n in names if n not in types]
         if unknown:
             raise ConnectorError(f"The Zendesk object {entity} has no field {', '.join(unknown)} (any more).")
-        schema = pa.schema([(n, ARROW_TYPES[types[n]]) for n in names])
+        schema = pa.schema([(n, TEXT_TIME_ARROW_TYPES[types[n]]) for n in names])
         ticket_custom = {c: key for c, _, key in custom if entity == "tickets"}
         user_custom = {c: key for c, _, key in custom if entity == "users"}
 
