@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pyarrow as pa
 import pytest
 
-from connections.connectors.base import ConnectionInfo, ConnectorError, Window
+from connections.connectors.base import ConnectionInfo, ConnectorError, MissingAtSource, Window
 from connections.connectors.salesforce import SalesforceConnector, reading, soql
 from connections.oauth import client
 from connections.tests.salesforce_server import CLIENT_ID, CLIENT_SECRET, serve
@@ -157,7 +157,7 @@ def test_an_object_that_no_longer_exists_is_named(org):
 
 
 def test_a_field_that_no_longer_exists_is_named(org):
-    with pytest.raises(ConnectorError, match="has no field Region__c"):
+    with pytest.raises(MissingAtSource, match="has no field Region__c"):
         read(org, fields=["Id", "Region__c"])
 
 

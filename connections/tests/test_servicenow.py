@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connections.connectors.base import ConnectionInfo, ConnectorError, Window
+from connections.connectors.base import ConnectionInfo, ConnectorError, MissingAtSource, Window
 from connections.connectors.servicenow import ServiceNowConnector
 from connections.connectors.servicenow.client import instance_url
 from connections.tests import servicenow_server
@@ -199,7 +199,7 @@ def test_unicode_empty_values_and_a_custom_table(instance):
 def test_a_table_or_field_that_no_longer_exists_is_named(instance):
     with pytest.raises(ConnectorError, match='no table "u_gone"'):
         read(instance, "u_gone")
-    with pytest.raises(ConnectorError, match="has no field u_removed"):
+    with pytest.raises(MissingAtSource, match="has no field u_removed"):
         read(instance, fields=["number", "u_removed"])
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connections.connectors.base import ConnectionInfo, ConnectorError, Window
+from connections.connectors.base import ConnectionInfo, ConnectorError, MissingAtSource, Window
 from connections.connectors.zendesk import ZendeskConnector
 from connections.connectors.zendesk.client import base_url, subdomain_of
 from connections.tests import zendesk_server
@@ -179,7 +179,7 @@ def test_unknown_object_and_field_are_named(account):
     with pytest.raises(ConnectorError, match='no object "macros"'):
         ZendeskConnector().describe_entity(conn_for(account), "macros")
     account.ticket_fields = [f for f in account.ticket_fields if f["id"] != 27642]
-    with pytest.raises(ConnectorError, match="no field custom_field_27642"):
+    with pytest.raises(MissingAtSource, match="no field custom_field_27642"):
         read(account, "tickets", ["id", "custom_field_27642"])
 
 

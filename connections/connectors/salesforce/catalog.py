@@ -11,7 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from connections.connectors.base import ConnectorError, Entity, EntityField
+from connections.connectors.base import Entity, EntityField, MissingAtSource
 from connections.connectors.saas import VALUE_OPERATORS
 
 from . import soql
@@ -168,8 +168,9 @@ def schema(fields: Mapping[str, Field], names: list[str]) -> pa.Schema:
 def check_fields(fields: Mapping[str, Field], names: list[str], entity: str) -> None:
     unknown = [n for n in names if n not in fields]
     if unknown:
-        raise ConnectorError(
+        # MissingAtSource: a run adds what to do (Refresh fields in the flow, then remap).
+        raise MissingAtSource(
             f"The Salesforce object {entity} has no field {', '.join(unknown)} (any more), or "
-            "the user who authorized the connection cannot see it (INVALID_FIELD). Edit the "
-            "flow to remove it from the mapping."
+            "the user who authorized the connection cannot see it (INVALID_FIELD).",
+            entity=entity, fields=unknown,
         )

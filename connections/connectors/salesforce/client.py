@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from connections import net
-from connections.connectors.base import ConnectionInfo, ConnectorError
+from connections.connectors.base import ConnectionInfo, ConnectorError, MissingAtSource
 from flows.retry import parse_retry_after
 
 DEFAULT_API_VERSION = "v62.0"
@@ -177,12 +177,12 @@ class SalesforceApi:
                 "Re-authorize."
             )
         if "INVALID_TYPE" in codes or ("NOT_FOUND" in codes and "object" in what):
-            return ConnectorError(
+            return MissingAtSource(
                 f"Salesforce has no {what} (any more), or the user who authorized the "
                 f"connection cannot see it ({detail or 'HTTP 404'}). Choose another object."
             )
         if "INVALID_FIELD" in codes:
-            return ConnectorError(
+            return MissingAtSource(
                 f"A field no longer exists in Salesforce, or this user cannot see it: "
                 f"{detail}. Edit the flow to remove it from the mapping."
             )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from connections.connectors.base import ConnectorError, Entity
+from connections.connectors.base import ConnectorError, Entity, MissingAtSource
 
 from .client import ServiceNowApi
 
@@ -70,7 +70,8 @@ def lineage(api: ServiceNowApi, table: str) -> list[str]:
         rows = body.get("result") if isinstance(body, dict) else None
         if not rows:
             if not chain:
-                raise ConnectorError(f'ServiceNow has no table "{table}" (any more) that this user can see.')
+                raise MissingAtSource(f'ServiceNow has no table "{table}" (any more) that this user can see.',
+                                      entity=table)
             break
         name = str(rows[0].get("name") or "")
         if not name or name in chain:

@@ -21,6 +21,7 @@ from connections.connectors.base import (
     ConnectorError,
     Entity,
     EntityField,
+    MissingAtSource,
     SourceBatch,
     Window,
 )
@@ -129,8 +130,8 @@ class ServiceNowConnector(SaasConnector):
         names = list(fields) if fields else list(columns)
         unknown = [n for n in names if n not in columns]
         if unknown:
-            raise ConnectorError(f"The ServiceNow table {entity} has no field {', '.join(unknown)} "
-                                 "(any more).")
+            raise MissingAtSource(f"The ServiceNow table {entity} has no field {', '.join(unknown)} "
+                                  "(any more).", entity=entity, fields=unknown)
         query, _ = encoded_query(filters, window, columns)
         schema = pa.schema([(n, TEXT_TIME_ARROW_TYPES[columns[n].data_type]) for n in names])
         params = {"sysparm_query": query, "sysparm_fields": ",".join(names),

@@ -19,9 +19,9 @@ import pyarrow as pa
 from connections.connectors.base import (
     ConfigField,
     ConnectionInfo,
-    ConnectorError,
     Entity,
     EntityField,
+    MissingAtSource,
     SourceBatch,
     Window,
     WriteResult,
@@ -180,8 +180,8 @@ class ZendeskConnector(SaasConnector):
     def _schema(self, api: ZendeskApi, entity: str,
                 ) -> tuple[list[tuple[str, str]], list[tuple[str, str, Any]]]:
         if entity not in STANDARD:
-            raise ConnectorError(f'Zendesk has no object "{entity}" that Sluice reads. It reads '
-                                 f"{', '.join(STANDARD)}.")
+            raise MissingAtSource(f'Zendesk has no object "{entity}" that Sluice reads. It reads '
+                                  f"{', '.join(STANDARD)}.", entity=entity)
         return list(STANDARD[entity]), self._custom_fields(api, entity)
 
     def describe_entity(self, conn: ConnectionInfo, entity: str) -> list[EntityField]:
@@ -251,7 +251,8 @@ class ZendeskConnector(SaasConnector):
         names = fields or list(types)
         unknown = [n for n in names if n not in types]
         if unknown:
-            raise ConnectorError(f"The Zendesk object {entity} has no field {', '.join(unknown)} (any more).")
+            raise MissingAtSource(f"The Zendesk object {entity} has no field {', '.join(unknown)} "
+                                  "(any more).", entity=entity, fields=unknown)
         schema = pa.schema([(n, TEXT_TIME_ARROW_TYPES[types[n]]) for n in names])
         ticket_custom = {c: key for c, _, key in custom if entity == "tickets"}
         user_custom = {c: key for c, _, key in custom if entity == "users"}
