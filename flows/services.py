@@ -198,14 +198,19 @@ def cancel_executions(flow: Flow, execution_ids: list[str] | None = None, *, use
 
 
 @transaction.atomic
-def delete_flow(flow: Flow, *, force: bool = False) -> None:
+def delete_flow(flow: Flow, *, force: bool = False, user=None) -> list[str]:
+    """Delete the flow with its versions and history. Runs in progress refuse it, unless forced:
+    then they are cancelled first (their worker sees the cancel, or the row gone, at its next
+    batch and stops). Returns the ids of the runs it cancelled."""
     running = flow.executions.exclude(status__in=Execution.FINISHED).count()
     if running and not force:
         raise Conflict(
             f'The flow "{flow.name}" has {running} execution(s) in progress. '
             "Cancel them first, or force the delete."
         )
+    canceled = cancel_executions(flow, user=user) if running else []
     flow.delete()
+    return canceled
 
 
 # --- activation ----------------------------------------------------------------------------------

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from flows import views, webhook_views
+from flows import version_views, views, webhook_views
 
 app_name = "flows"
 
@@ -20,6 +20,7 @@ urlpatterns = [
     path("<str:name>/webhook/settings/", webhook_views.settings, name="webhook-settings"),
     path("<str:name>/download/", views.flow_download, name="download"),
     path("<str:name>/delete/", views.flow_delete, name="delete"),
+    path("<str:name>/versions/", version_views.version_diff, name="version-diff"),
     path("<str:name>/executions/<uuid:execution_id>/", views.execution_detail, name="execution"),
     path("<str:name>/executions/<uuid:execution_id>/cancel/", views.execution_cancel, name="cancel"),
 ]
