@@ -72,7 +72,7 @@ def scheduled(**values: Any) -> dict[str, Any]:
             "start_time": "09:00", "timezone": "Europe/Paris", "pull_mode": "Complete",
             "offset_unit": "minutes"}
     data.update(values)
-    return {f"trigger-{key}": value for key, value in data.items() if value is not None}
+    return {key: value for key, value in data.items() if value is not None}
 
 
 def form(data: dict | None = None, *, doc: dict | None = None, source=LocalFilesConnector,
@@ -97,7 +97,7 @@ def test_on_demand_writes_only_the_trigger_type_and_clears_an_incremental_pull()
     doc["sourceFlowConfig"]["incrementalPullConfig"] = {"datetimeTypeFieldName": "updated_at"}
     doc["triggerConfig"] = {"triggerType": "Scheduled",
                             "triggerProperties": {"Scheduled": {"scheduleExpression": "rate(1days)"}}}
-    result = applied({"trigger-trigger_type": "OnDemand"}, doc=doc)
+    result = applied({"trigger_type": "OnDemand"}, doc=doc)
     assert result["triggerConfig"] == {"triggerType": "OnDemand"}
     assert "incrementalPullConfig" not in result["sourceFlowConfig"]
     assert doc["triggerConfig"]["triggerType"] == "Scheduled", "apply() works on a copy"
@@ -105,7 +105,7 @@ def test_on_demand_writes_only_the_trigger_type_and_clears_an_incremental_pull()
 
 def test_event_is_offered_and_written_when_the_source_sends_events():
     assert ("Event" in dict(form().fields["trigger_type"].choices))
-    assert applied({"trigger-trigger_type": "Event"})["triggerConfig"] == {"triggerType": "Event"}
+    assert applied({"trigger_type": "Event"})["triggerConfig"] == {"triggerType": "Event"}
 
 
 def test_a_full_schedule_in_a_time_zone():
@@ -172,7 +172,7 @@ def test_event_is_not_offered_for_a_source_without_events_and_is_refused_if_post
     trigger = form(source=DemoCrmConnector)
     assert "Event" not in dict(trigger.fields["trigger_type"].choices)
     assert "does not send events" in trigger.event_note
-    errors = errors_of({"trigger-trigger_type": "Event"}, source=DemoCrmConnector)
+    errors = errors_of({"trigger_type": "Event"}, source=DemoCrmConnector)
     assert "trigger_type" in errors
 
 
@@ -265,7 +265,7 @@ def test_the_forms_own_output_reads_back_unchanged():
     assert again.initial["offset"] == 2 and again.initial["offset_unit"] == "hours"
     assert again.initial["first_window_days"] == 10 and again.initial["timestamp_field"] == "created_at"
     # Posting the read-back values unchanged gives the same document.
-    data = {f"trigger-{key}": value for key, value in _as_post(again.initial).items()}
+    data = _as_post(again.initial)
     assert applied(data, doc=first) == first
 
 
@@ -279,10 +279,10 @@ def test_an_imported_document_keeps_its_own_spelling_when_nothing_changed():
     trigger = form(doc=doc)
     assert trigger.initial["offset"] == 90 and trigger.initial["offset_unit"] == "seconds"
     assert trigger.initial["frequency"] == "minutes" and trigger.initial["every"] == 5
-    data = {f"trigger-{key}": value for key, value in _as_post(trigger.initial).items()}
+    data = _as_post(trigger.initial)
     assert applied(data, doc=doc) == before
     # Change the start: the new one is written in ISO 8601; the rest stays.
-    data["trigger-start_time"] = "09:30"
+    data["start_time"] = "09:30"
     block = applied(data, doc=doc)["triggerConfig"]["triggerProperties"]["Scheduled"]
     assert block["scheduleStartTime"] != 1796112000 and block["scheduleExpression"] == "rate(5 minutes)"
     assert block["flowErrorDeactivationThreshold"] == 9
@@ -308,7 +308,7 @@ def test_a_broken_document_still_reads_back_without_raising():
 def test_the_template_labels_every_input_and_shows_errors_inline():
     trigger = form(scheduled(every="0"))
     trigger.is_valid()
-    html = render_to_string("flows/wizard/_trigger.html", {"trigger_form": trigger})
+    html = render_to_string("flows/wizard/_trigger.html", {"form": trigger})
     for field in trigger:
         if field.name in ("trigger_type", "pull_mode"):
             for radio in field:
@@ -331,3 +331,24 @@ def test_every_problem_is_named_at_once():
     errors = errors_of(scheduled(frequency="minutes", every="30", end_date="2026-11-01", pull_mode="Incremental",
                                  offset="11", offset_unit="hours"), source=HourlyFiles, doc=document("HourlyFiles"))
     assert set(errors) == {"every", "end_date", "timestamp_field", "offset"}
+
+
+def test_without_a_source_only_on_demand_is_offered():
+    trigger = TriggerForm({"trigger_type": "Scheduled"}, document=document(), source_connector_cls=None,
+                          source_fields=None)
+    assert [value for value, _ in trigger.fields["trigger_type"].choices] == ["OnDemand"]
+    assert "Choose the source connector first" in trigger.event_note
+    assert not trigger.is_valid() and "trigger_type" in trigger.errors
+    on_demand = TriggerForm({"trigger_type": "OnDemand"}, document=document(), source_connector_cls=None,
+                            source_fields=None)
+    assert on_demand.is_valid()
+
+
+def test_a_bound_form_rendered_while_choosing_shows_posted_values_but_no_errors_until_checked():
+    trigger = form(scheduled(every="0", cron="0 9 * * *"))
+    html = render_to_string("flows/wizard/_trigger.html", {"form": trigger})
+    assert "field-error" not in html and 'aria-invalid' not in html
+    assert 'value="0"' in html and 'value="0 9 * * *"' in html
+    assert not trigger.is_valid()
+    html = render_to_string("flows/wizard/_trigger.html", {"form": trigger})
+    assert "field-error" in html and 'aria-invalid="true"' in html

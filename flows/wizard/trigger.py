@@ -5,9 +5,10 @@ valid, `apply(document)` writes AppFlow's `triggerConfig` and
 `sourceFlowConfig.incrementalPullConfig` into a copy of it. The schedule rules are not repeated
 here: the finished trigger goes through the document validator (flows.document), whose messages
 are shown next to the field they are about; flows.schedules / flows.schedule_expressions read the
-expressions. The form's fields carry the prefix "trigger" so it can share step 2's <form>.
+expressions. The form shares step 2's <form>; its field names do not clash with step 2's own.
 
-Template: flows/wizard/_trigger.html, included with `trigger_form` in the context.
+Template: flows/wizard/_trigger.html, included with `form` set to the form.
+`source_connector_cls` may be None while no source is chosen: then only "on demand" is offered.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
 from django import forms
+from django.forms.utils import ErrorDict
 from django.utils import timezone as django_timezone
 
 from connections.connectors.base import Connector, EntityField
@@ -79,7 +81,7 @@ _TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 
 
 class TriggerForm(forms.Form):
-    prefix = "trigger"
+    # No prefix: its names (trigger_type, frequency, start_date...) do not clash with step 2's own.
 
     trigger_type = forms.ChoiceField(label="Run the flow", widget=forms.RadioSelect)
     frequency = forms.ChoiceField(label="Unit", choices=FREQUENCY_CHOICES, required=False)
@@ -126,19 +128,23 @@ class TriggerForm(forms.Form):
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
 
-    def __init__(self, data: Any = None, *, document: dict, source_connector_cls: type[Connector],
-                 source_fields: list[EntityField], **kwargs: Any):
+    def __init__(self, data: Any = None, *, document: dict, source_connector_cls: type[Connector] | None,
+                 source_fields: list[EntityField] | None, **kwargs: Any):
         self.document = document or {}
         self.source = source_connector_cls
-        self.source_name = source_connector_cls.display_name or source_connector_cls.key()
-        self.timestamp_fields = [f.name for f in source_fields if f.timestamp_for_incremental]
+        self.source_name = (source_connector_cls.display_name or source_connector_cls.key()
+                            if source_connector_cls else "")
+        self.timestamp_fields = [f.name for f in source_fields or [] if f.timestamp_for_incremental]
+        # Step 2 re-renders the bound form while the person is still choosing (htmx refresh); it
+        # shows errors only once is_valid() has been asked.
+        self.checked = False
         self.read_back = _read_back(self.document)
         super().__init__(data, initial=self.read_back.initial, **kwargs)
         self.fields["trigger_type"].choices = self.trigger_choices()
         self.fields["timezone"].choices = list(_zone_choices())
         self.fields["timestamp_field"].choices = [("", "Choose a field…")] + [
             (name, name) for name in self.timestamp_fields]
-        if self.initial.get("trigger_type") not in self.source.trigger_types:
+        if self.initial.get("trigger_type") not in self.offered_types:
             self.initial["trigger_type"] = ON_DEMAND
         self.initial.setdefault("timezone", _default_zone())
         self.initial.setdefault("start_date", None)
@@ -148,27 +154,35 @@ class TriggerForm(forms.Form):
 
     # -- what the page shows --------------------------------------------------------------------
 
+    @property
+    def offered_types(self) -> tuple[str, ...]:
+        return self.source.trigger_types if self.source is not None else (ON_DEMAND,)
+
     def trigger_choices(self) -> list[tuple[str, str]]:
         offered = [(ON_DEMAND, "On demand: you start each run")]
-        if EVENT in self.source.trigger_types:
+        if EVENT in self.offered_types:
             offered.append((EVENT, f"On event: a signed webhook call from {self.source_name} starts a run"))
-        if SCHEDULED in self.source.trigger_types:
+        if SCHEDULED in self.offered_types:
             offered.append((SCHEDULED, "On schedule: runs repeat at the times you set"))
         return offered
 
     @property
     def event_note(self) -> str:
-        if EVENT in self.source.trigger_types:
+        if self.source is None:
+            return "Choose the source connector first: which triggers it offers depends on it."
+        if EVENT in self.offered_types:
             return ""
         return f"Run on event is not offered: the {self.source_name} connector does not send events."
 
     @property
     def schedule_note(self) -> str:
-        if SCHEDULED in self.source.trigger_types:
+        if self.source is None or SCHEDULED in self.offered_types:
             return ""
         return f"Run on schedule is not offered: the {self.source_name} connector runs on demand only."
 
     def fastest_note(self) -> str:
+        if self.source is None:
+            return ""
         minutes = self.source.fastest_schedule_minutes
         if minutes and minutes > 1:
             return f"The {self.source_name} connector allows at most {describe_minutes(minutes)}."
@@ -182,6 +196,17 @@ class TriggerForm(forms.Form):
                 "as usable: choose Full.")
 
     # -- checking -------------------------------------------------------------------------------
+
+    def is_valid(self) -> bool:
+        if not self.checked:
+            self.checked, self._errors = True, None  # check now, even if a render looked before
+        return super().is_valid()
+
+    def full_clean(self) -> None:
+        if not self.checked:  # rendered while choosing: posted values, no errors yet
+            self._errors, self.cleaned_data = ErrorDict(), {}
+            return
+        super().full_clean()
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -249,7 +274,7 @@ class TriggerForm(forms.Form):
             cleaned["first_window_days"] = DEFAULT_FIRST_WINDOW_DAYS
 
     def _check_fastest(self, expression: str) -> None:
-        minutes = self.source.fastest_schedule_minutes
+        minutes = self.source.fastest_schedule_minutes if self.source is not None else None
         gap = shortest_gap(parse_expression(expression))
         if minutes and gap < timedelta(minutes=minutes):
             every = describe_minutes(max(int(gap.total_seconds() // 60), 1))
