@@ -79,7 +79,8 @@ class DeleteFlowForm(forms.Form):
     """Typing the word makes deleting a deliberate act; forcing also stops runs in progress."""
 
     confirm = forms.CharField(
-        label=f'Type "{CONFIRM_WORD}" to confirm', max_length=32, required=False,
+        label=f'Type "{CONFIRM_WORD}" to confirm', max_length=32,
+        error_messages={"required": f'Type the word "{CONFIRM_WORD}" to confirm; nothing was deleted.'},
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off"}),
     )
     force = forms.BooleanField(required=False)
