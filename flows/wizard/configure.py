@@ -50,6 +50,11 @@ class Side:
     errors: dict = field(default_factory=dict)  # "connector" | "connection" | "object" -> messages
 
     @property
+    def key(self) -> str:
+        # Templates call callables, classes included: they compare registry keys, not classes.
+        return self.connector.key() if self.connector else ""
+
+    @property
     def label(self) -> str:
         return "Source" if self.name == "source" else "Destination"
 
