@@ -188,6 +188,7 @@ class FlowActivity(models.Model):
         SCHEDULE_ENDED = "schedule-ended", "Schedule ended"
         SECRET_ROTATED = "webhook-key", "Webhook key"
         SETTINGS_CHANGED = "settings", "Settings changed"
+        VERSION_SAVED = "version", "New version"
 
     flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="activity")
     at = models.DateTimeField(auto_now_add=True)
@@ -311,3 +312,37 @@ class NotificationDelivery(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["event", "channel"], name="one_delivery_per_channel")]
+
+
+class FlowDraft(models.Model):
+    """A flow being built (or edited) in the wizard: the CreateFlow-shaped document so far, saved
+    after each valid step. Kept in the database, never in the session, and never holding a
+    secret: the document names connections, it does not copy them."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="flow_drafts")
+    # Set when the draft edits an existing flow: saving it adds a version to that flow.
+    flow = models.ForeignKey(Flow, null=True, blank=True, on_delete=models.CASCADE, related_name="drafts")
+    document = models.TextField(default="{}")
+    # The furthest step completed so far (a slug of flows.wizard.steps.STEPS).
+    step = models.CharField(max_length=16, default="details")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return f"draft {self.id} ({self.flow.name if self.flow_id else 'new flow'})"
+
+    @property
+    def data(self) -> dict:
+        try:
+            value = json.loads(self.document or "{}")
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def title(self) -> str:
+        return str(self.data.get("flowName") or "Untitled flow")

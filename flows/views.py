@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from console.errors import UserError
 from flows import services
 from flows.forms import ImportFlowForm
-from flows.models import EventEndpoint, Execution, Flow
+from flows.models import EventEndpoint, Execution, Flow, FlowDraft
 from flows.schedules import upcoming
 
 FLOWS_PER_PAGE = 25
@@ -133,7 +133,8 @@ def incremental_field(document: dict) -> str:
 def flow_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(flows_with_last_run(), FLOWS_PER_PAGE).get_page(request.GET.get("page"))
     rows = [(flow, describe_flow(flow.definition)) for flow in page]
-    return render(request, "flows/list.html", {"page": page, "rows": rows})
+    drafts = FlowDraft.objects.filter(owner=request.user).select_related("flow")
+    return render(request, "flows/list.html", {"page": page, "rows": rows, "drafts": drafts})
 
 
 def history_context(request: HttpRequest, flow: Flow, page_number: Any = None) -> dict[str, Any]:
