@@ -222,3 +222,24 @@ def test_filters_read_back_for_edit(signed_in, mapped):
          **{"f0-field": "NumberOfEmployees", "f0-type": "integer", "f0-condition": "not_equals", "f0-value": ["1", "2"]})
     html = signed_in.get(step_url(mapped, "filters")).content.decode()
     assert 'value="not_equals" selected' in html and 'value="2"' in html and "and not" in html
+
+
+def test_preview_from_the_panel_keeps_saved_filters_and_refuses_bad_ones(signed_in, mapped):
+    from flows.models import DraftPreview
+
+    post(signed_in, mapped, "filters", action="save", filter_count="1",
+         **{"f0-field": "Name", "f0-type": "string", "f0-condition": "contains", "f0-value": "Acme"})
+    # the panel's own form alone (no JavaScript): the saved filters stay and are previewed
+    response = post(signed_in, mapped, "filters", action="preview", preview_limit="5")
+    assert response.status_code == 302 and response.url.endswith("#preview")
+    assert len(filters_of(mapped)) == 1
+    preview = DraftPreview.objects.get(draft=mapped)
+    assert preview.limit == 5 and '"CONTAINS"' in preview.document
+    # with the page's filters (htmx includes them) that are wrong: the panel says what to correct
+    response = signed_in.post(step_url(mapped, "filters"), {
+        "action": "preview", "filter_count": "1", "f0-field": "Name", "f0-type": "string",
+        "f0-condition": "equals", "f0-value": ""}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Correct this first, then preview: Filter 1: fill in every value" in html and "<html" not in html
+    assert len(filters_of(mapped)) == 1

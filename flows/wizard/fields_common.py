@@ -118,3 +118,12 @@ def start_preview(request: HttpRequest, draft: FlowDraft, slug: str) -> HttpResp
         return render(request, "flows/wizard/_preview.html",
                       {"preview": panel(row), "draft": draft, "step_slug": slug})
     return redirect(drafts.step_url(draft, slug) + "#preview")
+
+
+def preview_blocked(request: HttpRequest, draft: FlowDraft, slug: str, problems: list[str]) -> HttpResponse:
+    """Preview asked (through htmx) while the page has problems: the panel says what to correct.
+    200, so that htmx swaps it in; the page itself was not saved."""
+    shown = {"status": "error", "running": False, "limit": 20,
+             "message": "Correct this first, then preview: " + " ".join(problems)}
+    return render(request, "flows/wizard/_preview.html",
+                  {"preview": shown, "draft": draft, "step_slug": slug})

@@ -40,11 +40,17 @@ def view(request: HttpRequest, draft: FlowDraft) -> HttpResponse:
         return _page(request, draft, src, chosen.filters, operators)
     # a plain post without an action (e.g. a script, or Enter in an old browser) means Next
     action, _, index = (request.POST.get("action") or "next").partition(":")
+    if action == "preview" and "filter_count" not in request.POST:
+        # the panel's own form without the page's (no JavaScript): the filters as saved
+        return common.start_preview(request, draft, SLUG)
     filters = _posted_filters(request, src, operators, adjust=action == "refresh")
     if action in ("add_filter", "remove_filter", "add_criterion", "remove_criterion", "refresh"):
         notice = _restructure(action, index, filters, src, operators)
         return _page(request, draft, src, filters, operators, {"filters": [notice]} if notice else {})
     problems = filter_problems(filters, src.types, operators)
+    if problems and action == "preview" and request.htmx:
+        return common.preview_blocked(request, draft, SLUG, [f"Filter {int(w.split('.')[1]) + 1}: {m}"
+                                                             if "." in w else m for w, m in problems])
     if problems:
         return _page(request, draft, src, filters, operators, _by_filter(problems), status=400)
     chosen.filters = filters

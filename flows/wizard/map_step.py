@@ -51,10 +51,14 @@ def view(request: HttpRequest, draft: FlowDraft) -> HttpResponse:
     if request.method == "GET":
         return _page(request, draft, src, chosen)
     action, _, index = (request.POST.get("action") or "save").partition(":")
+    if action == "preview" and src.error:
+        return common.start_preview(request, draft, SLUG)  # it will say what the source answers
     if src.error:
         return _page(request, draft, src, chosen, {"fields": [src.error]}, status=400)
     _apply_destination_edits(request, chosen)
     problems = _act(request, action, index, chosen, src)
+    if problems and action == "preview" and request.htmx:
+        return common.preview_blocked(request, draft, SLUG, [p for ps in problems.values() for p in ps])
     if problems:
         return _page(request, draft, src, chosen, problems, status=400)
     document = common.with_choices(document, chosen)
