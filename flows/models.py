@@ -346,3 +346,36 @@ class FlowDraft(models.Model):
     @property
     def title(self) -> str:
         return str(self.data.get("flowName") or "Untitled flow")
+
+
+class DraftPreview(models.Model):
+    """The Preview of wizard steps 3 and 4 (flows/wizard/preview.py): the first records of a
+    draft's source through its tasks, computed by a worker. `document` is the draft as it was when
+    the preview was asked for, so the result matches what the user saw; `result` is
+    flows.engine.preview's Preview as JSON text. Holds sample records, never a secret; deleted
+    with its draft and replaced by the next preview."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        ERROR = "error", "Error"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    draft = models.ForeignKey(FlowDraft, on_delete=models.CASCADE, related_name="previews")
+    step = models.CharField(max_length=16)
+    limit = models.PositiveIntegerField(default=20)
+    document = models.TextField(default="{}")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    records_read = models.PositiveIntegerField(default=0)
+    result = models.TextField(blank=True, default="")
+    message = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"preview {self.id} of {self.draft_id} ({self.status})"

@@ -43,7 +43,9 @@ def walk_to_review(client, demo, name: str = "wizard-flow") -> FlowDraft:
     response = client.post(step_url(draft, "configure"), configure_data(demo["connection"].name))
     assert response.status_code == 302, response.content.decode()[-6000:]
     assert response.url == step_url(draft, "map")
-    response = client.post(step_url(draft, "map"), {})
+    response = client.post(step_url(draft, "map"), {"action": "map_all"})
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    response = client.post(step_url(draft, "map"), {"action": "next"})
     assert response.status_code == 302, response.content.decode()[-3000:]
     response = client.post(step_url(draft, "filters"), {})
     assert response.status_code == 302
