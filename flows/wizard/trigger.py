@@ -84,7 +84,7 @@ class TriggerForm(forms.Form):
     # No prefix: its names (trigger_type, frequency, start_date...) do not clash with step 2's own.
 
     trigger_type = forms.ChoiceField(label="Run the flow", widget=forms.RadioSelect)
-    frequency = forms.ChoiceField(label="Unit", choices=FREQUENCY_CHOICES, required=False)
+    frequency = forms.ChoiceField(label="Repeat unit", choices=FREQUENCY_CHOICES, required=False)
     every = forms.IntegerField(
         label="Repeats every", min_value=1, max_value=100000, required=False, initial=1,
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
@@ -151,6 +151,10 @@ class TriggerForm(forms.Form):
         if not self.initial.get("start_date"):
             self.initial.update(_next_hour(self.initial["timezone"]))
         self.fields["frequency"].help_text = self.fastest_note()
+        for field in self.fields.values():
+            # Its parts show and hide through CSS: step 2's live refresh need not (and, racing
+            # with typing, should not) re-render the page when one of them changes.
+            field.widget.attrs["data-no-refresh"] = ""
 
     # -- what the page shows --------------------------------------------------------------------
 
