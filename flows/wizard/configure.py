@@ -229,6 +229,9 @@ def view(request: HttpRequest, draft: FlowDraft) -> HttpResponse:
         candidate = trigger.apply(candidate)
     found = problems(candidate, source, destination)
     if not trigger_ok:
+        # The trigger form shows its own errors next to its fields; "triggerConfig is required"
+        # (it was not applied) would only repeat them, less clearly.
+        found.pop("trigger", None)
         found.setdefault("trigger_form", [])
     if found:
         return page(request, draft, source, destination, trigger, data, found, status=400)
