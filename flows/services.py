@@ -8,7 +8,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -185,7 +185,14 @@ def get_flow(name: str) -> Flow:
 
 
 def log(execution: Execution, message: str, level: str = "INFO") -> None:
-    ExecutionLog.objects.create(execution=execution, level=level, message=message)
+    try:
+        with transaction.atomic():
+            ExecutionLog.objects.create(execution=execution, level=level, message=message)
+    except IntegrityError:
+        # A forced delete took the execution away while its worker was still running: the
+        # worker stops at its next batch; its last lines have nowhere to go.
+        if Execution.objects.filter(pk=execution.pk).exists():
+            raise
 
 
 Window = tuple[datetime | None, datetime | None]

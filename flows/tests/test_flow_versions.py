@@ -231,3 +231,12 @@ def test_delete_flow_service_returns_what_it_cancelled(demo):
     flow = demo["flow"]
     assert services.delete_flow(flow) == []
     assert not Flow.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_still_logging_after_a_forced_delete_does_not_fail(demo):
+    flow = demo["flow"]
+    running = make_execution(flow, status="InProgress")
+    assert services.delete_flow(flow, force=True) == [str(running.id)]
+    services.log(running, "a line from the worker, after the delete")  # nothing to write it to; no error
+    assert not Execution.objects.exists()
