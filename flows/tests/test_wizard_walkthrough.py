@@ -217,6 +217,10 @@ def test_walk_all_five_steps_create_run_edit_and_delete(page, demo, celery_worke
         expect(page.get_by_label("Time zone")).to_have_value("Europe/Paris")
         page.get_by_label("Repeats every").fill("2")
         shots("edit-configure")
+        page.set_viewport_size({"width": 420, "height": 800})
+        shots("edit-configure-narrow")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 420
+        page.set_viewport_size({"width": 1280, "height": 800})
         page.get_by_role("button", name="Next: Map data fields").click()
         page.wait_for_url(re.compile(r"/map/(#.*)?$"))
         page.get_by_label("Destination field for Name").fill("account_name")
@@ -237,6 +241,9 @@ def test_walk_all_five_steps_create_run_edit_and_delete(page, demo, celery_worke
         expect(diff).to_contain_text("scheduleExpression: rate(2days)")
         page.locator("#version-diff details summary").click()
         shots("flow-page-versions-diff")
+        page.set_viewport_size({"width": 420, "height": 800})
+        page.locator("#versions").screenshot(path=str(shots.folder / "versions-narrow.png"))
+        page.set_viewport_size({"width": 1280, "height": 800})
         assert Flow.objects.get(name=FLOW).current_version.number == 2
 
         # -- Delete ---------------------------------------------------------------------------
