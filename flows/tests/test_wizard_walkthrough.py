@@ -91,7 +91,11 @@ def test_walk_all_five_steps_create_run_edit_and_delete(page, demo, celery_worke
         swapped(page, lambda: page.get_by_label("File format").select_option("CSV"), "configure")
         # The schedule's fields show once "On schedule" is chosen.
         expect(page.get_by_label("Repeats every")).to_be_hidden()
-        page.get_by_role("radio", name=re.compile("On schedule")).check()
+        # By keyboard: the trigger choices are one radio group.
+        page.get_by_role("radio", name=re.compile("On demand")).focus()
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("ArrowDown")
+        expect(page.get_by_role("radio", name=re.compile("On schedule"))).to_be_checked()
         expect(page.get_by_label("Repeats every")).to_be_visible()
         # Too fast for nothing, but a nonsense cron is refused next to its field, and nothing is saved.
         page.get_by_label("Repeat unit").select_option("cron")
