@@ -248,7 +248,7 @@ def page(request, draft, source, destination, trigger, data, errors, *, status: 
                     if key.startswith(f"{s.name}_")}
     context = {
         "create_next": request.path,
-        "hierarchy": data.getlist("hierarchy"),
+        "hierarchy": options.hierarchy_of(data),
         "source": source,
         "destination": destination,
         "trigger_form": trigger,
