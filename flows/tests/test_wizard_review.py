@@ -139,6 +139,18 @@ def test_edit_refuses_name_source_and_destination_changes(signed_in, demo, chang
     assert flow.current_version.number == 1
 
 
+def test_edit_refuses_to_save_over_a_newer_version(signed_in, demo, owner):
+    flow = demo["flow"]
+    signed_in.get(reverse("flows:wizard-edit", args=[flow.name]))
+    draft = FlowDraft.objects.get(flow=flow)
+    services.update_flow(flow, flow.definition, user=owner)  # someone else saves meanwhile
+    response = signed_in.post(step_url(draft, "review"), {"action": "save"})
+    assert response.status_code == 400
+    assert "has a newer version (version 2)" in response.content.decode()
+    flow.refresh_from_db()
+    assert flow.current_version.number == 2
+
+
 def test_update_flow_to_a_schedule_waits_in_draft(demo, owner):
     flow = demo["flow"]
     document = dict(flow.definition, triggerConfig=SCHEDULED)

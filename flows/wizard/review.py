@@ -46,6 +46,17 @@ def validations_of(tasks) -> list[dict]:
     ]
 
 
+def stale_draft(draft: FlowDraft) -> None:
+    """Refuse to save over a version someone saved after this edit began: it would silently undo
+    their change. (The draft was made from the version current when it was created.)"""
+    current = draft.flow.current_version
+    if current is not None and current.created_at > draft.created_at:
+        raise UserError(
+            f'"{draft.flow.name}" has a newer version (version {current.number}) than the one this edit '
+            "started from. Discard this draft (Flows, Drafts) and edit the flow again."
+        )
+
+
 def check(document: dict) -> list[str]:
     try:
         services.validate_document(services.without_describe_keys(json.loads(json.dumps(document))))
@@ -61,6 +72,7 @@ def view(request: HttpRequest, draft: FlowDraft) -> HttpResponse:
         action = request.POST.get("action", "create")
         try:
             if draft.flow_id:
+                stale_draft(draft)
                 version = services.update_flow(draft.flow, document, user=request.user)
                 flow = draft.flow
                 messages.success(request, f'Saved version {version.number} of "{flow.name}".')
