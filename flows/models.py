@@ -346,3 +346,10 @@ class FlowDraft(models.Model):
     @property
     def title(self) -> str:
         return str(self.data.get("flowName") or "Untitled flow")
+
+    @property
+    def step_title(self) -> str:
+        from flows.wizard import steps  # the wizard's step list; it imports no models
+
+        step = steps.get(self.step)
+        return f"{step.number}. {step.title}" if step else self.step
