@@ -46,6 +46,17 @@ def validations_of(tasks) -> list[dict]:
     ]
 
 
+def activate(request: HttpRequest, flow) -> None:
+    """The flow exists by now: a refused activation is reported on its page, where Activate is."""
+    try:
+        services.activate_flow(flow, user=request.user)
+    except UserError as exc:
+        messages.error(request, f'Created the flow "{flow.name}", but it was not activated: '
+                                f'{" ".join(exc.errors)}')
+    else:
+        messages.success(request, f'Created and activated the flow "{flow.name}".')
+
+
 def stale_draft(draft: FlowDraft) -> None:
     """Refuse to save over a version someone saved after this edit began: it would silently undo
     their change. (The draft was made from the version current when it was created.)"""
@@ -79,8 +90,7 @@ def view(request: HttpRequest, draft: FlowDraft) -> HttpResponse:
             else:
                 flow = services.create_flow(document, user=request.user)
                 if action == "activate" and flow.trigger_type != "OnDemand":
-                    services.activate_flow(flow, user=request.user)
-                    messages.success(request, f'Created and activated the flow "{flow.name}".')
+                    activate(request, flow)
                 else:
                     extra = (" It is a Draft: activate it when you are ready."
                              if flow.trigger_type != "OnDemand" else "")
