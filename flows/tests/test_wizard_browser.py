@@ -94,3 +94,56 @@ def test_create_a_flow_in_the_wizard(page, demo):  # noqa: F811
     page.wait_for_url(re.compile(r"/configure/$"))
     shot(page, "edit-configure-narrow")
     assert page.evaluate("document.documentElement.scrollWidth") <= 420
+
+
+def test_s3_key_pattern_follows_the_choices_live(page, demo, owner):  # noqa: F811
+    from playwright.sync_api import expect
+
+    from connections.models import Connection
+    from flows.models import FlowDraft
+
+    Connection.objects.create(name="lake", connector_type="S3", properties={"endpointUrl": "http://127.0.0.1:9"})
+    draft = FlowDraft.objects.create(owner=owner, step="configure", document='{"flowName": "to-the-lake"}')
+    page.set_viewport_size({"width": 1280, "height": 800})
+    log_in(page)
+    page.goto(f"/flows/drafts/{draft.pk}/configure/")
+    navigations = []
+    page.on("framenavigated", lambda frame: navigations.append(frame.url) if frame == page.main_frame else None)
+    page.get_by_label("Destination connector").select_option("S3")
+    page.get_by_label("Destination connection").select_option("lake")
+    # The bucket cannot be listed (nothing answers): a message, and the name can still be typed.
+    expect(page.locator(".object-picker [role=alert]").first).to_contain_text("No S3 credentials")
+    page.get_by_label("Destination object", exact=True).fill("bucket/exports")
+    page.get_by_label("File format").select_option("CSV")
+    pattern = page.locator(".key-pattern code")
+    expect(pattern).to_have_text("s3://bucket/exports/<execution id>/part-00000.csv")
+    page.get_by_label("Prefix with the run's time").select_option("PATH")
+    expect(pattern).to_have_text("s3://bucket/exports/2026/11/21/<execution id>/part-00000.csv")
+    page.get_by_label("Time granularity").select_option("HOUR")
+    expect(pattern).to_have_text("s3://bucket/exports/2026/11/21/13/<execution id>/part-00000.csv")
+    page.get_by_label("Execution ID").uncheck()
+    expect(pattern).to_have_text("s3://bucket/exports/2026/11/21/13/<execution id>-part-00000.csv")
+    # Keyboard: the focus stays on the control just changed after htmx swapped the form.
+    assert page.evaluate("document.activeElement.id") == "id_hierarchy_EXECUTION_ID"
+    shot(page, "2-configure-s3")
+    assert navigations == []  # all of it through htmx, no reload
+
+
+def test_step_1_by_keyboard_alone(page, demo):  # noqa: F811
+    from playwright.sync_api import expect
+
+    log_in(page)
+    page.get_by_role("button", name="Create flow").click()
+    page.wait_for_url(re.compile(r"/details/$"))
+    # The name field has the focus on arrival; Tab moves on with a visible focus ring.
+    assert page.evaluate("document.activeElement.id") == "id_name"
+    page.keyboard.type("typed-by-keyboard")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "id_description"
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline not in ("", "none")
+    # Enter in a text field means Next (not the first tag's Remove button).
+    page.get_by_label("Tag 1 key").fill("team")
+    page.get_by_label("Tag 1 key").press("Enter")
+    page.wait_for_url(re.compile(r"/configure/$"))
+    expect(page.get_by_role("heading", level=2)).to_contain_text("Configure flow")

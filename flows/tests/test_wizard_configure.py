@@ -227,3 +227,62 @@ def test_create_connection_ignores_a_next_that_leaves_the_site(signed_in, data_d
                               {"connection_name": "safe", "rootPath": str(data_dir), "connection_mode": "Public"})
     assert response.status_code == 302
     assert response.url == reverse("connections:detail", args=["safe"])
+
+
+@pytest.fixture
+def warehouse() -> Connection:
+    """A PostgreSQL connection nobody answers at: enough for the form, and its object list fails."""
+    return Connection.objects.create(name="warehouse", connector_type="CustomConnector",
+                                     connector_label="PostgreSQL",
+                                     properties={"host": "127.0.0.1", "port": 9, "database": "dw"})
+
+
+def database_destination(demo, **extra) -> dict:
+    return configure_data(demo["connection"].name, destination_connector="PostgreSQL",
+                          destination_connection="warehouse", destination_was="PostgreSQL|warehouse",
+                          destination_object="public.accounts", **extra)
+
+
+def test_upsert_needs_id_fields_named_at_the_id_field(signed_in, draft, demo, warehouse):
+    response = signed_in.post(url(draft), database_destination(demo, write_operation="UPSERT", id_fields=""))
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "UPSERT needs the fields that identify a record" in html
+    field = html[html.index('id="id_id_fields"'):]
+    assert "UPSERT needs the fields" in field[:1500]
+
+
+def test_upsert_with_ids_and_continue_on_errors_is_saved(signed_in, draft, demo, warehouse):
+    response = signed_in.post(url(draft), database_destination(
+        demo, write_operation="UPSERT", id_fields="Id, Name", on_error="continue",
+        rejects_connection=demo["connection"].name, rejects_bucket="rejects", rejects_prefix="accounts"))
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    draft.refresh_from_db()
+    props = draft.data["destinationFlowConfigList"][0]["destinationConnectorProperties"]["CustomConnector"]
+    assert props == {"entityName": "public.accounts", "writeOperationType": "UPSERT", "idFieldNames": ["Id", "Name"],
+                     "errorHandlingConfig": {"failOnFirstDestinationError": False,
+                                             "connectorProfileName": "demo-local-files",
+                                             "bucketName": "rejects", "bucketPrefix": "accounts"}}
+    html = signed_in.get(url(draft)).content.decode()
+    assert 'value="Id, Name"' in html and 'value="continue" checked' in html
+
+
+def test_a_database_that_does_not_answer_is_a_message(signed_in, draft, demo, warehouse):
+    response = signed_in.post(url(draft), {**database_destination(demo), "refresh": "1"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    section = html[html.index('id="destination-title"'):]
+    assert 'class="field-error small" role="alert"' in section
+
+
+def test_s3_source_takes_its_file_type(signed_in, draft, demo):
+    Connection.objects.create(name="lake", connector_type="S3", properties={})
+    data = configure_data(demo["connection"].name, source_connector="S3", source_connection="lake",
+                          source_was="S3|lake", source_object="bucket/in", source_file_type="JSON")
+    response = signed_in.post(url(draft), data)
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    draft.refresh_from_db()
+    assert draft.data["sourceFlowConfig"]["sourceConnectorProperties"] == {
+        "S3": {"bucketName": "bucket", "bucketPrefix": "in", "s3InputFormatConfig": {"s3InputFileType": "JSON"}}}
+    html = signed_in.get(url(draft)).content.decode()
+    assert '<option value="JSON" selected>' in html
