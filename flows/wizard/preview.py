@@ -48,7 +48,9 @@ def run_preview(preview_id: str) -> None:
     if not DraftPreview.objects.filter(pk=preview_id, status=S.QUEUED).update(
             status=S.RUNNING, started_at=timezone.now()):
         return
-    row = DraftPreview.objects.get(pk=preview_id)
+    row = DraftPreview.objects.filter(pk=preview_id).first()
+    if row is None:  # replaced by a newer preview meanwhile
+        return
     try:
         result = _sample(row)
     except SoftTimeLimitExceeded:
