@@ -50,6 +50,11 @@ class Side:
     errors: dict = field(default_factory=dict)  # "connector" | "connection" | "object" -> messages
 
     @property
+    def key(self) -> str:
+        # Templates call callables, classes included: they compare registry keys, not classes.
+        return self.connector.key() if self.connector else ""
+
+    @property
     def label(self) -> str:
         return "Source" if self.name == "source" else "Destination"
 
@@ -243,7 +248,7 @@ def page(request, draft, source, destination, trigger, data, errors, *, status: 
                     if key.startswith(f"{s.name}_")}
     context = {
         "create_next": request.path,
-        "hierarchy": data.getlist("hierarchy"),
+        "hierarchy": options.hierarchy_of(data),
         "source": source,
         "destination": destination,
         "trigger_form": trigger,

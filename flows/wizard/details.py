@@ -38,13 +38,14 @@ class DetailsForm(forms.Form):
     )
     encryption = forms.ChoiceField(
         label="Data encryption", widget=forms.RadioSelect,
-        choices=[("default", "Use Sluice's default key"),
-                 ("custom", "Choose a KMS key (Amazon S3 destinations: server-side encryption)")],
+        choices=[("default", "Use the default key"),
+                 ("custom", "Choose a KMS key (for destinations with server-side encryption: Amazon S3)")],
         initial="default",
     )
     kms_key = forms.CharField(
         label="KMS key ID or ARN", required=False, max_length=KMS_ARN_MAX,
-        help_text="Used for server-side encryption where the destination supports it (Amazon S3).",
+        help_text="Kept as the flow's kmsArn. An Amazon S3 destination encrypts what it writes with its "
+                  "connection's server-side encryption setting (SSE-S3 or SSE-KMS with this kind of key).",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
 
@@ -146,7 +147,7 @@ def view(request: HttpRequest, draft: FlowDraft) -> HttpResponse:
         return render(request, "flows/wizard/_details_errors.html", {"form": form, "oob": True})
     if "add_tag" in request.POST:
         form.tag_rows.append({"key": "", "value": "", "key_error": "", "value_error": ""})
-        return page(request, draft, form, focus=f"id_tag_key_{len(form.tag_rows) - 1}", show_errors=False)
+        return page(request, draft, form, focus_row=len(form.tag_rows) - 1, show_errors=False)
     if "remove_tag" in request.POST:
         try:
             del form.tag_rows[int(request.POST["remove_tag"])]
@@ -158,9 +159,9 @@ def view(request: HttpRequest, draft: FlowDraft) -> HttpResponse:
     return page(request, draft, form, status=400)
 
 
-def page(request, draft, form, *, status: int = 200, focus: str = "",
+def page(request, draft, form, *, status: int = 200, focus_row: int | None = None,
          show_errors: bool = True) -> HttpResponse:
     """Adding or removing a tag row re-renders the form without judging it: errors show once
     the user saves, or as they type (inline validation)."""
-    context = {"form": form, "focus": focus, "show_errors": show_errors and form.is_bound}
+    context = {"form": form, "focus_row": focus_row, "show_errors": show_errors and form.is_bound}
     return frame.render_step(request, draft, SLUG, "flows/wizard/details.html", context, status=status)

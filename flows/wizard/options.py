@@ -50,6 +50,14 @@ def source_initial(cls: type[Connector] | None, props: dict) -> dict[str, str]:
     return {}
 
 
+def hierarchy_of(data) -> list[str]:
+    """The folders chosen after the time prefix. Until the checkboxes were on the page (the time
+    prefix was just chosen) AppFlow's default holds: the execution id."""
+    if not data.get("hierarchy_shown"):
+        return ["EXECUTION_ID"]
+    return [h for h in HIERARCHY if h in data.getlist("hierarchy")]
+
+
 def destination_options(cls: type[Connector], data) -> dict[str, Any]:
     """The destination properties (besides the entity) the posted form asks for."""
     props: dict[str, Any] = {}
@@ -59,7 +67,7 @@ def destination_options(cls: type[Connector], data) -> dict[str, Any]:
         if data.get("prefix_type"):
             prefix: dict[str, Any] = {"prefixType": data["prefix_type"],
                                       "prefixFormat": data.get("prefix_format") or "DAY"}
-            prefix["pathPrefixHierarchy"] = [h for h in HIERARCHY if h in data.getlist("hierarchy")]
+            prefix["pathPrefixHierarchy"] = hierarchy_of(data)
             output["prefixConfig"] = prefix
         if data.get("aggregation") == "SingleFile":
             aggregation: dict[str, Any] = {"aggregationType": "SingleFile"}
@@ -103,6 +111,7 @@ def destination_initial(cls: type[Connector] | None, props: dict) -> dict[str, A
             "prefix_type": prefix.get("prefixType", ""),
             "prefix_format": prefix.get("prefixFormat", "DAY"),
             "hierarchy": list(prefix.get("pathPrefixHierarchy", ["EXECUTION_ID"])),
+            "hierarchy_shown": "1" if prefix else "",
             "aggregation": aggregation.get("aggregationType", "None"),
             "target_file_size": str(aggregation.get("targetFileSize", "")),
         })

@@ -12,6 +12,7 @@ from django.shortcuts import redirect
 
 from console.errors import UserError
 from flows import services
+from flows.document import flow_document_warnings
 from flows.models import FlowDraft
 from flows.views import describe_flow, field_settings
 from flows.wizard import drafts, frame, shape
@@ -82,6 +83,8 @@ def view(request: HttpRequest, draft: FlowDraft) -> HttpResponse:
     tasks = document.get("tasks") or []
     context = {
         "errors": errors,
+        # Things the document says that Sluice treats differently (e.g. kmsArn), from the validator.
+        "warnings": [str(w) for w in flow_document_warnings(document)],
         "summary": describe_flow(document),
         "settings": field_settings(tasks),
         "filters": filters_of(tasks),
