@@ -57,7 +57,14 @@ def test_map_and_filter_with_preview(page, owner, demo, celery_worker):  # noqa:
     search = page.get_by_label("Search source fields")
     search.fill("bill")
     expect(page.locator("#source-field-list li:not([hidden])")).to_have_count(5)
-    search.fill("")
+    # by keyboard alone: search, tick the one field left, map it
+    search.fill("numberof")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Map fields directly")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Destination field for NumberOfEmployees")).to_have_value("NumberOfEmployees")
 
     page.get_by_label("Mapping file (CSV)").set_input_files(
         {"name": "mapping.csv", "mimeType": "text/csv", "buffer": MAPPING})
