@@ -243,3 +243,15 @@ def test_preview_from_the_panel_keeps_saved_filters_and_refuses_bad_ones(signed_
     html = response.content.decode()
     assert "Correct this first, then preview: Filter 1: fill in every value" in html and "<html" not in html
     assert len(filters_of(mapped)) == 1
+
+
+def test_save_and_go_to_review_once_the_draft_reached_it(signed_in, mapped):
+    assert post(signed_in, mapped, "filters", action="next", filter_count="0").url == step_url(mapped, "review")
+    html = signed_in.get(step_url(mapped, "map")).content.decode()
+    assert 'value="review">Save and go to review' in html
+    response = post(signed_in, mapped, action="review", **{"dest-0": "the_id"})
+    assert response.status_code == 302 and response.url == step_url(mapped, "review")
+    assert maps(mapped)[0] == ("Id", "the_id")
+    response = post(signed_in, mapped, "filters", action="review", filter_count="1", **{
+        "f0-field": "Name", "f0-type": "string", "f0-condition": "contains", "f0-value": "Acme"})
+    assert response.url == step_url(mapped, "review") and len(filters_of(mapped)) == 1
