@@ -95,6 +95,11 @@ def test_map_and_filter_with_preview(page, owner, demo, celery_worker):  # noqa:
     expect(page.locator("#preview table.preview-records tbody tr")).to_have_count(20)
     expect(page.locator("#preview table.preview-records thead")).to_contain_text("label")
     shot(page, "step3-map")
+    page.set_viewport_size({"width": 420, "height": 900})
+    shot(page, "step3-map-narrow")
+    # nothing wider than a narrow window but the tables that scroll inside their own box
+    assert page.evaluate("document.documentElement.scrollWidth") <= 420
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     page.get_by_role("button", name="Next: Add filters").click()
     page.wait_for_url(re.compile(r"/filters/$"))
