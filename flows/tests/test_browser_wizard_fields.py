@@ -129,6 +129,7 @@ def test_map_and_filter_with_preview(page, owner, demo, celery_worker):  # noqa:
 
     page.set_viewport_size({"width": 420, "height": 900})
     shot(page, "step4-filters-narrow")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 420
     page.set_viewport_size({"width": 1280, "height": 800})
 
     page.get_by_role("button", name="Next: Review and create").click()

@@ -54,7 +54,7 @@ def test_not_utf8_names_the_line():
 def test_a_file_over_one_megabyte_is_refused_whole():
     result = parse_mapping_csv(b"Id,id\n" * (MAX_BYTES // 6 + 1), FIELDS)
     assert result.pairs == ()
-    assert "at most 1 MB" in lines(result)[0]
+    assert "the file is over 1 MB" in lines(result)[0]
 
 
 def test_quoted_names_header_and_bom():

@@ -49,8 +49,9 @@ def parse_mapping_csv(data: bytes, source_fields: Mapping[str, str]) -> CsvMappi
     """Read `data` (the uploaded bytes) against `source_fields` (name -> data type of the source
     object's fields). Never raises for any bytes: everything wrong is a CsvProblem."""
     if len(data) > MAX_BYTES:
-        return _refused(0, f"the file is {len(data):,} bytes; a mapping file may be at most 1 MB "
-                           f"({MAX_BYTES:,} bytes). Split it, or map the remaining fields by hand.")
+        # the caller may have read only the first MAX_BYTES + 1 bytes: the size is not known here
+        return _refused(0, f"the file is over 1 MB; a mapping file may be at most {MAX_BYTES:,} bytes. "
+                           "Split it, or map the remaining fields by hand.")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
