@@ -72,7 +72,8 @@ def test_map_and_filter_with_preview(page, owner, demo, celery_worker):  # noqa:
     expect(page.get_by_label("Destination field for AnnualRevenue")).to_have_value("revenue")
 
     page.get_by_label("Formula", exact=True).select_option("concat")
-    page.get_by_label("Fields (two or more, used in list order)").select_option(["Name", "BillingCountry"])
+    page.get_by_label("Field 1", exact=True).select_option("Name")
+    page.get_by_label("Field 2", exact=True).select_option("BillingCountry")
     page.get_by_label("Separator (concatenate)").fill(" - ")
     page.get_by_label("Destination field", exact=True).fill("label")
     page.get_by_role("button", name="Add formula").click()

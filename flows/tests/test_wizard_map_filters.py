@@ -108,14 +108,15 @@ def test_not_utf8_and_too_large_files_are_refused(signed_in, draft):
 def test_formula_modification_and_validation(signed_in, draft):
     post(signed_in, draft, action="map_selected", selected=["Name", "BillingCountry", "AnnualRevenue",
                                                              "NumberOfEmployees", "Phone"])
-    response = post(signed_in, draft, action="add_formula", formula_kind="concat", formula_fields=["Name"],
+    response = post(signed_in, draft, action="add_formula", formula_kind="concat", formula_field_1="Name", formula_field_2="",
                     formula_destination="label")
     assert response.status_code == 400 and "two or more mapped fields" in response.content.decode()
     response = post(signed_in, draft, action="add_formula", formula_kind="concat",
-                    formula_fields=["Name", "BillingCountry"], formula_separator=" / ", formula_destination="label")
+                    formula_field_1="BillingCountry", formula_field_2="Name", formula_field_3="",
+                    formula_separator=" / ", formula_destination="label")
     assert response.status_code == 302
     response = post(signed_in, draft, action="add_formula", formula_kind="arithmetic", formula_operator="/",
-                    formula_fields=["AnnualRevenue", "NumberOfEmployees"], formula_destination="per_head")
+                    formula_field_1="AnnualRevenue", formula_field_2="NumberOfEmployees", formula_destination="per_head")
     assert response.status_code == 302
     response = post(signed_in, draft, action="add_modification", mod_field="Phone", mod_action="mask_first",
                     mod_length="0", mod_mask="#")
@@ -127,7 +128,7 @@ def test_formula_modification_and_validation(signed_in, draft):
                     val_condition="negative", val_action="drop")
     assert response.status_code == 302
     by_type = {t["taskType"]: t for t in tasks(draft)}
-    assert by_type["Merge"]["taskProperties"] == {"CONCAT_FORMAT": "{Name} / {BillingCountry}"}
+    assert by_type["Merge"]["taskProperties"] == {"CONCAT_FORMAT": "{BillingCountry} / {Name}"}
     assert by_type["Arithmetic"]["connectorOperator"] == {"CustomConnector": "DIVISION"}
     assert by_type["Mask"]["taskProperties"] == {"MASK_VALUE": "#", "MASK_LENGTH": "4"}
     assert by_type["Validate"]["connectorOperator"] == {"CustomConnector": "VALIDATE_NON_NEGATIVE"}
