@@ -347,6 +347,13 @@ class FlowDraft(models.Model):
     def title(self) -> str:
         return str(self.data.get("flowName") or "Untitled flow")
 
+    @property
+    def step_title(self) -> str:
+        from flows.wizard import steps  # the wizard's step list; it imports no models
+
+        step = steps.get(self.step)
+        return f"{step.number}. {step.title}" if step else self.step
+
 
 class DraftPreview(models.Model):
     """The Preview of wizard steps 3 and 4 (flows/wizard/preview.py): the first records of a

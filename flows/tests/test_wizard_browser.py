@@ -129,3 +129,23 @@ def test_s3_key_pattern_follows_the_choices_live(page, demo, owner):  # noqa: F8
     assert page.evaluate("document.activeElement.id") == "id_hierarchy_EXECUTION_ID"
     shot(page, "2-configure-s3")
     assert navigations == []  # all of it through htmx, no reload
+
+
+def test_step_1_by_keyboard_alone(page, demo):  # noqa: F811
+    from playwright.sync_api import expect
+
+    log_in(page)
+    page.get_by_role("button", name="Create flow").click()
+    page.wait_for_url(re.compile(r"/details/$"))
+    # The name field has the focus on arrival; Tab moves on with a visible focus ring.
+    assert page.evaluate("document.activeElement.id") == "id_name"
+    page.keyboard.type("typed-by-keyboard")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "id_description"
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline not in ("", "none")
+    # Enter in a text field means Next (not the first tag's Remove button).
+    page.get_by_label("Tag 1 key").fill("team")
+    page.get_by_label("Tag 1 key").press("Enter")
+    page.wait_for_url(re.compile(r"/configure/$"))
+    expect(page.get_by_role("heading", level=2)).to_contain_text("Configure flow")

@@ -273,3 +273,16 @@ def test_a_database_that_does_not_answer_is_a_message(signed_in, draft, demo, wa
     html = response.content.decode()
     section = html[html.index('id="destination-title"'):]
     assert 'class="field-error small" role="alert"' in section
+
+
+def test_s3_source_takes_its_file_type(signed_in, draft, demo):
+    Connection.objects.create(name="lake", connector_type="S3", properties={})
+    data = configure_data(demo["connection"].name, source_connector="S3", source_connection="lake",
+                          source_was="S3|lake", source_object="bucket/in", source_file_type="JSON")
+    response = signed_in.post(url(draft), data)
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    draft.refresh_from_db()
+    assert draft.data["sourceFlowConfig"]["sourceConnectorProperties"] == {
+        "S3": {"bucketName": "bucket", "bucketPrefix": "in", "s3InputFormatConfig": {"s3InputFileType": "JSON"}}}
+    html = signed_in.get(url(draft)).content.decode()
+    assert '<option value="JSON" selected>' in html

@@ -1,5 +1,5 @@
-"""The wizard's frame: drafts are saved per step and resumed, steps open in order, a walk through
-steps 1-2-3-4-5 with the test client creates the flow, and edit adds a version."""
+"""The wizard's frame: a walk through steps 1-2-3-4-5 with the test client saves the draft after
+each step and creates the flow (helpers used by the other wizard tests)."""
 
 from __future__ import annotations
 
@@ -40,9 +40,13 @@ def walk_to_review(client, demo, name: str = "wizard-flow") -> FlowDraft:
                                                         "tag_key_0": "team", "tag_value_0": "data"})
     assert response.status_code == 302, response.content.decode()[:3000]
     assert response.url == step_url(draft, "configure")
+    draft.refresh_from_db()
+    assert draft.step == "configure" and draft.data["flowName"] == name
     response = client.post(step_url(draft, "configure"), configure_data(demo["connection"].name))
     assert response.status_code == 302, response.content.decode()[-6000:]
     assert response.url == step_url(draft, "map")
+    draft.refresh_from_db()
+    assert draft.step == "map" and draft.data["sourceFlowConfig"]["connectorProfileName"] == demo["connection"].name
     response = client.post(step_url(draft, "map"), {"action": "map_all"})
     assert response.status_code == 302, response.content.decode()[-3000:]
     response = client.post(step_url(draft, "map"), {"action": "next"})

@@ -73,6 +73,18 @@ def test_scheduled_flows_offer_create_and_activate(signed_in, demo, owner):
     assert not FlowDraft.objects.filter(pk=draft.pk).exists()
 
 
+def test_a_refused_activation_still_creates_the_flow_and_says_why(signed_in, demo, owner):
+    ended = copy.deepcopy(SCHEDULED)
+    ended["triggerProperties"]["Scheduled"]["scheduleEndTime"] = 1_000_000_000  # 2001: long over
+    draft = ready_draft(owner, triggerConfig=ended)
+    response = signed_in.post(step_url(draft, "review"), {"action": "activate"}, follow=True)
+    flow = Flow.objects.get(name="from-review")
+    assert response.redirect_chain[-1][0] == reverse("flows:detail", args=[flow.name])
+    assert flow.status == Flow.Status.DRAFT
+    assert "but it was not activated" in response.content.decode()
+    assert not FlowDraft.objects.filter(pk=draft.pk).exists()
+
+
 def test_scheduled_flows_can_be_saved_as_draft(signed_in, demo, owner):
     draft = ready_draft(owner, triggerConfig=SCHEDULED)
     signed_in.post(step_url(draft, "review"), {"action": "create"})
@@ -137,6 +149,18 @@ def test_edit_refuses_name_source_and_destination_changes(signed_in, demo, chang
     assert f"cannot change {words}" in response.content.decode()
     flow.refresh_from_db()
     assert flow.current_version.number == 1
+
+
+def test_edit_refuses_to_save_over_a_newer_version(signed_in, demo, owner):
+    flow = demo["flow"]
+    signed_in.get(reverse("flows:wizard-edit", args=[flow.name]))
+    draft = FlowDraft.objects.get(flow=flow)
+    services.update_flow(flow, flow.definition, user=owner)  # someone else saves meanwhile
+    response = signed_in.post(step_url(draft, "review"), {"action": "save"})
+    assert response.status_code == 400
+    assert "has a newer version (version 2)" in response.content.decode()
+    flow.refresh_from_db()
+    assert flow.current_version.number == 2
 
 
 def test_update_flow_to_a_schedule_waits_in_draft(demo, owner):

@@ -194,6 +194,8 @@ def problems(document: dict, source: Side, destination: Side) -> dict[str, list[
         key = next((FIELD_OF_KEY[p] for p in reversed(steps) if p in FIELD_OF_KEY), "")
         if "errorHandlingConfig" in steps:
             key = "on_error"
+        if side == "source" and key == "file_type":
+            key = "source_file_type"
         field_name = f"{side}_{key}" if key in ("object", "connection", "connector") else key or "general"
         add(field_name, error.message if field_name != "general" else f"{path}: {error.message}")
     return found

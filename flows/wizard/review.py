@@ -46,6 +46,28 @@ def validations_of(tasks) -> list[dict]:
     ]
 
 
+def activate(request: HttpRequest, flow) -> None:
+    """The flow exists by now: a refused activation is reported on its page, where Activate is."""
+    try:
+        services.activate_flow(flow, user=request.user)
+    except UserError as exc:
+        messages.error(request, f'Created the flow "{flow.name}", but it was not activated: '
+                                f'{" ".join(exc.errors)}')
+    else:
+        messages.success(request, f'Created and activated the flow "{flow.name}".')
+
+
+def stale_draft(draft: FlowDraft) -> None:
+    """Refuse to save over a version someone saved after this edit began: it would silently undo
+    their change. (The draft was made from the version current when it was created.)"""
+    current = draft.flow.current_version
+    if current is not None and current.created_at > draft.created_at:
+        raise UserError(
+            f'"{draft.flow.name}" has a newer version (version {current.number}) than the one this edit '
+            "started from. Discard this draft (Flows, Drafts) and edit the flow again."
+        )
+
+
 def check(document: dict) -> list[str]:
     try:
         services.validate_document(services.without_describe_keys(json.loads(json.dumps(document))))
@@ -61,14 +83,14 @@ def view(request: HttpRequest, draft: FlowDraft) -> HttpResponse:
         action = request.POST.get("action", "create")
         try:
             if draft.flow_id:
+                stale_draft(draft)
                 version = services.update_flow(draft.flow, document, user=request.user)
                 flow = draft.flow
                 messages.success(request, f'Saved version {version.number} of "{flow.name}".')
             else:
                 flow = services.create_flow(document, user=request.user)
                 if action == "activate" and flow.trigger_type != "OnDemand":
-                    services.activate_flow(flow, user=request.user)
-                    messages.success(request, f'Created and activated the flow "{flow.name}".')
+                    activate(request, flow)
                 else:
                     extra = (" It is a Draft: activate it when you are ready."
                              if flow.trigger_type != "OnDemand" else "")
