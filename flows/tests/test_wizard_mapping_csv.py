@@ -93,6 +93,12 @@ def test_random_text_lines_give_a_clean_answer(texts):
 names = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=30)
 
 
+def test_names_with_spaces_at_their_ends_and_quotes_round_trip():
+    fields = dict.fromkeys([" 1", "1", 'a "b"', "x,y", "tail "], "string")
+    pairs = ((" 1", "one"), ("1", "also one"), ('a "b"', "quoted"), ("x,y", "comma"), ("tail ", "t"))
+    assert parse_mapping_csv(mapping_csv(pairs), fields).pairs == pairs
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.data())
 def test_download_then_upload_gives_the_same_mapping(data):
