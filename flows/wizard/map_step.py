@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from flows.document import properties_key
+from flows.document import properties_key, validate_flow_document
 from flows.document.endpoints import canonical_connector_type
 from flows.engine import PlanError, compile_plan
 from flows.models import FlowDraft
@@ -176,7 +176,10 @@ def _complete(chosen: FieldChoices, src, document: dict) -> dict[str, list[str]]
         compile_plan(document.get("tasks"))
     except PlanError as exc:
         return {"fields": str(exc).splitlines()}
-    return {}
+    # what the validator says about the tasks (e.g. an operator this source's connector lacks);
+    # the other parts of the document belong to other steps
+    problems = [str(e) for e in validate_flow_document(document) if e.path.startswith("tasks")]
+    return {"fields": problems} if problems else {}
 
 
 def _by_section(problems: list[tuple[str, str]]) -> dict[str, list[str]]:
