@@ -36,6 +36,7 @@ class PreviewRecord:
     result: dict[str, Any] | None  # what a run would write, or None when it leaves the record out
     outcome: str  # "written" | "filtered" | "dropped" | "stopped" | "failed"
     reason: str = ""
+    task: int = -1  # the Filter or Validate task that left the record out
 
 
 @dataclass
@@ -94,8 +95,8 @@ def preview(plan: Plan, batches: Iterable[SourceBatch | pa.Table], limit: int = 
             result.records.append(PreviewRecord(position, _plain(record), _plain(written[position]),
                                                 "written"))
         else:
-            what, _, reason = tally.outcome.get(position, ("failed", -1, "left out"))
-            result.records.append(PreviewRecord(position, _plain(record), None, what, reason))
+            what, task, reason = tally.outcome.get(position, ("failed", -1, "left out"))
+            result.records.append(PreviewRecord(position, _plain(record), None, what, reason, task))
     for where, reason in source_failures:
         result.records.append(PreviewRecord(0, {}, None, "failed", f"{where}: {reason}"))
     for criterion in plan.filters:

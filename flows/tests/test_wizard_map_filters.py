@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from flows.document import validate_flow_document
 from flows.models import FlowDraft
@@ -102,20 +104,21 @@ def test_not_utf8_and_too_large_files_are_refused(signed_in, draft):
     assert "line 1: the file is not UTF-8 text" in html
     big = SimpleUploadedFile("m.csv", b"Id,id\n" * 200_000, "text/csv")
     html = signed_in.post(step_url(draft, "map"), {"action": "upload_csv", "mapping_file": big}).content.decode()
-    assert "at most 1 MB" in html
+    assert "the file is over 1 MB" in html
 
 
 def test_formula_modification_and_validation(signed_in, draft):
     post(signed_in, draft, action="map_selected", selected=["Name", "BillingCountry", "AnnualRevenue",
                                                              "NumberOfEmployees", "Phone"])
-    response = post(signed_in, draft, action="add_formula", formula_kind="concat", formula_fields=["Name"],
+    response = post(signed_in, draft, action="add_formula", formula_kind="concat", formula_field_1="Name", formula_field_2="",
                     formula_destination="label")
     assert response.status_code == 400 and "two or more mapped fields" in response.content.decode()
     response = post(signed_in, draft, action="add_formula", formula_kind="concat",
-                    formula_fields=["Name", "BillingCountry"], formula_separator=" / ", formula_destination="label")
+                    formula_field_1="BillingCountry", formula_field_2="Name", formula_field_3="",
+                    formula_separator=" / ", formula_destination="label")
     assert response.status_code == 302
     response = post(signed_in, draft, action="add_formula", formula_kind="arithmetic", formula_operator="/",
-                    formula_fields=["AnnualRevenue", "NumberOfEmployees"], formula_destination="per_head")
+                    formula_field_1="AnnualRevenue", formula_field_2="NumberOfEmployees", formula_destination="per_head")
     assert response.status_code == 302
     response = post(signed_in, draft, action="add_modification", mod_field="Phone", mod_action="mask_first",
                     mod_length="0", mod_mask="#")
@@ -127,7 +130,7 @@ def test_formula_modification_and_validation(signed_in, draft):
                     val_condition="negative", val_action="drop")
     assert response.status_code == 302
     by_type = {t["taskType"]: t for t in tasks(draft)}
-    assert by_type["Merge"]["taskProperties"] == {"CONCAT_FORMAT": "{Name} / {BillingCountry}"}
+    assert by_type["Merge"]["taskProperties"] == {"CONCAT_FORMAT": "{BillingCountry} / {Name}"}
     assert by_type["Arithmetic"]["connectorOperator"] == {"CustomConnector": "DIVISION"}
     assert by_type["Mask"]["taskProperties"] == {"MASK_VALUE": "#", "MASK_LENGTH": "4"}
     assert by_type["Validate"]["connectorOperator"] == {"CustomConnector": "VALIDATE_NON_NEGATIVE"}
@@ -243,3 +246,53 @@ def test_preview_from_the_panel_keeps_saved_filters_and_refuses_bad_ones(signed_
     html = response.content.decode()
     assert "Correct this first, then preview: Filter 1: fill in every value" in html and "<html" not in html
     assert len(filters_of(mapped)) == 1
+
+
+def test_save_and_go_to_review_once_the_draft_reached_it(signed_in, mapped):
+    assert post(signed_in, mapped, "filters", action="next", filter_count="0").url == step_url(mapped, "review")
+    html = signed_in.get(step_url(mapped, "map")).content.decode()
+    assert 'value="review">Save and go to review' in html
+    response = post(signed_in, mapped, action="review", **{"dest-0": "the_id"})
+    assert response.status_code == 302 and response.url == step_url(mapped, "review")
+    assert maps(mapped)[0] == ("Id", "the_id")
+    response = post(signed_in, mapped, "filters", action="review", filter_count="1", **{
+        "f0-field": "Name", "f0-type": "string", "f0-condition": "contains", "f0-value": "Acme"})
+    assert response.url == step_url(mapped, "review") and len(filters_of(mapped)) == 1
+
+
+text = st.text(max_size=12)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.fixed_dictionaries({
+    "action": st.sampled_from(["save", "next", "refresh", "add_filter", "remove_filter:0", "add_criterion:0",
+                               "remove_criterion:0:1", "preview", "bogus", "remove_filter:x"]),
+    "filter_count": st.sampled_from(["0", "1", "2", "11", "-1", "x", "99999"]),
+    "f0-field": st.sampled_from(["Name", "AnnualRevenue", "CreatedDate", "Nope", ""]),
+    "f0-type": st.sampled_from(["string", "double", "date", "datetime", "boolean", "integer", "weird"]),
+    "f0-condition": st.sampled_from(["equals", "between", "one_of", "greater", "contains", "?"]),
+    "f0-value": st.lists(text, max_size=12),
+    "f1-field": st.sampled_from(["Type", "Industry"]), "f1-value": text,
+}))
+def test_any_filter_post_gets_a_page_never_a_crash(signed_in, mapped, data):
+    response = signed_in.post(step_url(mapped, "filters"), data)
+    assert response.status_code in (200, 302, 400)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.fixed_dictionaries({
+    "action": st.sampled_from(["save", "next", "map_selected", "map_all", "remove_map:0", "remove_map:99",
+                               "add_formula", "add_modification", "add_validation", "remove_formula:0", "x:y"]),
+    "selected": st.lists(st.sampled_from(["Id", "Name", "Nope", ""]), max_size=3),
+    "dest-0": text, "dtype-0": st.sampled_from(["string", "integer", "blob"]),
+    "formula_kind": st.sampled_from(["concat", "arithmetic", "magic"]),
+    "formula_field_1": st.sampled_from(["Name", "Nope", ""]), "formula_field_2": st.sampled_from(["Id", ""]),
+    "formula_operator": st.sampled_from(["+", "/", "%"]), "formula_destination": text, "formula_separator": text,
+    "mod_field": st.sampled_from(["Phone", ""]), "mod_action": st.sampled_from(["mask_all", "truncate", "zap"]),
+    "mod_length": st.sampled_from(["", "0", "3", "-2", "x", "99999999999999999999"]), "mod_mask": text,
+    "val_field": st.sampled_from(["AnnualRevenue", "?"]), "val_condition": st.sampled_from(["null", "odd"]),
+    "val_action": st.sampled_from(["drop", "stop", "explode"]),
+}))
+def test_any_map_post_gets_a_page_never_a_crash(signed_in, draft, data):
+    response = signed_in.post(step_url(draft, "map"), data)
+    assert response.status_code in (200, 302, 400)

@@ -19,8 +19,8 @@ from flows.wizard.mapping import (
     build_tasks,
     choice_problems,
     conditions_for,
-    read_tasks,
 )
+from flows.wizard.mapping_read import read_tasks
 
 FIELDS = {"Id": "string", "Name": "string", "Country": "string", "Revenue": "double",
           "Employees": "integer", "Phone": "string", "Created": "datetime"}

@@ -16,7 +16,8 @@ from connections.models import Connection
 from flows.document.appflow_model import CONNECTOR_OPERATORS
 from flows.models import FlowDraft
 from flows.wizard import drafts, frame, shape
-from flows.wizard.mapping import FieldChoices, build_tasks, read_tasks
+from flows.wizard.mapping import FieldChoices, build_tasks
+from flows.wizard.mapping_read import read_tasks
 
 
 @dataclass

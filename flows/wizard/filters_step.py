@@ -11,6 +11,7 @@ import re
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from flows.document import validate_flow_document
 from flows.engine.values import TYPES, normalize_type
 from flows.models import FlowDraft
 from flows.wizard import drafts, frame
@@ -55,6 +56,9 @@ def view(request: HttpRequest, draft: FlowDraft) -> HttpResponse:
         return _page(request, draft, src, filters, operators, _by_filter(problems), status=400)
     chosen.filters = filters
     document = common.with_choices(document, chosen)
+    refused = [str(e) for e in validate_flow_document(document) if e.path.startswith("tasks")]
+    if refused:  # e.g. an operator the source's connector does not offer
+        return _page(request, draft, src, filters, operators, {"filters": refused}, status=400)
     if action in ("next", "review"):
         if action == "review":  # "Save and go to review" (frame.advance reads "go")
             request.POST = request.POST.copy()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from flows.document import properties_key
+from flows.document import properties_key, validate_flow_document
 from flows.document.endpoints import canonical_connector_type
 from flows.engine import PlanError, compile_plan
 from flows.models import FlowDraft
@@ -28,6 +28,8 @@ from flows.wizard.mapping import (
 from flows.wizard.mapping_csv import mapping_csv, parse_mapping_csv
 
 SLUG = "map"
+MAX_UPLOAD = 1024 * 1024  # read one byte more than a mapping file may have, to say it is too big
+FORMULA_SLOTS = (1, 2, 3, 4)  # fields a formula form offers, in order (tasks may name more)
 TYPES = ("string", "integer", "double", "boolean", "date", "datetime")
 MODIFY_WORDS = {"mask_all": "Mask all characters", "mask_first": "Mask the first N characters",
                 "mask_last": "Mask the last N characters", "truncate": "Truncate to N characters"}
@@ -134,12 +136,12 @@ def _act(request: HttpRequest, action: str, index: str, chosen: FieldChoices, sr
     return _by_section(choice_problems(chosen, types))
 
 
-MAX_UPLOAD = 1024 * 1024
 
 
 def _add_formula(post, chosen: FieldChoices) -> list[str]:
     kind = post.get("formula_kind", "concat")
-    names = [n for n in post.getlist("formula_fields") if n]
+    names = [post.get(f"formula_field_{k}", "") for k in FORMULA_SLOTS]
+    names = [n for n in names if n]
     destination = post.get("formula_destination", "").strip()
     if len(names) < 2:
         return ["Select two or more mapped fields for the formula."]
@@ -174,7 +176,10 @@ def _complete(chosen: FieldChoices, src, document: dict) -> dict[str, list[str]]
         compile_plan(document.get("tasks"))
     except PlanError as exc:
         return {"fields": str(exc).splitlines()}
-    return {}
+    # what the validator says about the tasks (e.g. an operator this source's connector lacks);
+    # the other parts of the document belong to other steps
+    problems = [str(e) for e in validate_flow_document(document) if e.path.startswith("tasks")]
+    return {"fields": problems} if problems else {}
 
 
 def _by_section(problems: list[tuple[str, str]]) -> dict[str, list[str]]:
@@ -216,6 +221,7 @@ def _page(request: HttpRequest, draft: FlowDraft, src, chosen: FieldChoices,
         "problems": problems or {},
         "posted": request.POST if request.method == "POST" else {},
         "arithmetic": list(ARITHMETIC),
+        "formula_slots": FORMULA_SLOTS,
         "modify_words": MODIFY_WORDS,
         "check_words": CHECK_WORDS,
         "actions": {"drop": "Drop the record", "stop": "Stop the run"},

@@ -49,8 +49,9 @@ def parse_mapping_csv(data: bytes, source_fields: Mapping[str, str]) -> CsvMappi
     """Read `data` (the uploaded bytes) against `source_fields` (name -> data type of the source
     object's fields). Never raises for any bytes: everything wrong is a CsvProblem."""
     if len(data) > MAX_BYTES:
-        return _refused(0, f"the file is {len(data):,} bytes; a mapping file may be at most 1 MB "
-                           f"({MAX_BYTES:,} bytes). Split it, or map the remaining fields by hand.")
+        # the caller may have read only the first MAX_BYTES + 1 bytes: the size is not known here
+        return _refused(0, f"the file is over 1 MB; a mapping file may be at most {MAX_BYTES:,} bytes. "
+                           "Split it, or map the remaining fields by hand.")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -93,11 +94,16 @@ def parse_mapping_csv(data: bytes, source_fields: Mapping[str, str]) -> CsvMappi
 
 def mapping_csv(pairs: Iterable[tuple[str, str]]) -> bytes:
     """The mapping as a CSV file that `parse_mapping_csv` reads back to the same pairs."""
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\r\n")
-    for source, destination in pairs:
-        writer.writerow([source, destination])
-    return out.getvalue().encode("utf-8")
+    lines = [f"{_cell(source)},{_cell(destination)}\r\n" for source, destination in pairs]
+    return "".join(lines).encode("utf-8")
+
+
+def _cell(name: str) -> str:
+    # csv's own writer leaves spaces at the ends of a name unquoted, and the reader (which skips
+    # the space after a comma, as AppFlow's files have it) would then lose them: quote those too
+    if name != name.strip() or any(c in name for c in ',"\r\n'):
+        return '"' + name.replace('"', '""') + '"'
+    return name
 
 
 def _start_line(end_line: int, row: Sequence[str]) -> int:

@@ -48,7 +48,9 @@ def run_preview(preview_id: str) -> None:
     if not DraftPreview.objects.filter(pk=preview_id, status=S.QUEUED).update(
             status=S.RUNNING, started_at=timezone.now()):
         return
-    row = DraftPreview.objects.get(pk=preview_id)
+    row = DraftPreview.objects.filter(pk=preview_id).first()
+    if row is None:  # replaced by a newer preview meanwhile
+        return
     try:
         result = _sample(row)
     except SoftTimeLimitExceeded:
@@ -150,16 +152,21 @@ def panel(row: DraftPreview | None) -> dict | None:
     data = json.loads(row.result or "{}")
     source_columns, result_columns = data.get("source_columns", []), data.get("result_columns", [])
     records = []
+    filter_number = {f["task"]: n for n, f in enumerate(data.get("filters", []), start=1)}
     for r in data.get("records", []):
         source, result = r.get("source") or {}, r.get("result")
+        reason = r.get("reason", "")
+        if r["outcome"] == "filtered" and r.get("task") in filter_number:
+            reason = f"by filter {filter_number[r['task']]}"  # the filters table says what it is
         records.append({
-            "position": r["position"], "outcome": r["outcome"], "reason": r.get("reason", ""),
+            "position": r["position"], "outcome": r["outcome"], "reason": reason,
             "words": OUTCOME_WORDS.get(r["outcome"], r["outcome"]),
             "source": [_cell(source.get(c)) for c in source_columns],
             "result": [_cell(result.get(c)) for c in result_columns] if result is not None else None,
         })
     counts = {k: sum(1 for r in records if r["outcome"] == k) for k in OUTCOME_WORDS}
-    filters = [{**f, "left_out": f["reached"] - f["kept"]} for f in data.get("filters", [])]
+    filters = [{**f, "number": n, "left_out": f["reached"] - f["kept"]}
+               for n, f in enumerate(data.get("filters", []), start=1)]
     shown.update(records=records, source_columns=source_columns, result_columns=result_columns,
                  counts=counts, read=len(records), filters=filters, validations=data.get("validations", []),
                  plan=data.get("plan", ""))
