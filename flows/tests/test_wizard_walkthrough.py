@@ -129,13 +129,14 @@ def test_walk_all_five_steps_create_run_edit_and_delete(page, demo, celery_worke
         expect(page.get_by_label("Destination field for Id")).to_have_value("account_id")
 
         page.get_by_label("Formula", exact=True).select_option("concat")
-        page.get_by_label("Fields (two or more, in order)").select_option(["Name", "BillingCity"])
+        page.get_by_label("Field 1", exact=True).select_option("Name")
+        page.get_by_label("Field 2", exact=True).select_option("BillingCity")
         page.get_by_label("Separator (concatenate)").fill(" / ")
         page.get_by_label("Destination field", exact=True).fill("label")
         page.get_by_role("button", name="Add formula").click()
         expect(page.locator("#formulas")).to_contain_text("label")
 
-        page.get_by_label("Field", exact=True).first.select_option("Phone")
+        page.locator("#mod-field").select_option("Phone")
         page.get_by_label("Change").select_option("mask_last")
         page.get_by_label("N (characters)").fill("4")
         page.get_by_label("Mask character").fill("#")
