@@ -4,6 +4,8 @@ they are set; forms never render a secret's value back."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -11,6 +13,7 @@ from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -141,6 +144,7 @@ def form_page(request, form, connector_cls, *, connection=None, errors=(), statu
         "limit": settings.SLUICE_MAX_CONNECTIONS,
         "oauth": oauth,
         "redirect_uri": redirect_uri(request, connector_cls.key()) if oauth else "",
+        "next_url": safe_next(request),
     }
     return render(request, "connections/form.html", context, status=status)
 
@@ -176,7 +180,20 @@ def connection_create(request: HttpRequest, key: str) -> HttpResponse:
     except UserError as exc:
         return form_page(request, form, connector_cls, errors=exc.errors, status=400)
     messages.success(request, f'The connection "{connection.name}" works and was saved.')
+    back = safe_next(request)
+    if back:
+        # Back where the person came from (the flow wizard), with the new connection chosen.
+        return redirect(f"{back}{'&' if '?' in back else '?'}{urlencode({'connection': connection.name})}")
     return redirect("connections:detail", connection.name)
+
+
+def safe_next(request: HttpRequest) -> str:
+    """The `next` of the query when it is a path on this site (never another host: no open redirect)."""
+    target = request.GET.get("next", "")
+    if (target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})):
+        return target
+    return ""
 
 
 @sensitive_post_parameters()

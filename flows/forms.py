@@ -1,4 +1,5 @@
-"""The import form: one flow document, pasted or uploaded, as AppFlow JSON or CloudFormation."""
+"""The import form (one flow document, pasted or uploaded, as AppFlow JSON or CloudFormation) and
+the delete confirmation."""
 
 from __future__ import annotations
 
@@ -69,3 +70,23 @@ class ImportFlowForm(forms.Form):
         if len(pasted.encode("utf-8")) > MAX_DOCUMENT_BYTES:
             raise ValidationError(too_large(len(pasted.encode("utf-8"))))
         return pasted
+
+
+CONFIRM_WORD = "delete"
+
+
+class DeleteFlowForm(forms.Form):
+    """Typing the word makes deleting a deliberate act; forcing also stops runs in progress."""
+
+    confirm = forms.CharField(
+        label=f'Type "{CONFIRM_WORD}" to confirm', max_length=32,
+        error_messages={"required": f'Type the word "{CONFIRM_WORD}" to confirm; nothing was deleted.'},
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off"}),
+    )
+    force = forms.BooleanField(required=False)
+
+    def clean_confirm(self) -> str:
+        typed = (self.cleaned_data.get("confirm") or "").strip()
+        if typed.lower() != CONFIRM_WORD:
+            raise ValidationError(f'Type the word "{CONFIRM_WORD}" to confirm; nothing was deleted.')
+        return typed

@@ -197,6 +197,7 @@ class FlowActivity(models.Model):
         SCHEDULE_ENDED = "schedule-ended", "Schedule ended"
         SECRET_ROTATED = "webhook-key", "Webhook key"
         SETTINGS_CHANGED = "settings", "Settings changed"
+        VERSION_SAVED = "version", "New version"
 
     flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="activity")
     at = models.DateTimeField(auto_now_add=True)
@@ -320,3 +321,77 @@ class NotificationDelivery(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["event", "channel"], name="one_delivery_per_channel")]
+
+
+class FlowDraft(models.Model):
+    """A flow being built (or edited) in the wizard: the CreateFlow-shaped document so far, saved
+    after each valid step. Kept in the database, never in the session, and never holding a
+    secret: the document names connections, it does not copy them."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="flow_drafts")
+    # Set when the draft edits an existing flow: saving it adds a version to that flow.
+    flow = models.ForeignKey(Flow, null=True, blank=True, on_delete=models.CASCADE, related_name="drafts")
+    document = models.TextField(default="{}")
+    # The furthest step completed so far (a slug of flows.wizard.steps.STEPS).
+    step = models.CharField(max_length=16, default="details")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return f"draft {self.id} ({self.flow.name if self.flow_id else 'new flow'})"
+
+    @property
+    def data(self) -> dict:
+        try:
+            value = json.loads(self.document or "{}")
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def title(self) -> str:
+        return str(self.data.get("flowName") or "Untitled flow")
+
+    @property
+    def step_title(self) -> str:
+        from flows.wizard import steps  # the wizard's step list; it imports no models
+
+        step = steps.get(self.step)
+        return f"{step.number}. {step.title}" if step else self.step
+
+
+class DraftPreview(models.Model):
+    """The Preview of wizard steps 3 and 4 (flows/wizard/preview.py): the first records of a
+    draft's source through its tasks, computed by a worker. `document` is the draft as it was when
+    the preview was asked for, so the result matches what the user saw; `result` is
+    flows.engine.preview's Preview as JSON text. Holds sample records, never a secret; deleted
+    with its draft and replaced by the next preview."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        ERROR = "error", "Error"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    draft = models.ForeignKey(FlowDraft, on_delete=models.CASCADE, related_name="previews")
+    step = models.CharField(max_length=16)
+    limit = models.PositiveIntegerField(default=20)
+    document = models.TextField(default="{}")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    records_read = models.PositiveIntegerField(default=0)
+    result = models.TextField(blank=True, default="")
+    message = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"preview {self.id} of {self.draft_id} ({self.status})"

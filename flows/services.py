@@ -8,7 +8,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -120,6 +120,48 @@ def create_flow(document: Any, *, user=None) -> Flow:
     return flow
 
 
+# What an edit may not change, as in AppFlow's UpdateFlow: the name, where data comes from and
+# where it goes. (The source's incrementalPullConfig belongs to the trigger, so it may change.)
+def _fixed_parts(document: dict) -> dict[str, Any]:
+    source = {k: v for k, v in (document.get("sourceFlowConfig") or {}).items()
+              if k != "incrementalPullConfig"}
+    return {
+        "flowName": ("the name", document.get("flowName")),
+        "sourceFlowConfig": ("the source", source),
+        "destinationFlowConfigList": ("the destination", document.get("destinationFlowConfigList")),
+        "kmsArn": ("the encryption key", document.get("kmsArn")),
+    }
+
+
+@transaction.atomic
+def update_flow(flow: Flow, document: Any, *, user=None) -> FlowVersion:
+    """Save an edited definition as the flow's next version. Mapping, validations, filters,
+    trigger, description and tags may change; name, source, destination and key may not."""
+    document = validate_document(without_describe_keys(document))
+    flow = Flow.objects.select_for_update().get(pk=flow.pk)
+    before, after = _fixed_parts(flow.definition), _fixed_parts(document)
+    changed = [label for key, (label, value) in after.items() if before[key][1] != value]
+    if changed:
+        raise UserError(
+            f'An edit cannot change {", ".join(changed)} of the flow "{flow.name}" (as in AppFlow). '
+            "Create another flow for that."
+        )
+    trigger_type = document["triggerConfig"]["triggerType"]
+    update = ["description", "updated_at"]
+    flow.description = document.get("description", "")
+    if trigger_type != flow.trigger_type:
+        # Another kind of trigger starts over: on demand is ready at once, a schedule or an event
+        # waits in Draft to be activated, as a new flow would.
+        flow.trigger_type = trigger_type
+        flow.status = Flow.Status.ACTIVE if trigger_type == "OnDemand" else Flow.Status.DRAFT
+        flow.status_message, flow.next_run_at = "", None
+        update += ["trigger_type", "status", "status_message", "next_run_at"]
+    flow.save(update_fields=update)
+    version = _add_version(flow, document, user)
+    record(flow, FlowActivity.Action.VERSION_SAVED, f"Version {version.number} saved{_who(user)}.", user)
+    return version
+
+
 def _add_version(flow: Flow, document: dict, user) -> FlowVersion:
     last = flow.versions.order_by("-number").values_list("number", flat=True).first() or 0
     version = FlowVersion.objects.create(
@@ -143,7 +185,14 @@ def get_flow(name: str) -> Flow:
 
 
 def log(execution: Execution, message: str, level: str = "INFO") -> None:
-    ExecutionLog.objects.create(execution=execution, level=level, message=message)
+    try:
+        with transaction.atomic():
+            ExecutionLog.objects.create(execution=execution, level=level, message=message)
+    except IntegrityError:
+        # A forced delete took the execution away while its worker was still running: the
+        # worker stops at its next batch; its last lines have nowhere to go.
+        if Execution.objects.filter(pk=execution.pk).exists():
+            raise
 
 
 Window = tuple[datetime | None, datetime | None]
@@ -198,14 +247,19 @@ def cancel_executions(flow: Flow, execution_ids: list[str] | None = None, *, use
 
 
 @transaction.atomic
-def delete_flow(flow: Flow, *, force: bool = False) -> None:
+def delete_flow(flow: Flow, *, force: bool = False, user=None) -> list[str]:
+    """Delete the flow with its versions and history. Runs in progress refuse it, unless forced:
+    then they are cancelled first (their worker sees the cancel, or the row gone, at its next
+    batch and stops). Returns the ids of the runs it cancelled."""
     running = flow.executions.exclude(status__in=Execution.FINISHED).count()
     if running and not force:
         raise Conflict(
             f'The flow "{flow.name}" has {running} execution(s) in progress. '
             "Cancel them first, or force the delete."
         )
+    canceled = cancel_executions(flow, user=user) if running else []
     flow.delete()
+    return canceled
 
 
 # --- activation ----------------------------------------------------------------------------------

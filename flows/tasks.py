@@ -34,3 +34,11 @@ def report_event_flows() -> int:
     from django.utils import timezone
 
     return len(notifications.event_flow_reports(timezone.now()))
+
+
+# A preview reads a few records for the wizard's page; its own time limit is far below a run's.
+@shared_task(name="flows.tasks.run_preview", soft_time_limit=60, time_limit=90)
+def run_preview_task(preview_id: str) -> None:
+    from flows.wizard.preview import run_preview
+
+    run_preview(preview_id)

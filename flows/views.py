@@ -10,7 +10,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -20,9 +20,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from console.errors import UserError
 from flows import services
-from flows.forms import ImportFlowForm
-from flows.models import EventEndpoint, Execution, Flow
+from flows.forms import DeleteFlowForm, ImportFlowForm
+from flows.models import EventEndpoint, Execution, Flow, FlowDraft
 from flows.schedules import upcoming
+from flows.version_views import versions_context
 
 FLOWS_PER_PAGE = 25
 EXECUTIONS_PER_PAGE = 20
@@ -133,11 +134,13 @@ def incremental_field(document: dict) -> str:
 def flow_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(flows_with_last_run(), FLOWS_PER_PAGE).get_page(request.GET.get("page"))
     rows = [(flow, describe_flow(flow.definition)) for flow in page]
-    return render(request, "flows/list.html", {"page": page, "rows": rows})
+    drafts = FlowDraft.objects.filter(owner=request.user).select_related("flow")
+    return render(request, "flows/list.html", {"page": page, "rows": rows, "drafts": drafts})
 
 
 def history_context(request: HttpRequest, flow: Flow, page_number: Any = None) -> dict[str, Any]:
-    executions = flow.executions.select_related("started_by").order_by("-created_at")
+    executions = (flow.executions.select_related("started_by").annotate(version_number=F("version__number"))
+                  .order_by("-created_at"))
     page: Page = Paginator(executions, EXECUTIONS_PER_PAGE).get_page(page_number or request.GET.get("page"))
     return {
         "flow": flow,
@@ -157,6 +160,7 @@ def flow_detail(request: HttpRequest, name: str, new_secret: str = "") -> HttpRe
         **history,
         **schedule_context(flow),
         **webhook_context(request, flow, new_secret),
+        **versions_context(flow),
         "activity": flow.activity.select_related("user")[:ACTIVITY_SHOWN],
         "running": flow.executions.filter(status=Execution.Status.IN_PROGRESS).count(),
         "version": flow.current_version,
@@ -315,7 +319,8 @@ def execution_context(execution: Execution) -> dict[str, Any]:
 
 def get_execution(name: str, execution_id: UUID) -> Execution:
     return get_object_or_404(
-        Execution.objects.select_related("flow", "version", "started_by"), pk=execution_id, flow__name=name
+        Execution.objects.select_related("flow__current_version", "version", "started_by"),
+        pk=execution_id, flow__name=name,
     )
 
 
@@ -386,19 +391,25 @@ def split_error(text: str) -> tuple[str, str]:
 def flow_delete(request: HttpRequest, name: str) -> HttpResponse:
     flow = get_object_or_404(Flow, name=name)
     errors: list[str] = []
+    form = DeleteFlowForm()
     if request.method == "POST":
-        try:
-            services.delete_flow(flow, force=request.POST.get("force") == "on")
-        except UserError as exc:
-            errors = exc.errors
-        else:
-            messages.success(request, f'Deleted the flow "{name}" and its execution history.')
-            return redirect("flows:list")
+        form = DeleteFlowForm(request.POST)
+        if form.is_valid():
+            try:
+                canceled = services.delete_flow(flow, force=form.cleaned_data["force"], user=request.user)
+            except UserError as exc:
+                errors = exc.errors
+            else:
+                stopped = f" {len(canceled)} run(s) in progress were cancelled first." if canceled else ""
+                messages.success(request, f'Deleted the flow "{name}" and its execution history.{stopped}')
+                return redirect("flows:list")
     context = {
         "flow": flow,
+        "form": form,
         "errors": errors,
         "running": flow.executions.exclude(status__in=Execution.FINISHED).count(),
         "execution_count": flow.executions.count(),
+        "version_count": flow.versions.count(),
         "cancel_url": reverse("flows:detail", args=[flow.name]),
     }
     return render(request, "flows/delete.html", context)

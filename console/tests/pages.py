@@ -66,6 +66,7 @@ def every_page(flow: Flow, execution: Execution, connection: Connection) -> list
         reverse("flows:detail", args=[flow.name]),
         reverse("flows:download", args=[flow.name]),
         reverse("flows:delete", args=[flow.name]),
+        reverse("flows:version-diff", args=[flow.name]),
         reverse("flows:execution", args=[flow.name, execution.id]),
         reverse("flows:import"),
     ]

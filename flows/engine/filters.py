@@ -93,13 +93,17 @@ def apply_filters(criteria: Sequence[Criterion], work: Work) -> None:
     table = work.table
     passed: pa.Array | None = None
     bad_by: list[tuple[Criterion, pa.Array, str]] = []
+    matches: list[pa.Array] = []
     for criterion in criteria:
         match, bad, kind = _evaluate(criterion, table.column(criterion.field))
+        matches.append(match)
         passed = match if passed is None else pc.and_(passed, match)
         if bad is not None:
             bad_by.append((criterion, bad, kind))
     if passed is None:
         return
+    if work.tally is not None:
+        _tally(criteria, matches, table, bad_by, work)
     if bad_by:
         bad = bad_by[0][1]
         for _, more, _ in bad_by[1:]:
@@ -118,6 +122,26 @@ def apply_filters(criteria: Sequence[Criterion], work: Work) -> None:
         work.fail(bad, reason)
         passed = passed.filter(pc.invert(bad))
     work.keep(passed)
+
+
+def _tally(criteria: Sequence[Criterion], matches: list[pa.Array], table: pa.Table, bad_by: list,
+           work: Work) -> None:
+    """Per filter, in order: how many records reached it (passed the ones before) and how many of
+    those it kept; each record left out is noted with the first filter that left it out. A record
+    with a value of the wrong type is a failure (noted by Work.fail), not counted here."""
+    tally = work.tally
+    assert tally is not None
+    reached = pa.array([True] * table.num_rows, pa.bool_())
+    for _, bad, _ in bad_by:
+        reached = pc.and_(reached, pc.invert(bad))
+    for criterion, match in zip(criteria, matches, strict=True):
+        kept = pc.and_(reached, match)
+        counts = tally.filters.setdefault(criterion.task, [0, 0])
+        counts[0] += pc.sum(reached).as_py() or 0
+        counts[1] += pc.sum(kept).as_py() or 0
+        tally.note(work, pc.and_(reached, pc.invert(match)), "filtered", criterion.task,
+                   f"left out by the filter {criterion.describe()}")
+        reached = kept
 
 
 def _evaluate(criterion: Criterion, column: pa.ChunkedArray) -> tuple[pa.Array, pa.Array | None, str]:

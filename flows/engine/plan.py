@@ -28,7 +28,7 @@ from .filters import Criterion, apply_filters
 from .stages import FieldMap, map_all, map_fields, name_list, require_fields, select_fields
 from .taskspec import TASK_TYPES, Tasks, read_tasks
 from .transforms import Arithmetic, Mask, Merge, Truncate, apply_all
-from .validation import apply_validations
+from .validation import Validation, apply_validations
 from .work import Work
 
 STAGE_ORDER = ("project", "filter", "derive", "modify", "validate", "map")
@@ -49,13 +49,15 @@ class Plan:
     `source_fields`: the fields to ask the source for, in order (None: every field).
     `output_fields`: the fields written, when known before reading (None with Map_all).
     `filters`: the Filter tasks' criteria (a source may push down those it can).
-    `partition_keys`: ORDERED_PARTITION_KEYS_LIST, for destinations that partition."""
+    `partition_keys`: ORDERED_PARTITION_KEYS_LIST, for destinations that partition.
+    `validations`: the Validate tasks (a preview counts what each catches)."""
 
     source_fields: tuple[str, ...] | None
     output_fields: tuple[str, ...] | None
     stages: tuple[Stage, ...]
     filters: tuple[Criterion, ...] = ()
     partition_keys: tuple[str, ...] = ()
+    validations: tuple[Validation, ...] = ()
 
     def run(self, work: Work) -> None:
         """Run one batch through every stage (failed, filtered, dropped rows are counted in it)."""
@@ -125,7 +127,7 @@ def compile_plan(tasks: Sequence[Mapping[str, Any]] | None) -> Plan:
                             lambda work: apply_validations(validations, work)))
     output_fields = _map_stage(parsed, produced, stages)
     return Plan(source_fields, output_fields, tuple(sorted(stages, key=lambda s: STAGE_ORDER.index(s.kind))),
-                tuple(parsed.filters), parsed.partition_keys)
+                tuple(parsed.filters), parsed.partition_keys, tuple(parsed.validations))
 
 
 def _map_stage(parsed: Tasks, produced: dict[str, int], stages: list[Stage]) -> tuple[str, ...] | None:

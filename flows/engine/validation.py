@@ -59,6 +59,17 @@ def apply_validations(validations: Sequence[Validation], work: Work) -> None:
     drop: pa.Array | None = None
     for validation in validations:
         failing = validation.violations(table.column(validation.field))
+        if work.tally is not None:
+            # a preview counts every check and goes on, noting the records that would stop a run
+            tally = work.tally
+            tally.validations[validation.task] = (tally.validations.get(validation.task, 0)
+                                                  + (pc.sum(failing).as_py() or 0))
+            stops = validation.action == "DropDataset"
+            tally.note(work, failing, "stopped" if stops else "dropped", validation.task,
+                       f"{validation.field} {_WHAT[validation.check]}"
+                       + (": this record would stop the run" if stops else ""))
+            drop = failing if drop is None else pc.or_(drop, failing)
+            continue
         if validation.action == "DropDataset":
             hits = pc.indices_nonzero(failing)
             if len(hits):

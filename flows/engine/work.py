@@ -18,6 +18,27 @@ MAX_FAILURE_REASONS = 100
 
 
 @dataclass
+class Tally:
+    """What happened to each record, kept only when asked (a preview): it costs a little per
+    batch, so runs leave `Work.tally` None.
+
+    `filters`: per Filter task, in the order the filters apply, [reached, kept]: the records that
+    passed the filters before it, and those of them that pass it too (filters are ANDed in
+    order). `validations`: per Validate task, the records that fail its check.
+    `outcome`: record position -> (what, task index or -1, reason) for every record that left:
+    what is "filtered", "dropped", "stopped" (a DropDataset check: the run would stop) or "failed"."""
+
+    filters: dict[int, list[int]] = field(default_factory=dict)
+    validations: dict[int, int] = field(default_factory=dict)
+    outcome: dict[int, tuple[str, int, str]] = field(default_factory=dict)
+
+    def note(self, work: Work, mask: pa.Array, what: str, task: int, reason: str) -> None:
+        """Record `what` for the rows of `work` marked in `mask` that have no outcome yet."""
+        for i in pc.indices_nonzero(pc.fill_null(mask, False)).to_pylist():
+            self.outcome.setdefault(work.record(i), (what, task, reason))
+
+
+@dataclass
 class Work:
     """`rows` holds the 1-based position of each row among the records the source gave, so that a
     failure can say "record 1,234" whatever was filtered before it."""
@@ -28,6 +49,7 @@ class Work:
     failed: int = 0
     filtered: int = 0
     dropped: int = 0
+    tally: Tally | None = None
 
     @classmethod
     def start(cls, table: pa.Table, first_record: int = 1) -> Work:
@@ -42,6 +64,9 @@ class Work:
         indexes = pc.indices_nonzero(bad)
         if not len(indexes):
             return
+        if self.tally is not None:
+            for i in indexes.to_pylist():
+                self.tally.outcome.setdefault(self.record(i), ("failed", -1, reason(i)))
         for i in indexes[: max(0, MAX_FAILURE_REASONS - len(self.failures))].to_pylist():
             self.failures.append(RecordFailure(f"record {self.record(i):,}", reason(i)))
         self.failed += len(indexes)

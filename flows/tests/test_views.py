@@ -390,7 +390,7 @@ def test_delete_asks_then_deletes(signed_in, demo):
     page = signed_in.get(flow_url(flow, "delete")).content.decode()
     assert "Delete the flow" in page and "1 execution" in page
     assert 'name="force"' not in page
-    response = signed_in.post(flow_url(flow, "delete"))
+    response = signed_in.post(flow_url(flow, "delete"), {"confirm": "delete"})
     assert response.status_code == 302 and response["Location"] == reverse("flows:list")
     assert not Flow.objects.filter(name=flow.name).exists()
     assert "Deleted the flow" in signed_in.get(reverse("flows:list")).content.decode()
@@ -401,11 +401,11 @@ def test_delete_with_a_run_in_progress_offers_force(signed_in, demo):
     make_execution(flow, status="InProgress")
     page = signed_in.get(flow_url(flow, "delete")).content.decode()
     assert 'name="force"' in page and "1 execution is in progress" in page
-    response = signed_in.post(flow_url(flow, "delete"))
+    response = signed_in.post(flow_url(flow, "delete"), {"confirm": "delete"})
     assert response.status_code == 200
     assert "Cancel them first, or force the delete" in response.content.decode()
     assert Flow.objects.filter(name=flow.name).exists()
-    response = signed_in.post(flow_url(flow, "delete"), {"force": "on"})
+    response = signed_in.post(flow_url(flow, "delete"), {"force": "on", "confirm": "delete"})
     assert response.status_code == 302
     assert not Flow.objects.filter(name=flow.name).exists()
 

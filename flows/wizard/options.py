@@ -1,0 +1,145 @@
+"""The connector options of step 2, between the form's flat fields and the connector's block of
+source/destinationConnectorProperties. What is offered follows what the connector declares
+(write_operations, what its property check accepts), so a new connector needs no change here
+unless it has options of its own (file formats: Local files and S3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connections.connectors.base import Connector
+from connections.connectors.fileformats import FILE_TYPES
+from connections.connectors.s3.layout import HIERARCHY, PREFIX_FORMATS, PREFIX_TYPES, pattern
+
+S3_FILE_TYPES = ("CSV", "JSON", "PARQUET")
+S3_EXTENSIONS = {"CSV": "csv", "JSON": "jsonl", "PARQUET": "parquet"}
+
+
+def file_types(cls: type[Connector] | None) -> tuple[str, ...]:
+    """The output file types a file destination offers; () for the others."""
+    if cls is None:
+        return ()
+    if cls.key() == "S3":
+        return S3_FILE_TYPES
+    if cls.key() == "LocalFiles":
+        return tuple(FILE_TYPES)
+    return ()
+
+
+def is_s3(cls: type[Connector] | None) -> bool:
+    return cls is not None and cls.key() == "S3"
+
+
+def handles_errors(cls: type[Connector] | None) -> bool:
+    """Whether the destination takes an errorHandlingConfig (its own check accepts one)."""
+    if cls is None:
+        return False
+    problems = cls.check_destination_properties({"entityName": "x", "errorHandlingConfig": {}})
+    return not any(path.startswith("errorHandlingConfig") for path, _ in problems)
+
+
+def source_options(cls: type[Connector], data) -> dict[str, Any]:
+    if is_s3(cls) and data.get("source_file_type"):
+        return {"s3InputFormatConfig": {"s3InputFileType": data["source_file_type"]}}
+    return {}
+
+
+def source_initial(cls: type[Connector] | None, props: dict) -> dict[str, str]:
+    if is_s3(cls):
+        return {"source_file_type": (props.get("s3InputFormatConfig") or {}).get("s3InputFileType", "CSV")}
+    return {}
+
+
+def hierarchy_of(data) -> list[str]:
+    """The folders chosen after the time prefix. Until the checkboxes were on the page (the time
+    prefix was just chosen) AppFlow's default holds: the execution id."""
+    if not data.get("hierarchy_shown"):
+        return ["EXECUTION_ID"]
+    return [h for h in HIERARCHY if h in data.getlist("hierarchy")]
+
+
+def destination_options(cls: type[Connector], data) -> dict[str, Any]:
+    """The destination properties (besides the entity) the posted form asks for."""
+    props: dict[str, Any] = {}
+    file_type = data.get("file_type") or ""
+    if is_s3(cls):
+        output: dict[str, Any] = {"fileType": file_type or "JSON"}
+        if data.get("prefix_type"):
+            prefix: dict[str, Any] = {"prefixType": data["prefix_type"],
+                                      "prefixFormat": data.get("prefix_format") or "DAY"}
+            prefix["pathPrefixHierarchy"] = hierarchy_of(data)
+            output["prefixConfig"] = prefix
+        if data.get("aggregation") == "SingleFile":
+            aggregation: dict[str, Any] = {"aggregationType": "SingleFile"}
+            size = (data.get("target_file_size") or "").strip()
+            if size:
+                aggregation["targetFileSize"] = int(size) if size.isdigit() else size
+            output["aggregationConfig"] = aggregation
+        props["s3OutputFormatConfig"] = output
+    elif file_types(cls):
+        props["customProperties"] = {"fileType": file_type or file_types(cls)[0]}
+    operation = data.get("write_operation") or ""
+    if len(cls.write_operations) > 1 and operation:
+        props["writeOperationType"] = operation
+        if operation in ("UPSERT", "UPDATE", "DELETE"):
+            ids = [name.strip() for name in (data.get("id_fields") or "").split(",") if name.strip()]
+            props["idFieldNames"] = ids
+    if handles_errors(cls):
+        if data.get("on_error") == "continue":
+            config: dict[str, Any] = {"failOnFirstDestinationError": False}
+            for field, key in (("rejects_connection", "connectorProfileName"),
+                               ("rejects_bucket", "bucketName"), ("rejects_prefix", "bucketPrefix")):
+                if (data.get(field) or "").strip():
+                    config[key] = data[field].strip()
+            props["errorHandlingConfig"] = config
+        else:
+            props["errorHandlingConfig"] = {"failOnFirstDestinationError": True}
+    return props
+
+
+def destination_initial(cls: type[Connector] | None, props: dict) -> dict[str, Any]:
+    """The form's fields for a destination block already in the document."""
+    data: dict[str, Any] = {}
+    if cls is None:
+        return data
+    if is_s3(cls):
+        output = props.get("s3OutputFormatConfig") or {}
+        prefix = output.get("prefixConfig") or {}
+        aggregation = output.get("aggregationConfig") or {}
+        data.update({
+            "file_type": output.get("fileType", "JSON"),
+            "prefix_type": prefix.get("prefixType", ""),
+            "prefix_format": prefix.get("prefixFormat", "DAY"),
+            "hierarchy": list(prefix.get("pathPrefixHierarchy", ["EXECUTION_ID"])),
+            "hierarchy_shown": "1" if prefix else "",
+            "aggregation": aggregation.get("aggregationType", "None"),
+            "target_file_size": str(aggregation.get("targetFileSize", "")),
+        })
+    elif file_types(cls):
+        data["file_type"] = (props.get("customProperties") or {}).get("fileType", file_types(cls)[0])
+    if cls.write_operations:
+        data["write_operation"] = props.get("writeOperationType", cls.write_operations[0])
+        data["id_fields"] = ", ".join(props.get("idFieldNames") or [])
+    errors = props.get("errorHandlingConfig") or {}
+    data["on_error"] = "continue" if errors.get("failOnFirstDestinationError") is False else "stop"
+    data["rejects_connection"] = errors.get("connectorProfileName", "")
+    data["rejects_bucket"] = errors.get("bucketName", "")
+    data["rejects_prefix"] = errors.get("bucketPrefix", "")
+    return data
+
+
+def key_pattern(props: dict) -> str:
+    """Where an S3 destination's files land, e.g.
+    s3://bucket/prefix/2026/11/21/<execution id>/part-00000.csv."""
+    output = props.get("s3OutputFormatConfig") or {}
+    file_type = str(output.get("fileType") or "JSON").upper()
+    try:
+        key = pattern(output, S3_EXTENSIONS.get(file_type, "jsonl"))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return ""
+    parts = (props.get("bucketName", ""), str(props.get("bucketPrefix", "")).strip("/"))
+    where = "/".join(p for p in parts if p)
+    return "s3://" + key.replace("<bucketPrefix>", where or "<bucket>")
+
+
+__all__ = ["HIERARCHY", "PREFIX_FORMATS", "PREFIX_TYPES", "file_types", "handles_errors", "key_pattern"]

@@ -1,0 +1,122 @@
+"""Step 5, Review and create: every step summarised with an Edit link back to it, the whole
+document checked again by the project's validator, then Create flow (optionally activated), or on
+edit Save as new version (flows.services.update_flow refuses name/source/destination changes)."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+from console.errors import UserError
+from flows import services
+from flows.document import flow_document_warnings
+from flows.models import FlowDraft
+from flows.views import describe_flow, field_settings
+from flows.wizard import drafts, frame, shape
+
+SLUG = "review"
+
+
+def filters_of(tasks) -> list[dict]:
+    """The Filter tasks a person added (not the projection), in words."""
+    found = []
+    for task in tasks if isinstance(tasks, list) else []:
+        if not isinstance(task, dict) or task.get("taskType") != "Filter":
+            continue
+        operator = next(iter((task.get("connectorOperator") or {}).values()), "")
+        if operator == "PROJECTION":
+            continue
+        properties = task.get("taskProperties") or {}
+        values = properties.get("VALUES") or properties.get("VALUE", "")
+        found.append({"field": ", ".join(task.get("sourceFields") or []), "operator": operator,
+                      "values": values})
+    return found
+
+
+def validations_of(tasks) -> list[dict]:
+    return [
+        {"field": ", ".join(t.get("sourceFields") or []),
+         "operator": next(iter((t.get("connectorOperator") or {}).values()), ""),
+         "action": (t.get("taskProperties") or {}).get("VALIDATION_ACTION", "")}
+        for t in (tasks if isinstance(tasks, list) else [])
+        if isinstance(t, dict) and t.get("taskType") == "Validate"
+    ]
+
+
+def activate(request: HttpRequest, flow) -> None:
+    """The flow exists by now: a refused activation is reported on its page, where Activate is."""
+    try:
+        services.activate_flow(flow, user=request.user)
+    except UserError as exc:
+        messages.error(request, f'Created the flow "{flow.name}", but it was not activated: '
+                                f'{" ".join(exc.errors)}')
+    else:
+        messages.success(request, f'Created and activated the flow "{flow.name}".')
+
+
+def stale_draft(draft: FlowDraft) -> None:
+    """Refuse to save over a version someone saved after this edit began: it would silently undo
+    their change. (The draft was made from the version current when it was created.)"""
+    current = draft.flow.current_version
+    if current is not None and current.created_at > draft.created_at:
+        raise UserError(
+            f'"{draft.flow.name}" has a newer version (version {current.number}) than the one this edit '
+            "started from. Discard this draft (Flows, Drafts) and edit the flow again."
+        )
+
+
+def check(document: dict) -> list[str]:
+    try:
+        services.validate_document(services.without_describe_keys(json.loads(json.dumps(document))))
+    except UserError as exc:
+        return list(exc.errors)
+    return []
+
+
+def view(request: HttpRequest, draft: FlowDraft) -> HttpResponse:
+    document = draft.data
+    errors: list[str] = []
+    if request.method == "POST":
+        action = request.POST.get("action", "create")
+        try:
+            if draft.flow_id:
+                stale_draft(draft)
+                version = services.update_flow(draft.flow, document, user=request.user)
+                flow = draft.flow
+                messages.success(request, f'Saved version {version.number} of "{flow.name}".')
+            else:
+                flow = services.create_flow(document, user=request.user)
+                if action == "activate" and flow.trigger_type != "OnDemand":
+                    activate(request, flow)
+                else:
+                    extra = (" It is a Draft: activate it when you are ready."
+                             if flow.trigger_type != "OnDemand" else "")
+                    messages.success(request, f'Created the flow "{flow.name}".{extra}')
+        except UserError as exc:
+            errors = list(exc.errors)
+        else:
+            draft.delete()
+            return redirect("flows:detail", flow.name)
+    else:
+        errors = check(document)
+    tasks = document.get("tasks") or []
+    context = {
+        "errors": errors,
+        # Things the document says that Sluice treats differently (e.g. kmsArn), from the validator.
+        "warnings": [str(w) for w in flow_document_warnings(document)],
+        "summary": describe_flow(document),
+        "settings": field_settings(tasks),
+        "filters": filters_of(tasks),
+        "validations": validations_of(tasks),
+        "trigger": document.get("triggerConfig") or {},
+        "incremental": shape.config(document, "source").get("incrementalPullConfig") or {},
+        "tags": document.get("tags") or {},
+        "edit_urls": {slug: drafts.step_url(draft, slug)
+                      for slug in ("details", "configure", "map", "filters")},
+        "document_json": json.dumps(document, indent=2, ensure_ascii=False),
+    }
+    return frame.render_step(request, draft, SLUG, "flows/wizard/review.html", context,
+                             status=400 if request.method == "POST" else 200)
