@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('flows', '0005_flow_retries_setting'),
+        ('flows', '0007_draftpreview'),
     ]
 
     operations = [
