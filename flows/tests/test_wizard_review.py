@@ -217,3 +217,32 @@ def test_leave_and_resume_from_the_flows_list_then_discard(signed_in, demo):
     assert response.url == reverse("flows:list")
     assert not FlowDraft.objects.exists()
     assert "Drafts" not in signed_in.get(reverse("flows:list")).content.decode()
+
+
+def test_review_says_formulas_changes_validations_and_filters_in_words(signed_in, demo, owner):
+    from flows.wizard.mapping import (
+        FieldChoices,
+        FieldMapping,
+        FilterRule,
+        Formula,
+        Modification,
+        ValidationRule,
+        build_tasks,
+    )
+    choices = FieldChoices(
+        maps=[FieldMapping("Name", "name"), FieldMapping("Phone", "phone"),
+              FieldMapping("NumberOfEmployees", "employees")],
+        formulas=[Formula("concat", ["Name", "BillingCity"], "label", separator=" - ")],
+        modifications=[Modification("Phone", "mask_first", 4, "#")],
+        validations=[ValidationRule("Name", "null", "drop")],
+        filters=[FilterRule("NumberOfEmployees", "between", ["10", "500"], "integer"),
+                 FilterRule("BillingCountry", "one_of", ["France", "Canada"])],
+    )
+    draft = ready_draft(owner, tasks=build_tasks(choices, "CustomConnector"))
+    html = signed_in.get(step_url(draft, "review")).content.decode()
+    assert 'label = Name + BillingCity, joined with &quot; - &quot;' in html
+    assert 'Phone: mask the first 4 characters with &quot;#&quot;' in html
+    assert "When Name is null: drop the record" in html
+    assert "NumberOfEmployees is between 10 and 500" in html
+    assert "BillingCountry is one of France or Canada" in html
+    assert "MASK_FIRST_N" not in html.split("The flow document (JSON)")[0]

@@ -15,35 +15,10 @@ from flows import services
 from flows.document import flow_document_warnings
 from flows.models import FlowDraft
 from flows.views import describe_flow, field_settings
-from flows.wizard import drafts, frame, shape
+from flows.wizard import drafts, frame, shape, words
+from flows.wizard.mapping_read import read_tasks
 
 SLUG = "review"
-
-
-def filters_of(tasks) -> list[dict]:
-    """The Filter tasks a person added (not the projection), in words."""
-    found = []
-    for task in tasks if isinstance(tasks, list) else []:
-        if not isinstance(task, dict) or task.get("taskType") != "Filter":
-            continue
-        operator = next(iter((task.get("connectorOperator") or {}).values()), "")
-        if operator == "PROJECTION":
-            continue
-        properties = task.get("taskProperties") or {}
-        values = properties.get("VALUES") or properties.get("VALUE", "")
-        found.append({"field": ", ".join(task.get("sourceFields") or []), "operator": operator,
-                      "values": values})
-    return found
-
-
-def validations_of(tasks) -> list[dict]:
-    return [
-        {"field": ", ".join(t.get("sourceFields") or []),
-         "operator": next(iter((t.get("connectorOperator") or {}).values()), ""),
-         "action": (t.get("taskProperties") or {}).get("VALIDATION_ACTION", "")}
-        for t in (tasks if isinstance(tasks, list) else [])
-        if isinstance(t, dict) and t.get("taskType") == "Validate"
-    ]
 
 
 def activate(request: HttpRequest, flow) -> None:
@@ -103,14 +78,18 @@ def view(request: HttpRequest, draft: FlowDraft) -> HttpResponse:
     else:
         errors = check(document)
     tasks = document.get("tasks") or []
+    choices = read_tasks(tasks)
+    settings = field_settings(tasks)
+    # A formula's result is mapped by a Map task of its own; the Formulas list already says it.
+    formula_outputs = {f.destination for f in choices.formulas}
+    settings["mappings"] = [m for m in settings["mappings"] if m["destination"] not in formula_outputs]
     context = {
         "errors": errors,
         # Things the document says that Sluice treats differently (e.g. kmsArn), from the validator.
         "warnings": [str(w) for w in flow_document_warnings(document)],
         "summary": describe_flow(document),
-        "settings": field_settings(tasks),
-        "filters": filters_of(tasks),
-        "validations": validations_of(tasks),
+        "settings": settings,
+        "choices": words.describe(choices),
         "trigger": document.get("triggerConfig") or {},
         "incremental": shape.config(document, "source").get("incrementalPullConfig") or {},
         "tags": document.get("tags") or {},
