@@ -161,6 +161,8 @@ class PendingAuthorization(models.Model):
     # The PKCE verifier and the client secret typed in the form, as one encrypted JSON object.
     secrets_encrypted = StrictEncryptedTextField(blank=True, default="")
     redirect_uri = models.CharField(max_length=2048)
+    # A path on this site to go back to once authorized (the flow wizard's step 2), or "".
+    return_to = models.CharField(max_length=2048, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     @property

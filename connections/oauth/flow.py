@@ -39,6 +39,7 @@ def begin(
     properties: Mapping[str, Any] | None = None,
     client_secret: str = "",
     connection: Connection | None = None,
+    return_to: str = "",
 ) -> str:
     """Remember one pending authorization and return the provider's consent URL."""
     if connection is not None:
@@ -56,7 +57,7 @@ def begin(
     pending = PendingAuthorization(
         state_hash=_hash(state), session_hash=_hash(session_key), user=user,
         connector_key=connector_cls.key(), name=name, connection_mode=connection_mode,
-        properties=properties, connection=connection, redirect_uri=redirect_uri,
+        properties=properties, connection=connection, redirect_uri=redirect_uri, return_to=return_to,
     )
     pending.secrets = {"verifier": pkce.verifier, "clientSecret": client_secret}
     pending.save()

@@ -55,11 +55,11 @@ def _session_key(request: HttpRequest) -> str:
 @sensitive_post_parameters()
 @require_POST
 def oauth_start(request: HttpRequest, key: str) -> HttpResponse:
-    from connections.views import form_page
+    from connections.views import form_page, safe_next
 
     connector_cls = oauth_connector(key)
     common = {"user": request.user, "session_key": _session_key(request),
-              "redirect_uri": redirect_uri(request, key)}
+              "redirect_uri": redirect_uri(request, key), "return_to": safe_next(request)}
     if request.POST.get("connection"):
         try:
             connection = services.get_connection(request.POST["connection"])
@@ -118,6 +118,11 @@ def oauth_callback(request: HttpRequest, key: str) -> HttpResponse:
         context = {"connector": connector_cls, "errors": exc.errors, "back": back}
         return render(request, "connections/oauth_error.html", context, status=400)
     messages.success(request, f'The connection "{connection.name}" is authorized and works.')
+    if pending.return_to:
+        # Back where the person came from (the flow wizard), with the new connection chosen.
+        back_to = pending.return_to
+        joiner = "&" if "?" in back_to else "?"
+        return redirect(f"{back_to}{joiner}{urlencode({'connection': connection.name})}")
     return redirect("connections:detail", connection.name)
 
 
@@ -127,4 +132,6 @@ def _back_to_form(pending, key: str) -> str:
     if pending.connection_id:
         return reverse("connections:detail", args=[pending.connection.name])
     initial = {NAME_FIELD: pending.name, "connection_mode": pending.connection_mode, **pending.properties}
+    if pending.return_to:
+        initial["next"] = pending.return_to
     return reverse("connections:create", args=[key]) + "?" + urlencode(initial)

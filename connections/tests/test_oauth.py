@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.db import connection
@@ -27,9 +27,9 @@ def provider(monkeypatch):
     return serve(monkeypatch)
 
 
-def start(client, provider, name: str = "crm") -> dict[str, str]:
+def start(client, provider, name: str = "crm", query: str = "") -> dict[str, str]:
     """POST the connection form; returns the query of the provider URL Sluice redirected to."""
-    response = client.post(reverse("connections:oauth_start", args=["DemoCRM"]), {
+    response = client.post(reverse("connections:oauth_start", args=["DemoCRM"]) + query, {
         "connection_name": name, "instanceUrl": provider.base, "clientId": CLIENT_ID,
         "clientSecret": CLIENT_SECRET, "connection_mode": "Public",
     })
@@ -87,6 +87,18 @@ class TestStartAndCallback:
             assert all(secret not in r.getMessage() for r in caplog.records)
         html = signed_in.get(response["Location"]).content.decode()
         assert credentials["accessToken"] not in html and "is authorized and works" in html
+
+    def test_a_connection_created_from_the_wizard_goes_back_to_it_chosen(self, signed_in, provider):
+        wizard = "/flows/drafts/0b6c2a52-6f1e-4b8e-9a57-3c1f4f0f2f10/configure/?side=source"
+        html = signed_in.get(reverse("connections:create", args=["DemoCRM"]), {"next": wizard}).content.decode()
+        assert "start/?next=/flows/drafts/" in html  # the consent form carries the way back
+        query = start(signed_in, provider, name="crm-wizard", query="?" + urlencode({"next": wizard}))
+        response = allow(signed_in, provider, query)
+        assert response.status_code == 302
+        assert response["Location"] == wizard + "&connection=crm-wizard"
+        # Not a way off the site: a next that names another host is ignored.
+        query = start(signed_in, provider, name="crm-elsewhere", query="?next=//evil.example/x")
+        assert allow(signed_in, provider, query)["Location"] == reverse("connections:detail", args=["crm-elsewhere"])
 
     def test_a_wrong_state_is_403_and_stores_nothing(self, signed_in, provider):
         query = start(signed_in, provider)
