@@ -245,3 +245,12 @@ def test_a_redirect_away_says_it_is_not_a_zendesk_account(account):
     account.fail_next.append((302, {"Location": "https://www.zendesk.com/app/help-center-closed/"}))
     with pytest.raises(ConnectorError, match="does not look like a Zendesk account"):
         ZendeskConnector().test(conn_for(account))
+
+
+def test_satisfaction_ratings_are_read_across_cursor_pages_with_unicode_and_nulls(account):
+    _, rows = read(account, "satisfaction_ratings", ["id", "ticket_id", "score", "comment", "reason_id"])
+    assert len(rows) == 130 and rows[0] == {"id": 35437, "ticket_id": 209, "score": "good",
+                                            "comment": "Awesome support!", "reason_id": None}
+    assert rows[2]["comment"] == "Très lent… 😞" and rows[2]["reason_id"] == 1000
+    calls = api_calls(account, "/api/v2/satisfaction_ratings.json")
+    assert len(calls) == 2 and "page%5Bafter%5D=100" in calls[1]

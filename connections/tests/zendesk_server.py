@@ -57,6 +57,17 @@ def user(n: int, updated: int, **extra) -> dict:
     }
 
 
+def satisfaction_rating(n: int, updated: int) -> dict:
+    """Zendesk's documented example rating, numbered."""
+    return {
+        "id": 35436 + n, "url": f"https://example.zendesk.com/api/v2/satisfaction_ratings/{35436 + n}.json",
+        "assignee_id": 135, "group_id": 44, "requester_id": 7881, "ticket_id": 208 + n,
+        "score": "good" if n % 3 else "bad", "comment": "Awesome support!" if n % 3 else "Très lent… 😞",
+        "reason": None if n % 3 else "The issue took too long to resolve", "reason_id": None if n % 3 else 1000,
+        "created_at": ts(updated - 3600), "updated_at": ts(updated),
+    }
+
+
 def organization(n: int, updated: int) -> dict:
     return {
         "id": n, "url": f"https://example.zendesk.com/api/v2/organizations/{n}.json", "name": f"One Organization {n}",
@@ -93,6 +104,7 @@ class FakeZendesk:
         self.tickets = [ticket(n, now - 86400 * 10 + n * 60) for n in range(1, 251)]
         self.users = [user(n, now - 86400 * 10 + n * 60) for n in range(1, 8)]
         self.organizations = [organization(n, now - 86400 * 10 + n * 60) for n in range(1, 4)]
+        self.satisfaction_ratings = [satisfaction_rating(n, now - 86400 * 5 + n * 60) for n in range(1, 131)]
         self.ticket_fields = list(TICKET_FIELDS)
         self.user_fields = list(USER_FIELDS)
         self.requests: list[str] = []  # path?query of every API call (writes as "METHOD path")
@@ -262,7 +274,8 @@ def serve(monkeypatch: pytest.MonkeyPatch, token: str = "zd-token") -> FakeZende
             path = parts.path
             if path == "/api/v2/users/me.json":
                 return self.reply(200, {"user": user(1, 0)})
-            for name in ("tickets", "users", "organizations", "ticket_fields", "user_fields"):
+            for name in ("tickets", "users", "organizations", "ticket_fields", "user_fields",
+                         "satisfaction_ratings"):
                 if path == f"/api/v2/{name}.json":
                     return self.reply(200, account.cursor_page(name, query))
             for name in ("tickets", "users"):

@@ -61,9 +61,14 @@ STANDARD: dict[str, tuple[tuple[str, str], ...]] = {
         ("active", B), ("required", B), ("removable", B), ("visible_in_portal", B),
         ("editable_in_portal", B), ("custom_field_options", S), ("created_at", T), ("updated_at", T),
     ),
+    "satisfaction_ratings": (
+        ("id", N), ("url", S), ("assignee_id", N), ("group_id", N), ("requester_id", N), ("ticket_id", N),
+        ("score", S), ("comment", S), ("reason", S), ("reason_id", N), ("reason_code", N),
+        ("created_at", T), ("updated_at", T),
+    ),
 }
 LABELS = {"tickets": "Tickets", "users": "Users", "organizations": "Organizations",
-          "ticket_fields": "Ticket fields"}
+          "ticket_fields": "Ticket fields", "satisfaction_ratings": "Satisfaction ratings"}
 # Zendesk field type -> Sluice data type (everything else is text)
 CUSTOM_TYPES = {"integer": N, "decimal": "double", "checkbox": B, "date": "date", "lookup": N}
 # The incremental export of each object: (path, cursor based?)
