@@ -6,8 +6,11 @@ import os
 
 from celery import Celery
 from celery.signals import worker_init
+from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
+# filesystem:// (the embedded broker) publishes each message atomically: see console/broker.py.
+TRANSPORT_ALIASES["filesystem"] = "console.broker:Transport"
 
 app = Celery("console")
 app.config_from_object("django.conf:settings", namespace="CELERY")
