@@ -118,11 +118,19 @@ def test_s3_key_pattern_follows_the_choices_live(page, demo, owner):  # noqa: F8
     page.get_by_label("Destination object", exact=True).fill("bucket/exports")
     page.get_by_label("File format").select_option("CSV")
     pattern = page.locator(".key-pattern code")
+
+    def settled():
+        # A choice made while an earlier re-render is in flight is overwritten by its swap.
+        page.wait_for_function("!document.querySelector('.htmx-request')")
+
     expect(pattern).to_have_text("s3://bucket/exports/<execution id>/part-00000.csv")
+    settled()
     page.get_by_label("Prefix with the run's time").select_option("PATH")
     expect(pattern).to_have_text("s3://bucket/exports/2026/11/21/<execution id>/part-00000.csv")
+    settled()
     page.get_by_label("Time granularity").select_option("HOUR")
     expect(pattern).to_have_text("s3://bucket/exports/2026/11/21/13/<execution id>/part-00000.csv")
+    settled()
     page.get_by_label("Execution ID").uncheck()
     expect(pattern).to_have_text("s3://bucket/exports/2026/11/21/13/<execution id>-part-00000.csv")
     # Keyboard: the focus stays on the control just changed after htmx swapped the form.
