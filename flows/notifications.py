@@ -21,8 +21,8 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from connections.retry import backoff_delay, parse_retry_after
 from flows.models import Execution, Flow, NotificationChannel, NotificationDelivery, RunEvent
-from flows.retry import backoff_delay, parse_retry_after
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
