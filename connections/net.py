@@ -157,7 +157,7 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     with one public and one private address is refused: the connect could pick either). A host
     written as an address is normalised, not resolved."""
     if not host:
-        raise BlockedAddress("The URL has no host name.", host=host, reason="no host name")
+        raise BlockedAddress("The URL has no host name.", reason="no host name")
     literal = literal_address(host)
     addresses: list[IPAddress] = [literal] if literal is not None else []
     if literal is None:
@@ -188,11 +188,11 @@ def check_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise BlockedAddress(f"Only http and https URLs are allowed, not {parts.scheme or 'none'}.",
-                             host=parts.hostname or "", reason="not an http or https URL")
+                             reason="not an http or https URL")
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        raise BlockedAddress("The URL's port is not a number from 0 to 65535.", host=parts.hostname or "",
+        raise BlockedAddress("The URL's port is not a number from 0 to 65535.",
                              reason="not a valid port") from None
     try:
         resolve(parts.hostname or "", port)
@@ -287,12 +287,12 @@ def _one_request(method, url, headers, body, timeout, ssl_context) -> Response:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise BlockedAddress(f"Only http and https URLs are allowed, not {parts.scheme or 'none'}.",
-                             host=parts.hostname or "", reason="not an http or https URL")
+                             reason="not an http or https URL")
     host = parts.hostname or ""
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        raise BlockedAddress("The URL's port is not a number from 0 to 65535.", host=host,
+        raise BlockedAddress("The URL's port is not a number from 0 to 65535.",
                              reason="not a valid port") from None
     addresses = resolve(host, port)
     if parts.scheme == "https":
