@@ -265,12 +265,14 @@ def request(
     timeout: float = DEFAULT_TIMEOUT,
     max_redirects: int = 0,
     ssl_context: ssl.SSLContext | None = None,
+    max_body_bytes: int | None = None,
 ) -> Response:
     """One HTTP(S) request to a user-supplied URL, SSRF-checked. Redirects: returned as they are
-    unless `max_redirects` > 0; each hop is checked like the first."""
+    unless `max_redirects` > 0; each hop is checked like the first. `max_body_bytes` keeps only
+    that much of the answer (a caller that needs none of it need not hold a huge one)."""
     history: list[str] = []
     for _hop in range(max_redirects + 1):
-        response = _one_request(method, url, headers or {}, body, timeout, ssl_context)
+        response = _one_request(method, url, headers or {}, body, timeout, ssl_context, max_body_bytes)
         location = response.headers.get("location")
         if response.status in (301, 302, 303, 307, 308) and location and len(history) < max_redirects:
             history.append(url)
@@ -283,7 +285,7 @@ def request(
     return response
 
 
-def _one_request(method, url, headers, body, timeout, ssl_context) -> Response:
+def _one_request(method, url, headers, body, timeout, ssl_context, max_body_bytes=None) -> Response:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise BlockedAddress(f"Only http and https URLs are allowed, not {parts.scheme or 'none'}.",
@@ -308,7 +310,7 @@ def _one_request(method, url, headers, body, timeout, ssl_context) -> Response:
     try:
         conn.request(method, path, body=body, headers=headers)
         raw = conn.getresponse()
-        data = raw.read()
+        data = raw.read() if max_body_bytes is None else raw.read(max_body_bytes)
         return Response(raw.status, {k.lower(): v for k, v in raw.getheaders()}, data, url)
     except (OSError, http.client.HTTPException) as exc:
         # The message names the host, not the URL: a query string may hold a token.

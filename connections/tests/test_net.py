@@ -264,3 +264,9 @@ def test_check_url_refuses_by_policy_and_lets_an_unknown_name_through(monkeypatc
     for bad in ("ftp://hooks.example.com/", "http://hooks.example.com:99999/"):
         with pytest.raises(net.BlockedAddress):
             net.check_url(bad)
+
+
+def test_a_caller_can_keep_only_the_start_of_an_answer(monkeypatch, local_server):
+    monkeypatch.setenv("SLUICE_NET_ALLOW", "127.0.0.1")
+    response = net.request("GET", f"http://127.0.0.1:{local_server}/", max_body_bytes=5)
+    assert response.ok and response.body == b'{"hos'
