@@ -8,6 +8,10 @@ the name is resolved once, every address it resolves to is checked (loopback, pr
 answer that changes between the check and the connect (rebinding) cannot slip through. Redirects
 are not followed unless asked, and each hop is checked again.
 
+A host written as an address in any form a C resolver accepts (`2130706433`, `0177.0.0.1`,
+`0x7f.1`, `127.1`, `[::ffff:127.0.0.1]`) is normalised here, by `literal_address()`, to the address
+it means before the check: the verdict does not depend on what the platform's resolver makes of it.
+
 On-premise hosts are let through by the allow-list in SLUICE_NET_ALLOW (comma-separated host
 names, addresses or networks, each optionally with a port: "crm.internal,10.20.0.0/16,
 127.0.0.1:8000", "[::1]:8000").
@@ -36,7 +40,13 @@ DEFAULT_TIMEOUT = 30.0
 
 
 class BlockedAddress(ConnectorError):
-    """The host resolves to an address Sluice must not connect to."""
+    """The host resolves to an address Sluice must not connect to (the network policy refuses it).
+    `host` and `reason` ("a loopback address") let callers word their own message without the
+    resolved address."""
+
+    def __init__(self, message: str, *, host: str = "", reason: str = ""):
+        super().__init__(message, permanent=True)
+        self.host, self.reason = host, reason
 
 
 def allow_list() -> list[str]:
@@ -93,29 +103,103 @@ def refusal(address: IPAddress) -> str | None:
     return next((reason for hit, reason in checks if hit), None)
 
 
+def _ipv4_number(part: str) -> int | None:
+    """One dotted part as inet_aton reads it: 0x.. hex, 0.. octal, else decimal; None if not."""
+    lowered = part.lower()
+    try:
+        if lowered.startswith("0x"):
+            return int(lowered[2:] or "0", 16)
+        if len(part) > 1 and part.startswith("0"):
+            return int(part, 8)
+        return int(part, 10) if part.isdigit() else None
+    except ValueError:
+        return None
+
+
+def literal_address(host: str) -> IPAddress | None:
+    """The address a host written as an address means, or None for a name.
+
+    IPv4 in every inet_aton form (one to four dotted parts, each decimal, octal or hex, the last
+    filling the remaining bytes: `2130706433`, `0177.0.0.1`, `0x7f.1`, `127.1`), IPv6 with or
+    without brackets or a zone, and an IPv4-mapped IPv6 address as the IPv4 address it carries.
+    A host that looks like an address but is not a valid one (`256.1.1.1`, `1.2.3.4.5`, `08.1`)
+    is refused rather than handed to a resolver that may read it some other way."""
+    text = host.strip().lower()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    if ":" in text:
+        try:
+            address = ipaddress.IPv6Address(text.split("%", 1)[0])
+        except ValueError:
+            return None
+        return address.ipv4_mapped or address
+    text = text.removesuffix(".")
+    parts = text.split(".")
+    if not any(parts) or not all(part.isascii() and (part.isdigit() or part.startswith("0x"))
+                                 for part in parts if part):
+        return None  # a name: at least one part is not a number
+    numbers = [_ipv4_number(part) for part in parts]
+    invalid = BlockedAddress(f'The host "{host}" is not a valid address. Sluice does not connect there.',
+                             host=host, reason="not a valid address")
+    if len(parts) > 4 or any(number is None for number in numbers):
+        raise invalid
+    *leading, last = numbers
+    if any(number > 255 for number in leading) or last >= 256 ** (4 - len(leading)):
+        raise invalid
+    value = last
+    for index, number in enumerate(leading):
+        value += number << (8 * (3 - index))
+    return ipaddress.IPv4Address(value)
+
+
 def resolve(host: str, port: int) -> list[IPAddress]:
     """Every address `host` resolves to, each checked; refuses if any one is not allowed (a name
-    with one public and one private address is refused: the connect could pick either)."""
+    with one public and one private address is refused: the connect could pick either). A host
+    written as an address is normalised, not resolved."""
     if not host:
-        raise BlockedAddress("The URL has no host name.")
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise ConnectorError(f'The host "{host}" could not be found ({exc}). Check the name.',
-                             permanent=False) from None
-    addresses: list[IPAddress] = []
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
-        if address not in addresses:
-            addresses.append(address)
+        raise BlockedAddress("The URL has no host name.", reason="no host name")
+    literal = literal_address(host)
+    addresses: list[IPAddress] = [literal] if literal is not None else []
+    if literal is None:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise ConnectorError(f'The host "{host}" could not be found ({exc}). Check the name.',
+                                 permanent=False) from None
+        for info in infos:
+            address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+            if address not in addresses:
+                addresses.append(address)
     for address in addresses:
         reason = refusal(address)
         if reason and not _allowed(host, address, port):
             raise BlockedAddress(
                 f'The host "{host}" resolves to {address}, {reason}. Sluice does not connect there. '
-                "If it is an on-premise application you trust, add it to SLUICE_NET_ALLOW."
+                "If it is an on-premise application you trust, add it to SLUICE_NET_ALLOW.",
+                host=host, reason=reason,
             )
     return addresses
+
+
+def check_url(url: str) -> None:
+    """The guard's verdict on a URL before it is saved (a notification channel, say): raises
+    BlockedAddress when the policy refuses it. A name that cannot be resolved now passes (DNS may
+    be down, the receiver not set up yet): every send checks again."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise BlockedAddress(f"Only http and https URLs are allowed, not {parts.scheme or 'none'}.",
+                             reason="not an http or https URL")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise BlockedAddress("The URL's port is not a number from 0 to 65535.",
+                             reason="not a valid port") from None
+    try:
+        resolve(parts.hostname or "", port)
+    except BlockedAddress:
+        raise
+    except ConnectorError:
+        return
 
 
 @dataclass
@@ -181,12 +265,14 @@ def request(
     timeout: float = DEFAULT_TIMEOUT,
     max_redirects: int = 0,
     ssl_context: ssl.SSLContext | None = None,
+    max_body_bytes: int | None = None,
 ) -> Response:
     """One HTTP(S) request to a user-supplied URL, SSRF-checked. Redirects: returned as they are
-    unless `max_redirects` > 0; each hop is checked like the first."""
+    unless `max_redirects` > 0; each hop is checked like the first. `max_body_bytes` keeps only
+    that much of the answer (a caller that needs none of it need not hold a huge one)."""
     history: list[str] = []
     for _hop in range(max_redirects + 1):
-        response = _one_request(method, url, headers or {}, body, timeout, ssl_context)
+        response = _one_request(method, url, headers or {}, body, timeout, ssl_context, max_body_bytes)
         location = response.headers.get("location")
         if response.status in (301, 302, 303, 307, 308) and location and len(history) < max_redirects:
             history.append(url)
@@ -199,12 +285,17 @@ def request(
     return response
 
 
-def _one_request(method, url, headers, body, timeout, ssl_context) -> Response:
+def _one_request(method, url, headers, body, timeout, ssl_context, max_body_bytes=None) -> Response:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
-        raise BlockedAddress(f"Only http and https URLs are allowed, not {parts.scheme or 'none'}.")
+        raise BlockedAddress(f"Only http and https URLs are allowed, not {parts.scheme or 'none'}.",
+                             reason="not an http or https URL")
     host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise BlockedAddress("The URL's port is not a number from 0 to 65535.",
+                             reason="not a valid port") from None
     addresses = resolve(host, port)
     if parts.scheme == "https":
         conn: http.client.HTTPConnection = _PinnedHTTPSConnection(
@@ -219,7 +310,7 @@ def _one_request(method, url, headers, body, timeout, ssl_context) -> Response:
     try:
         conn.request(method, path, body=body, headers=headers)
         raw = conn.getresponse()
-        data = raw.read()
+        data = raw.read() if max_body_bytes is None else raw.read(max_body_bytes)
         return Response(raw.status, {k.lower(): v for k, v in raw.getheaders()}, data, url)
     except (OSError, http.client.HTTPException) as exc:
         # The message names the host, not the URL: a query string may hold a token.

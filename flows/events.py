@@ -3,9 +3,11 @@ starts a run (or joins one that has not started reading yet). Every delivery is 
 
 Signature: header `X-Sluice-Signature: sha256=<hex>`, the HMAC-SHA256 of `<timestamp>.<body>` with the
 flow's secret, where `<timestamp>` (epoch seconds) is sent in `X-Sluice-Timestamp` and must be within
-SIGNATURE_TOLERANCE of the server's clock: a captured request cannot be replayed later. Repeats of
-one event (same idempotency key within the flow's dedupe window) are answered, logged as
-duplicates, and start nothing. Secrets are never logged; they are shown once, when made.
+SIGNATURE_TOLERANCE of the server's clock: a captured request cannot be replayed later. Within
+that window, the same signed request sent again is a duplicate delivery — found by its signature,
+whatever idempotency key it carries, since the key header is not signed (and may be absent).
+Repeats of one event (same idempotency key within the flow's dedupe window) are answered, logged
+as duplicates, and start nothing. Secrets are never logged; they are shown once, when made.
 """
 
 from __future__ import annotations
@@ -158,6 +160,16 @@ def receive(token: str, headers: Mapping[str, str], body: bytes, *, now: datetim
             except ValueError:
                 return reject(400, "the body is not JSON, so the idempotency key cannot be read from it")
         key = idempotency_value(endpoint.idempotency_key, headers, parsed) if endpoint.idempotency_key else ""
+        digest = signature_digest(endpoint.secret, headers[TIMESTAMP_HEADER], body)
+        replayed = _seen_signature(flow, digest, now)
+        if replayed is not None:
+            EventDelivery.objects.create(
+                flow=flow, outcome=Outcome.DUPLICATE, idempotency_key=key, body_bytes=len(body),
+                signature_digest=digest, execution_id=replayed.execution_id,
+                reason=f"the same signed request (timestamp and body) as the delivery of "
+                       f"{replayed.received_at:%Y-%m-%d %H:%M:%S} UTC: a replay",
+            )
+            return Answer(200, {"duplicate": True, "executionId": str(replayed.execution_id or "")})
         if key:
             since = now - timedelta(seconds=endpoint.dedupe_seconds)
             first = (
@@ -168,15 +180,32 @@ def receive(token: str, headers: Mapping[str, str], body: bytes, *, now: datetim
             if first is not None:
                 EventDelivery.objects.create(
                     flow=flow, outcome=Outcome.DUPLICATE, idempotency_key=key, body_bytes=len(body),
-                    execution_id=first.execution_id,
+                    signature_digest=digest, execution_id=first.execution_id,
                     reason=f"same idempotency key as the delivery of "
                            f"{first.received_at:%Y-%m-%d %H:%M:%S} UTC",
                 )
                 return Answer(200, {"duplicate": True, "executionId": str(first.execution_id or "")})
         execution = _start_or_join(flow)
         EventDelivery.objects.create(flow=flow, outcome=Outcome.ACCEPTED, idempotency_key=key,
-                                     body_bytes=len(body), execution=execution)
+                                     signature_digest=digest, body_bytes=len(body), execution=execution)
     return Answer(202, {"executionId": str(execution.pk)})
+
+
+def signature_digest(secret: str, timestamp: str, body: bytes) -> str:
+    """What identifies one signed request: a hash of its (valid) signature, so the same timestamp
+    and body are found again however the signature header was spelt, and the log keeps no MAC."""
+    return hashlib.sha256(sign(secret, timestamp, body).encode()).hexdigest()
+
+
+def _seen_signature(flow: Flow, digest: str, now: datetime) -> EventDelivery | None:
+    """The first delivery (accepted, or a duplicate) of this very signed request. A signature is
+    good for SIGNATURE_TOLERANCE either side of its timestamp, so two receptions of one request
+    are at most twice that apart: older rows cannot match a request that passed the check."""
+    return (
+        EventDelivery.objects.filter(flow=flow, signature_digest=digest,
+                                     received_at__gte=now - 2 * SIGNATURE_TOLERANCE)
+        .exclude(outcome=Outcome.REJECTED).order_by("received_at", "id").first()
+    )
 
 
 def _start_or_join(flow: Flow) -> Execution:

@@ -238,6 +238,9 @@ class EventDelivery(models.Model):
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
     reason = models.CharField(max_length=512, blank=True)
     idempotency_key = models.CharField(max_length=256, blank=True)
+    # SHA-256 of the request's valid signature: the same signed request sent again (a replay,
+    # whatever idempotency key it carries) is found by it. Empty for requests not validly signed.
+    signature_digest = models.CharField(max_length=64, blank=True, default="")
     body_bytes = models.PositiveIntegerField(default=0)
     execution = models.ForeignKey(
         Execution, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -248,6 +251,7 @@ class EventDelivery(models.Model):
         indexes = [
             models.Index(fields=["flow", "-received_at"], name="event_delivery_newest"),
             models.Index(fields=["flow", "idempotency_key", "received_at"], name="event_delivery_key"),
+            models.Index(fields=["flow", "signature_digest", "received_at"], name="event_delivery_signature"),
         ]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django import forms
 from django.contrib import messages
 from django.core.validators import validate_email
@@ -10,7 +12,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from connections import net
 from flows.models import Flow, NotificationChannel, NotificationDelivery
+from flows.notifications import policy_refusal
 
 DELIVERIES_SHOWN = 30
 
@@ -40,6 +44,13 @@ class ChannelForm(forms.ModelForm):
         kind, target = data.get("kind"), (data.get("target") or "").strip()
         if kind == NotificationChannel.Kind.WEBHOOK and not target.startswith(("https://", "http://")):
             self.add_error("target", "A webhook needs an http:// or https:// URL.")
+        elif kind == NotificationChannel.Kind.WEBHOOK and not _port_ok(target):
+            self.add_error("target", "The port in this URL must be a number from 0 to 65535.")
+        elif kind == NotificationChannel.Kind.WEBHOOK:
+            try:
+                net.check_url(target)  # and again at every send: DNS and the allow-list may change
+            except net.BlockedAddress as exc:
+                self.add_error("target", f"This URL is {policy_refusal(exc)} Give the receiver's public URL.")
         if kind == NotificationChannel.Kind.EMAIL:
             addresses = [a.strip() for a in target.split(",") if a.strip()]
             if not addresses:
@@ -53,6 +64,14 @@ class ChannelForm(forms.ModelForm):
                 self.add_error("secret", "Email is not signed; leave the key empty.")
         data["target"] = target
         return data
+
+
+def _port_ok(url: str) -> bool:
+    try:
+        port = urlsplit(url).port  # raises for a port that is not a number in range
+    except ValueError:
+        return False
+    return port is None or port >= 0
 
 
 @transaction.atomic

@@ -4,29 +4,34 @@ Events carry the detail fields of AppFlow's EventBridge notifications (docs/trig
 recorded; each channel that wants it (the flow's own channels and the all-flows ones; always, or on
 failure only) gets a delivery row and a Celery task that sends it — a webhook POST (JSON, optional
 HMAC signature like the event webhook's) retried with backoff honouring Retry-After, or an email
-through Django's mail backend."""
+through Django's mail backend.
+
+Webhooks go out through the guarded client (connections/net.py) like every other request: the
+receiver's address is checked at each send and at each redirect hop. A refused receiver is told
+apart from nothing else: "refused by the network policy", never whether a port there is open."""
 
 from __future__ import annotations
 
 import json
 import logging
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from connections import net
+from connections.retry import backoff_delay, parse_retry_after
 from flows.models import Execution, Flow, NotificationChannel, NotificationDelivery, RunEvent
-from flows.retry import backoff_delay, parse_retry_after
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
 SEND_TIMEOUT_SECONDS = 10
+MAX_REDIRECTS = 3  # each hop checked by the guard again
 Kind = RunEvent.Kind
 
 
@@ -157,6 +162,14 @@ class SendFailure(Exception):
     retry_after: float | None = None
 
 
+def policy_refusal(exc: net.BlockedAddress) -> str:
+    """The words for a receiver the guard refuses, at save time and in the delivery log: the host
+    and the kind of address, never what it resolved to or whether anything listens there."""
+    where = f"{exc.host} is {exc.reason}" if exc.host and exc.reason else exc.reason or "the address"
+    return (f"refused by the network policy: {where}. Sluice sends notifications only to public "
+            "addresses and to hosts the administrator lists in SLUICE_NET_ALLOW.")
+
+
 def send_webhook(channel: NotificationChannel, body: bytes) -> None:
     from flows.events import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
@@ -164,17 +177,25 @@ def send_webhook(channel: NotificationChannel, body: bytes) -> None:
     if channel.secret:
         stamp = str(int(time.time()))
         headers |= {TIMESTAMP_HEADER: stamp, SIGNATURE_HEADER: sign(channel.secret, stamp, body)}
-    request = urllib.request.Request(channel.target, data=body, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=SEND_TIMEOUT_SECONDS) as response:
-            response.read(1024)
-    except urllib.error.HTTPError as exc:
-        transient = exc.code in (408, 425, 429) or exc.code >= 500
-        raise SendFailure(f"the receiver answered HTTP {exc.code}", retry=transient,
-                          retry_after=parse_retry_after(exc.headers.get("Retry-After"))) from None
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise SendFailure(f"could not reach the receiver ({reason})") from None
+        response = net.request("POST", channel.target, headers=headers, body=body,
+                               timeout=SEND_TIMEOUT_SECONDS, max_redirects=MAX_REDIRECTS,
+                               max_body_bytes=1024)  # the answer's status is all that matters
+    except net.BlockedAddress as exc:
+        raise SendFailure(policy_refusal(exc), retry=False) from None
+    except net.ConnectorError as exc:
+        # One text for refused, reset, timed out, not HTTP: the log must not map the receiver's ports.
+        logger.info("Notification to %s: %s", channel.name, exc.message)
+        host = urlsplit(channel.target).hostname or "the receiver"
+        raise SendFailure(f"could not reach the receiver at {host} (no HTTP answer)",
+                          retry=not exc.permanent) from None
+    if response.status in (301, 302, 303, 307, 308):
+        raise SendFailure(f"the receiver answered HTTP {response.status} (redirects are followed at most "
+                          f"{MAX_REDIRECTS} times, and only with a Location)", retry=False)
+    if not response.ok:
+        transient = response.status in (408, 425, 429) or response.status >= 500
+        raise SendFailure(f"the receiver answered HTTP {response.status}", retry=transient,
+                          retry_after=parse_retry_after(response.headers.get("retry-after")))
 
 
 def send_email(channel: NotificationChannel, event: RunEvent) -> None:

@@ -20,10 +20,10 @@ from connections.connectors.base import ConnectionInfo, ConnectorError, Window
 from connections.connectors.registry import get_connector, resolve_key
 from connections.models import Connection
 from connections.oauth.tokens import runtime_info
+from connections.retry import backoff_delay
 from flows import notifications, services
 from flows.engine import Counters, Endpoint, RunError, run_flow
 from flows.models import Execution
-from flows.retry import backoff_delay
 
 logger = logging.getLogger(__name__)
 S = Execution.Status

@@ -1,8 +1,8 @@
 """How many API calls a run made, to its source and to its destination, and how many token
 refreshes: people are billed against their SaaS API quota, so the execution page shows it.
 
-Connector-agnostic by construction: the HTTP layer every connector shares (connections.net, and
-connectors.http.get_json) calls `count_call()` once per request it sends, and the run says on
+Connector-agnostic by construction: the HTTP layer every connector shares (connections.net) calls
+`count_call()` once per request it sends, and the run says on
 whose behalf the code is running at that moment (the engine: `on_behalf_of(SOURCE)` around each
 pull from the source, `on_behalf_of(DESTINATION)` around the destination's write; the OAuth
 machinery: `on_behalf_of(TOKEN_REFRESH)` around a refresh). A connector that uses the shared HTTP

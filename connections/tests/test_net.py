@@ -3,6 +3,7 @@ the one connected to. No database, no Django."""
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -187,3 +188,85 @@ def test_the_s3_endpoint_url_goes_through_the_guard(monkeypatch):
                           {"accessKeyId": "k", "secretAccessKey": "s", "bucketName": "b"})
     with pytest.raises(net.BlockedAddress):
         get_connector("S3").test(conn)
+
+
+# -- hosts written as addresses are normalised before the check, not left to the resolver ----------
+
+
+@pytest.mark.parametrize("host, meaning", [
+    ("127.0.0.1", "127.0.0.1"),
+    ("2130706433", "127.0.0.1"),          # one decimal number
+    ("0x7f000001", "127.0.0.1"),          # one hex number
+    ("017700000001", "127.0.0.1"),        # one octal number
+    ("0177.0.0.1", "127.0.0.1"),          # octal part
+    ("0x7f.0.0.1", "127.0.0.1"),          # hex part
+    ("0x7f.1", "127.0.0.1"),              # two parts: the last fills three bytes
+    ("127.1", "127.0.0.1"),
+    ("127.0.1", "127.0.0.1"),             # three parts: the last fills two bytes
+    ("0X7F.0.0.01", "127.0.0.1"),         # any case, leading zeros
+    ("127.0.0.1.", "127.0.0.1"),          # a trailing dot (fully qualified)
+    ("169.254.43518", "169.254.169.254"),  # cloud metadata, two bytes in one part
+    ("0251.0376.0251.0376", "169.254.169.254"),
+    ("0xa9fea9fe", "169.254.169.254"),
+    ("2852039166", "169.254.169.254"),
+    ("0", "0.0.0.0"),
+    ("[::1]", "::1"),
+    ("::1", "::1"),
+    ("[::ffff:127.0.0.1]", "127.0.0.1"),   # IPv4-mapped: the IPv4 address it carries
+    ("[::ffff:7f00:1]", "127.0.0.1"),
+    ("[::ffff:a9fe:a9fe]", "169.254.169.254"),
+    ("[0:0:0:0:0:ffff:127.0.0.1]", "127.0.0.1"),
+    ("93.184.216.34", "93.184.216.34"),
+])
+def test_addresses_in_every_form_are_normalised(host, meaning):
+    assert net.literal_address(host) == ipaddress.ip_address(meaning)
+
+
+@pytest.mark.parametrize("host", ["example.com", "crm.internal", "localhost", "1.2.3.com", "0xcafe.example",
+                                  "xn--bcher-kva.example"])
+def test_names_are_not_addresses(host):
+    assert net.literal_address(host) is None
+
+
+@pytest.mark.parametrize("host", ["256.1.1.1", "1.2.3.4.5", "08.1.1.1", "1.16777216", "4294967296", "1..1",
+                                  "0x1g.1"])
+def test_a_host_that_looks_like_an_address_but_is_not_one_is_refused(host):
+    with pytest.raises(net.BlockedAddress, match="not a valid address"):
+        net.literal_address(host)
+
+
+@pytest.mark.parametrize("host", ["2130706433", "0177.0.0.1", "0x7f.1", "127.1", "[::ffff:127.0.0.1]",
+                                  "169.254.43518", "0xa9fea9fe", "[::ffff:a9fe:a9fe]"])
+def test_every_form_is_refused_without_asking_a_resolver(host, monkeypatch):
+    monkeypatch.delenv("SLUICE_NET_ALLOW", raising=False)
+    asked = fake_dns(monkeypatch, {})
+    with pytest.raises(net.BlockedAddress, match="Sluice does not connect there"):
+        net.request("GET", f"http://{host}:8102/", timeout=2)
+    with pytest.raises(net.BlockedAddress):
+        net.check_url(f"https://{host}/hook")
+    assert asked == []  # the verdict is the guard's own, whatever the platform's resolver reads
+
+
+def test_a_normalised_form_of_an_allowed_address_reaches_it(monkeypatch, local_server):
+    monkeypatch.setenv("SLUICE_NET_ALLOW", f"127.0.0.1:{local_server}")
+    assert net.request("GET", f"http://2130706433:{local_server}/").ok
+    assert net.request("GET", f"http://[::ffff:127.0.0.1]:{local_server}/").ok
+
+
+def test_check_url_refuses_by_policy_and_lets_an_unknown_name_through(monkeypatch):
+    monkeypatch.delenv("SLUICE_NET_ALLOW", raising=False)
+    fake_dns(monkeypatch, {"hooks.example.com": ["93.184.216.34"], "inside.example.com": ["10.0.0.8"]})
+    net.check_url("https://hooks.example.com/x")
+    net.check_url("https://not-yet-there.example.com/x")  # checked again at every send
+    with pytest.raises(net.BlockedAddress) as caught:
+        net.check_url("https://inside.example.com/x")
+    assert (caught.value.host, caught.value.reason) == ("inside.example.com", "a private network address")
+    for bad in ("ftp://hooks.example.com/", "http://hooks.example.com:99999/"):
+        with pytest.raises(net.BlockedAddress):
+            net.check_url(bad)
+
+
+def test_a_caller_can_keep_only_the_start_of_an_answer(monkeypatch, local_server):
+    monkeypatch.setenv("SLUICE_NET_ALLOW", "127.0.0.1")
+    response = net.request("GET", f"http://127.0.0.1:{local_server}/", max_body_bytes=5)
+    assert response.ok and response.body == b'{"hos'

@@ -19,8 +19,8 @@ from django.urls import reverse
 
 from connections.connectors import apicalls
 from connections.connectors.base import ConnectionInfo, Connector, SourceBatch, WriteResult
-from connections.connectors.http import get_json
 from connections.models import Connection
+from connections.net import request
 from connections.tests import democrm_server, zendesk_server
 from flows import runner, services
 from flows.engine import Endpoint, run_flow
@@ -106,7 +106,7 @@ class PagedApiSource(Connector):
 
     def read(self, conn, entity, fields, filters, window, options) -> Iterator[SourceBatch]:
         for number in range(self.pages):
-            get_json(f"{self.url}/source?page={number}")
+            request("GET", f"{self.url}/source?page={number}")
             yield SourceBatch(pa.table({"id": [number]}))
 
 
@@ -122,9 +122,9 @@ class ApiDestination(Connector):
     def write(self, conn, entity, batches: Iterable[pa.Table], options) -> WriteResult:
         rows = 0
         for batch in batches:
-            get_json(f"{self.url}/destination?rows={batch.num_rows}")
+            request("GET", f"{self.url}/destination?rows={batch.num_rows}")
             rows += batch.num_rows
-        get_json(f"{self.url}/destination?commit")
+        request("GET", f"{self.url}/destination?commit")
         return WriteResult(rows, 0)
 
 
@@ -143,12 +143,12 @@ def test_calls_made_while_the_destination_pulls_batches_are_the_sources(recorder
 def test_calls_outside_a_metered_run_count_nowhere(recorder):
     url, seen = recorder
     meter = apicalls.ApiCalls()
-    get_json(url + "/before")
+    request("GET", url + "/before")
     with apicalls.metering(meter):
-        get_json(url + "/no-side-said")  # e.g. the rejects file: neither side's service
+        request("GET", url + "/no-side-said")  # e.g. the rejects file: neither side's service
         with apicalls.on_behalf_of(apicalls.SOURCE):
-            get_json(url + "/source")
-    get_json(url + "/after")
+            request("GET", url + "/source")
+    request("GET", url + "/after")
     assert len(seen) == 4 and meter.as_dict() == {"source": 1, "destination": 0, "token_refreshes": 0}
 
 

@@ -52,7 +52,7 @@ def test_events_before_a_worker_starts_join_the_waiting_run(client, event_flow):
     second = post(client, flow, b'{"another": 1}', secret).json()["executionId"]
     assert first == second and Execution.objects.count() == 1
     Execution.objects.filter(pk=first).update(started_at="2026-01-01T00:00:00Z")  # a worker took it
-    third = post(client, flow, b"{}", secret).json()["executionId"]
+    third = post(client, flow, b'{"third": 1}', secret).json()["executionId"]
     assert third != first
 
 
@@ -92,10 +92,10 @@ def test_repeats_with_one_idempotency_key_start_one_run(client, event_flow):
     flow, secret = event_flow
     first = post(client, flow, b"{}", secret, HTTP_IDEMPOTENCY_KEY="evt-1")
     Execution.objects.update(started_at="2026-01-01T00:00:00Z")  # so a new event would start a new run
-    again = post(client, flow, b"{}", secret, HTTP_IDEMPOTENCY_KEY="evt-1")
+    again = post(client, flow, b'{"sent": 2}', secret, HTTP_IDEMPOTENCY_KEY="evt-1")  # the sender's retry
     assert again.status_code == 200
     assert again.json() == {"duplicate": True, "executionId": first.json()["executionId"]}
-    assert post(client, flow, b"{}", secret, HTTP_IDEMPOTENCY_KEY="evt-2").status_code == 202
+    assert post(client, flow, b'{"sent": 3}', secret, HTTP_IDEMPOTENCY_KEY="evt-2").status_code == 202
     assert list(EventDelivery.objects.order_by("id").values_list("outcome", flat=True)) == [
         "accepted", "duplicate", "accepted"]
 
@@ -158,8 +158,8 @@ def test_event_flow_report_counts_accepted_events_per_five_minutes(client, event
 
     flow, secret = event_flow
     post(client, flow, b"{}", secret, HTTP_IDEMPOTENCY_KEY="a")
-    post(client, flow, b"{}", secret, HTTP_IDEMPOTENCY_KEY="a")  # a duplicate: not counted
-    post(client, flow, b"{}", secret, HTTP_IDEMPOTENCY_KEY="b")
+    post(client, flow, b'{"retry": 1}', secret, HTTP_IDEMPOTENCY_KEY="a")  # a duplicate: not counted
+    post(client, flow, b'{"next": 1}', secret, HTTP_IDEMPOTENCY_KEY="b")
     post(client, flow, b"{}", "wrong")  # rejected: not counted
     reports = notifications.event_flow_reports(timezone.now() + timedelta(seconds=1))
     assert len(reports) == 1

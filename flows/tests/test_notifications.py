@@ -13,9 +13,9 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
+from connections.retry import backoff_delay, parse_retry_after
 from flows import events, notifications, services
 from flows.models import Execution, NotificationChannel, NotificationDelivery, RunEvent
-from flows.retry import backoff_delay, parse_retry_after
 from flows.tests.http_server import Receiver
 from flows.tests.test_runs import wait_for
 

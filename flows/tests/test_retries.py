@@ -7,12 +7,25 @@ import time
 
 import pytest
 
-from connections.connectors import http
+from connections import net
 from connections.connectors.base import ConnectorError
 from connections.connectors.localfiles import LocalFilesConnector
+from connections.retry import parse_retry_after
 from flows import runner, services
 from flows.models import Execution
 from flows.tests.http_server import Receiver
+
+
+def call_api(url: str) -> None:
+    """What a SaaS connector's client does with an answer (cf. the Zendesk and ServiceNow clients):
+    429 / 5xx transient, honouring Retry-After; 401 the credentials."""
+    response = net.request("GET", url)
+    if response.status == 429 or response.status >= 500:
+        busy = "is rate limiting Sluice" if response.status == 429 else f"answered HTTP {response.status}"
+        raise ConnectorError(f"The test API {busy}.", permanent=False,
+                             retry_after=parse_retry_after(response.headers.get("retry-after")))
+    if response.status in (401, 403):
+        raise ConnectorError(f"The test API refused the credentials (HTTP {response.status}).")
 
 
 @pytest.fixture
@@ -26,7 +39,7 @@ def api(monkeypatch):
         original = LocalFilesConnector.read
 
         def read(self, conn, entity, fields, filters, window, options):
-            http.get_json(server.url + "?page=1", service="The test API")
+            call_api(server.url + "?page=1")
             yield from original(self, conn, entity, fields, filters, window, options)
 
         monkeypatch.setattr(LocalFilesConnector, "read", read)
@@ -82,8 +95,8 @@ def test_a_permanent_error_fails_at_once(demo, api, django_capture_on_commit_cal
 
 def test_an_unreachable_service_is_transient():
     with pytest.raises(ConnectorError) as caught:
-        http.get_json("http://127.0.0.1:9/", timeout=2)
-    assert not caught.value.permanent and "could not be reached" in caught.value.message
+        net.request("GET", "http://127.0.0.1:9/", timeout=2)
+    assert not caught.value.permanent and "Could not reach 127.0.0.1" in caught.value.message
 
 
 def test_the_flow_page_sets_how_often_runs_retry(signed_in, demo):

@@ -17,7 +17,7 @@ from urllib.parse import urlencode, urlsplit
 
 from connections import net
 from connections.connectors.base import ConnectionInfo, ConnectorError, MissingAtSource
-from flows.retry import parse_retry_after
+from connections.retry import parse_retry_after
 
 DEFAULT_API_VERSION = "v62.0"
 LOGIN_HOSTS = {"Production": "https://login.salesforce.com", "Sandbox": "https://test.salesforce.com"}

@@ -16,7 +16,7 @@ from urllib.parse import urlencode, urlsplit
 
 from connections import net
 from connections.connectors.base import ConnectionInfo, ConnectorError
-from flows.retry import parse_retry_after
+from connections.retry import parse_retry_after
 
 _INSTANCE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 PAGE_SIZE = 1000  # well under the Table API's 10,000 rows per call

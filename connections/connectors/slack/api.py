@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from connections import net
 from connections.connectors.base import ConnectionInfo, ConnectorError, MissingAtSource
-from flows.retry import parse_retry_after
+from connections.retry import parse_retry_after
 
 DEFAULT_INSTANCE_URL = "https://slack.com"
 

@@ -16,7 +16,7 @@ from urllib.parse import urlencode, urlsplit
 
 from connections import net
 from connections.connectors.base import ConnectionInfo, ConnectorError
-from flows.retry import parse_retry_after
+from connections.retry import parse_retry_after
 
 WRITE_ATTEMPTS = 4
 MAX_WAIT = 60.0  # seconds; a longer Retry-After fails the call (transient) instead of holding a worker

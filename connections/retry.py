@@ -1,6 +1,7 @@
 """Backoff for retrying transient failures: exponential with jitter, capped, and a server's
-`Retry-After` honoured when it says more. Django-free: the engine, connectors and the notifier
-share it."""
+`Retry-After` honoured when it says more. Beside the guarded HTTP client (connections/net.py)
+because the header is HTTP's; Django-free and free of `flows`: connectors know nothing of flows,
+while the runner and the notifier import it from here."""
 
 from __future__ import annotations
 
