@@ -233,8 +233,7 @@ def update_connection(
     connection.updated_by = user
     if moved and connector_cls.auth_kind == "oauth2":
         connection.status = Connection.Status.NEEDS_REAUTHORIZATION
-        connection.status_message = (f"{_labels(moved)} changed, so the stored tokens were cleared. "
-                                     "Choose Re-authorize.")[:2048]
+        connection.status_message = f"{_labels(moved)} changed, so the stored tokens were cleared."[:2048]
     else:
         _test_or_refuse(connector_cls, connection)
     connection.save()

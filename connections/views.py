@@ -221,7 +221,8 @@ def connection_edit(request: HttpRequest, name: str) -> HttpResponse:
         return form_page(request, form, connector_cls, connection=connection, errors=exc.errors, status=400)
     if connection.status == Connection.Status.NEEDS_REAUTHORIZATION:
         messages.warning(request, f'The connection "{connection.name}" was updated. '
-                                  f"{connection.status_message}")
+                                  f"{connection.status_message} Choose Re-authorize to connect it at the "
+                                  "new address.")
     else:
         messages.success(request, f'The connection "{connection.name}" works and was updated.')
     return redirect("connections:detail", connection.name)

@@ -9,17 +9,19 @@ import re
 import socket
 import threading
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.urls import reverse
 
 from connections import services
+from connections.connectors.base import ConnectorError
 from connections.connectors.registry import CONNECTORS, get_connector_class
 from connections.models import Connection
 from connections.oauth import tokens
 from connections.tests import local_server, pgserver, s3server
-from connections.tests.democrm_server import CLIENT_ID, serve
-from connections.tests.test_oauth import authorized
+from connections.tests.democrm_server import CLIENT_ID, CLIENT_SECRET, serve
+from connections.tests.test_oauth import allow, authorized
 from connections.tests.test_postgresql import _error_response, _recv
 
 HOST_LIKE = re.compile(r"host|url|endpoint|port|subdomain|instance|region", re.IGNORECASE)
@@ -167,9 +169,10 @@ class TestDemoCrm:
         assert stored.credentials == {"clientSecret": "the-new-hosts-secret"}  # no token, no refresh token
         assert "stored credentials cleared (address changed)" in stored.changes.first().fields
         detail = client.get(response["Location"]).content.decode()
-        assert "Needs re-authorization" in detail and "Choose Re-authorize" in detail
+        assert "Needs re-authorization" in detail and "Choose Re-authorize to connect it at the new address" in detail
         # A run or a test of the connection now stops before sending anything anywhere.
-        with pytest.raises(Exception, match="needs re-authorization"):
+        with pytest.raises(ConnectorError, match=r"needs re-authorization: Demo CRM address \(instanceUrl\) "
+                                                 "changed, so the stored tokens were cleared"):
             tokens.runtime_info(stored)
         assert attacker.requests == [] and attacker.authorizations() == []
         assert provider.token_calls == [] and provider.requests == []
@@ -183,6 +186,21 @@ class TestDemoCrm:
         assert Connection.objects.get(pk=connection.pk).credentials == expired
         edit(client, "crm", instanceUrl=attacker.base + "/demo-saas/", clientId=CLIENT_ID, clientSecret="s")
         assert provider.token_calls == [] and attacker.requests == []
+
+    def test_re_authorizing_at_the_new_address_makes_it_work_again(self, setup, monkeypatch):
+        client, old_provider, attacker, connection = setup
+        new_provider = serve(monkeypatch)
+        monkeypatch.setenv("SLUICE_NET_ALLOW", "127.0.0.1,localhost")
+        response = edit(client, "crm", instanceUrl=new_provider.base, clientId=CLIENT_ID, clientSecret=CLIENT_SECRET)
+        assert response.status_code == 302
+        response = client.post(reverse("connections:oauth_start", args=["DemoCRM"]), {"connection": "crm"})
+        assert response["Location"].startswith(new_provider.base + "oauth/authorize")
+        query = {k: v[0] for k, v in parse_qs(urlsplit(response["Location"]).query).items()}
+        assert allow(client, new_provider, query).status_code == 302
+        stored = Connection.objects.get(name="crm")
+        assert stored.status == Connection.Status.AVAILABLE and stored.pk == connection.pk
+        assert stored.credentials["accessToken"] in new_provider.access_tokens
+        assert old_provider.token_calls == [] and old_provider.requests == [] and attacker.requests == []
 
     def test_the_same_address_keeps_the_tokens(self, setup):
         client, provider, attacker, connection = setup
