@@ -56,17 +56,18 @@ class Command(BaseCommand):
 
     def reencrypt(self, model, attnames: list[str], label: str) -> int:
         """Read each row (decrypting with every configured key) and write its encrypted values back
-        (encrypting with the first). An update of those columns only: no save() side effects."""
+        (encrypting with the first). An update of those columns only: no save() side effects. The
+        base manager: a default manager that hides rows must not keep them on the old key."""
         count = 0
-        for pk in model._default_manager.order_by("pk").values_list("pk", flat=True).iterator():
+        for pk in model._base_manager.order_by("pk").values_list("pk", flat=True).iterator():
             try:
                 with transaction.atomic():
                     # Locked: a token refresh in a worker must not be overwritten by the old value.
-                    rows = model._default_manager.select_for_update().only("pk", *attnames)
+                    rows = model._base_manager.select_for_update().only("pk", *attnames)
                     row = rows.filter(pk=pk).first()
                     if row is None:
                         continue  # deleted meanwhile
-                    model._default_manager.filter(pk=pk).update(**{a: getattr(row, a) for a in attnames})
+                    model._base_manager.filter(pk=pk).update(**{a: getattr(row, a) for a in attnames})
             except EncryptionKeyError as exc:
                 raise CommandError(
                     f"{exc} Stopped at {model._meta.verbose_name} #{pk}: {count} {label} were "
