@@ -15,3 +15,18 @@ def encryption_key_check(app_configs=None, **kwargs) -> list[checks.CheckMessage
     except EncryptionKeyError as exc:
         return [checks.Error(str(exc), id="connections.E001")]
     return []
+
+
+@checks.register(checks.Tags.models)
+def strict_encrypted_fields_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """Every encrypted field must fail closed (and so be the kind key rotation finds)."""
+    from connections.crypto import lenient_encrypted_fields
+
+    return [
+        checks.Error(
+            f"{name} uses django-encrypted-model-fields' field, which returns the ciphertext when it "
+            "cannot decrypt. Use connections.crypto.StrictEncryptedTextField.",
+            id="connections.E002",
+        )
+        for name in lenient_encrypted_fields()
+    ]

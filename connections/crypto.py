@@ -80,6 +80,35 @@ class StrictEncryptedTextField(models.TextField):
         return encrypt(str(value))
 
 
+def encrypted_fields() -> list[tuple[type[models.Model], list[StrictEncryptedTextField]]]:
+    """Every strict encrypted field of every installed model, grouped by model: what key rotation
+    re-encrypts. Found by introspection so a new encrypted field cannot be forgotten."""
+    from django.apps import apps
+
+    found = []
+    for model in apps.get_models():
+        if model._meta.proxy:
+            continue  # the concrete model's table is rotated once
+        fields = [f for f in model._meta.concrete_fields if isinstance(f, StrictEncryptedTextField)]
+        if fields:
+            found.append((model, fields))
+    return found
+
+
+def lenient_encrypted_fields() -> list[str]:
+    """Model fields of django-encrypted-model-fields' own classes ("app.Model.field"): they return
+    the ciphertext when decryption fails, so none may be used (a system check says so)."""
+    from django.apps import apps
+    from encrypted_model_fields.fields import EncryptedMixin
+
+    return [
+        f"{model._meta.label}.{field.name}"
+        for model in apps.get_models()
+        for field in model._meta.get_fields()
+        if isinstance(field, EncryptedMixin)
+    ]
+
+
 def verify_encryption_key() -> None:
     """Startup check: the sentinel written with the first key must decrypt with the keys now set.
     Writes the sentinel on first start. Does nothing before migrations created its table."""

@@ -20,18 +20,33 @@ class UnrenderedTextInput(forms.TextInput):
         return None
 
 
-def form_field(field: ConfigField, *, editing: bool) -> forms.Field:
+def _with(help_text: str, note: str) -> str:
+    return f"{help_text} {note}" if help_text else note
+
+
+def form_field(
+    field: ConfigField, *, editing: bool, connector_cls: type[Connector] | None = None
+) -> forms.Field:
     common: dict[str, Any] = {
         "label": field.label or field.name,
         "help_text": field.help,
         "required": field.required,
     }
+    # Said before saving: stored credentials never follow a changed address (services enforces it).
+    destinations = connector_cls.credential_destination_fields() if connector_cls and editing else ()
+    if field in destinations:
+        reauthorize = " and re-authorize" if connector_cls.auth_kind == "oauth2" else ""
+        common["help_text"] = _with(field.help, "Changing it clears the stored credentials: type every "
+                                                f"secret again{reauthorize}.")
     if field.secret:
         if editing:
             # A blank secret on edit keeps the stored one.
             common["required"] = False
-            keep = "Leave blank to keep the current value."
-            common["help_text"] = f"{field.help} {keep}" if field.help else keep
+            keep = "Leave blank to keep the current value"
+            if destinations:
+                where = " or ".join(f.label or f.name for f in destinations)
+                keep += f", unless you change {where}: then type it again"
+            common["help_text"] = _with(field.help, f"{keep}.")
         if field.kind == "secret":
             return forms.CharField(widget=forms.PasswordInput(render_value=False), strip=False, **common)
         # Kept with the secrets but not one itself (a user name, as AppFlow keeps it in the
@@ -69,7 +84,7 @@ class ConnectionForm(forms.Form):
             help_text="Private: the application is reached over a private network link.",
         )
         for field in connector_cls.config_fields:
-            self.fields[field.name] = form_field(field, editing=editing)
+            self.fields[field.name] = form_field(field, editing=editing, connector_cls=connector_cls)
 
     def clean_connection_name(self) -> str:
         import re

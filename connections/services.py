@@ -157,6 +157,40 @@ def _refresh_expired_tokens(connection: Connection) -> bool:
     return True
 
 
+def moved_destination_fields(connector_cls, before: Mapping[str, Any], after: Mapping[str, Any]) -> list:
+    """The fields that decide where credentials are sent (ConfigField.sends_credentials_to) whose
+    value differs between two sets of properties; a missing value counts as the field's default."""
+
+    def value(properties: Mapping[str, Any], field) -> str:
+        raw = properties.get(field.name)
+        raw = field.default if raw in (None, "") else raw
+        return "" if raw is None else str(raw)
+
+    return [f for f in connector_cls.credential_destination_fields() if value(before, f) != value(after, f)]
+
+
+def _labels(fields) -> str:
+    names = [f"{f.label or f.name} ({f.name})" for f in fields]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _credentials_for_new_address(connector_cls, stored: Mapping[str, Any], moved: list,
+                                 typed: Mapping[str, Any]) -> dict:
+    """The one rule of where credentials may go: when an edit changes a field that decides where
+    they are sent, nothing stored goes along (a logged-in user could otherwise point a connection
+    at their own server and collect its password or tokens). Every secret that was stored must be
+    typed again; OAuth tokens are dropped and the connection is re-authorized."""
+    missing = [f for f in connector_cls.config_fields
+               if f.secret and stored.get(f.name) not in (None, "") and f.name not in typed]
+    if missing:
+        then = ", then re-authorize" if connector_cls.auth_kind == "oauth2" else ""
+        raise UserError(
+            f"{_labels(moved)} changed, so the stored credentials are cleared: Sluice never sends them "
+            f"to a new address. Enter {_labels(missing)} again{then}, or undo the change."
+        )
+    return dict(typed)
+
+
 @transaction.atomic
 def update_connection(
     connection: Connection,
@@ -168,14 +202,23 @@ def update_connection(
     address: str | None = None,
 ) -> Connection:
     """Change properties and replace the secrets typed anew (a blank secret keeps the stored one),
-    re-test, save. The row is locked so a token refresh in a worker cannot interleave."""
+    re-test, save. The row is locked so a token refresh in a worker cannot interleave.
+
+    When a field that decides where credentials are sent changes, the stored credentials are
+    cleared instead (see _credentials_for_new_address): an OAuth connection is saved as "Needs
+    re-authorization", untested, since it has no token left to test with."""
     connection = Connection.objects.select_for_update().get(pk=connection.pk)
     connector_cls = connector_class_for(connection.connector_type, connection.connector_label)
-    if _refresh_expired_tokens(connection):
+    moved = moved_destination_fields(connector_cls, connection.properties, properties)
+    if not moved and _refresh_expired_tokens(connection):
         connection = Connection.objects.select_for_update().get(pk=connection.pk)
-    credentials = connection.credentials
-    replaced = sorted(k for k, v in (new_secrets or {}).items() if v not in (None, ""))
-    credentials.update({k: new_secrets[k] for k in replaced})
+    typed = {k: v for k, v in (new_secrets or {}).items() if v not in (None, "")}
+    replaced = sorted(typed)
+    stored = connection.credentials
+    if moved:
+        credentials = _credentials_for_new_address(connector_cls, stored, moved, typed)
+    else:
+        credentials = {**stored, **typed}
     if connection_mode is not None:
         if connection_mode not in Connection.Mode.values:
             raise UserError(f"connectionMode: must be Public or Private, not {connection_mode!r}")
@@ -188,11 +231,17 @@ def update_connection(
     connection.properties = dict(properties)
     connection.credentials = credentials
     connection.updated_by = user
-    _test_or_refuse(connector_cls, connection)
+    if moved and connector_cls.auth_kind == "oauth2":
+        connection.status = Connection.Status.NEEDS_REAUTHORIZATION
+        connection.status_message = f"{_labels(moved)} changed, so the stored tokens were cleared."[:2048]
+    else:
+        _test_or_refuse(connector_cls, connection)
     connection.save()
     # Other settings may reach another account or instance: what it has is asked again.
     metadata.clear(connection)
     fields = [*changed, *(f"{k} (secret, replaced)" for k in replaced)]
+    if moved and stored:
+        fields.append("stored credentials cleared (address changed)")
     record_change(connection, ConnectionChange.Action.UPDATED, user=user, address=address, fields=fields)
     return connection
 

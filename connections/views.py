@@ -209,7 +209,7 @@ def connection_edit(request: HttpRequest, name: str) -> HttpResponse:
     if not form.is_valid():
         return form_page(request, form, connector_cls, connection=connection, status=400)
     try:
-        services.update_connection(
+        connection = services.update_connection(
             connection,
             properties=form.properties(),
             new_secrets=form.credentials(),
@@ -219,7 +219,12 @@ def connection_edit(request: HttpRequest, name: str) -> HttpResponse:
         )
     except UserError as exc:
         return form_page(request, form, connector_cls, connection=connection, errors=exc.errors, status=400)
-    messages.success(request, f'The connection "{connection.name}" works and was updated.')
+    if connection.status == Connection.Status.NEEDS_REAUTHORIZATION:
+        messages.warning(request, f'The connection "{connection.name}" was updated. '
+                                  f"{connection.status_message} Choose Re-authorize to connect it at the "
+                                  "new address.")
+    else:
+        messages.success(request, f'The connection "{connection.name}" works and was updated.')
     return redirect("connections:detail", connection.name)
 
 

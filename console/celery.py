@@ -19,7 +19,14 @@ app.autodiscover_tasks()
 
 @worker_init.connect
 def check_encryption_key(**_) -> None:
-    """Fail closed: a worker with the wrong key stops at start instead of failing every run."""
-    from connections.crypto import verify_encryption_key
+    """Fail closed: a worker with the wrong key stops at start instead of failing every run.
 
-    verify_encryption_key()
+    Celery catches an Exception raised by a signal handler, logs it and starts consuming tasks
+    anyway, which then fail one by one with "unexpected error". SystemExit is not an Exception: it
+    ends the process, non-zero, with the same message the web process gives."""
+    from connections.crypto import EncryptionKeyError, verify_encryption_key
+
+    try:
+        verify_encryption_key()
+    except EncryptionKeyError as exc:
+        raise SystemExit(f"Sluice worker stopped: {exc}") from None

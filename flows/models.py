@@ -6,7 +6,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils.functional import cached_property
-from encrypted_model_fields.fields import EncryptedTextField
+
+from connections.crypto import StrictEncryptedTextField
 
 
 class Flow(models.Model):
@@ -218,7 +219,7 @@ class EventEndpoint(models.Model):
 
     flow = models.OneToOneField(Flow, on_delete=models.CASCADE, related_name="event_endpoint")
     token = models.CharField(max_length=64, unique=True)  # the unguessable part of the URL
-    secret = EncryptedTextField()
+    secret = StrictEncryptedTextField()
     # Where the idempotency key is: "header:<Name>" or "json:<dotted.path>"; empty: none.
     idempotency_key = models.CharField(max_length=256, default="header:Idempotency-Key", blank=True)
     dedupe_seconds = models.PositiveIntegerField(default=24 * 3600)
@@ -292,7 +293,7 @@ class NotificationChannel(models.Model):
     name = models.CharField(max_length=128, unique=True)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     target = models.CharField(max_length=1024, help_text="the URL, or the email addresses (comma-separated)")
-    secret = EncryptedTextField(blank=True, default="")  # webhook HMAC key; optional
+    secret = StrictEncryptedTextField(blank=True, default="")  # webhook HMAC key; optional
     flow = models.ForeignKey(Flow, null=True, blank=True, on_delete=models.CASCADE,
                              related_name="notification_channels", help_text="empty: every flow")
     when = models.CharField(max_length=16, choices=When.choices, default=When.FAILURES)

@@ -59,6 +59,12 @@ class ConfigField:
     help: str = ""
     choices: tuple[str, ...] = ()
     default: Any = None
+    # Does this field decide where the connection's credentials are sent (a host, port, instance
+    # URL, endpoint, token URL, or a region that moves the host)? True: changing it clears the
+    # stored credentials, which must be entered again (OAuth: re-authorized), so a stored secret
+    # never follows an edited address (connections/services.update_connection enforces it).
+    # False: declared not to. None: undeclared, which the contract test refuses for host-like names.
+    sends_credentials_to: bool | None = None
 
 
 # Where an OAuth 2.0 connection keeps its tokens, in its encrypted credentials (next to the
@@ -217,6 +223,11 @@ class Connector:
     @classmethod
     def secret_field_names(cls) -> frozenset[str]:
         return frozenset(f.name for f in cls.config_fields if f.secret)
+
+    @classmethod
+    def credential_destination_fields(cls) -> tuple[ConfigField, ...]:
+        """The fields that decide where credentials are sent (ConfigField.sends_credentials_to)."""
+        return tuple(f for f in cls.config_fields if f.sends_credentials_to)
 
     @classmethod
     def entity_name(cls, props: Mapping[str, Any]) -> str:

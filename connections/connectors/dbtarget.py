@@ -31,6 +31,17 @@ class Target:
     def where(self) -> str:
         return f"{self.host}:{self.port}/{self.database}"
 
+    def scrub(self, text: str) -> str:
+        """Server or driver text with the connection's secrets taken out: the password anywhere,
+        the user name (a credential too, as in AppFlow's BASIC block) where servers quote it:
+        role "x", user 'x'@'host', `x`. Unquoted, a short name would also match ordinary words."""
+        if self.password:
+            text = text.replace(self.password, "***")
+        if self.user:
+            for quote in ('"', "'", "`"):
+                text = text.replace(f"{quote}{self.user}{quote}", f"{quote}***{quote}")
+        return text
+
 
 def target_from(conn: ConnectionInfo, default_port: int) -> Target:
     props: Mapping[str, Any] = conn.properties

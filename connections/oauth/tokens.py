@@ -42,8 +42,10 @@ def runtime_info(connection: Connection) -> ConnectionInfo:
 
 
 def reauthorize_message(connection: Connection) -> str:
-    return (f'The connection "{connection.name}" needs re-authorization: the provider no longer '
-            "accepts its refresh token. Open the connection and choose Re-authorize.")
+    # Why, as recorded when it was marked: a refused refresh token, or an edited address.
+    why = connection.status_message or "the provider no longer accepts its refresh token."
+    return (f'The connection "{connection.name}" needs re-authorization: {why} '
+            "Open the connection and choose Re-authorize.")
 
 
 def refresh_tokens(connection_pk: int, stale_access_token: str) -> dict:

@@ -20,7 +20,8 @@ class PasswordConnector(Connector):
     can_be_source = True
     auth_kind = "basic"
     config_fields = (
-        ConfigField("instanceUrl", "url", "Instance URL", help="e.g. https://example.test"),
+        ConfigField("instanceUrl", "url", "Instance URL", help="e.g. https://example.test",
+                    sends_credentials_to=True),
         ConfigField("environment", "choice", "Environment", choices=("Production", "Sandbox"),
                     default="Production", help="Production or Sandbox, as in Salesforce's dialog."),
         ConfigField("username", "string", "User name"),

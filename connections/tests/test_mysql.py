@@ -111,10 +111,44 @@ def test_wrong_password_is_named_and_never_shown():
     finally:
         server.close()
     assert caught.value.message == (
-        f'MySQL at 127.0.0.1:{server.port}/crm refused the user name or password for user "clerk". '
-        "Check the credentials of the connection."
+        f"MySQL at 127.0.0.1:{server.port}/crm: the database refused the user name or password. Check the "
+        "user name and password of the connection, and that the user may log in from Sluice's address."
     )
     assert caught.value.permanent and "wrong-secret-456" not in repr(caught.value)
+    assert "clerk" not in caught.value.message  # the user name is a credential too
+
+
+def test_the_real_server_refusing_a_login_is_named_without_the_user(db):
+    """MariaDB/MySQL here answers 1045 for a user it does not know."""
+    user = "sluice_no_such_user_7d1"
+    with pytest.raises(ConnectorError) as caught:
+        MY.test(mysqlserver.connection_info(db, username=user, password="pw-canary-456"))
+    message = caught.value.message
+    assert "the database refused the user name or password" in message and caught.value.permanent
+    assert user not in message and "pw-canary-456" not in message
+
+
+@pytest.mark.parametrize("code, server_says", [
+    (1045, "Access denied for user 'clerk'@'10.0.0.9' (using password: YES)"),
+    (1698, "Access denied for user 'clerk'@'localhost'"),
+    (1044, "Access denied for user 'clerk'@'%' to database 'crm'"),
+    (1226, "User 'clerk' has exceeded the 'max_user_connections' resource (current value: 10)"),
+])
+def test_no_error_echoes_the_user_name(code, server_says):
+    """PyMySQL's own exception, as it raises it, mapped without the user name (MariaDB's 1045...)."""
+    import pymysql
+
+    from connections.connectors.dbtarget import Target
+    from connections.connectors.mysql.client import connect_error, query_error
+
+    target = Target(host="127.0.0.1", port=3306, database="crm", user="clerk", password="pw-789")
+    exc = pymysql.err.OperationalError(code, server_says)
+    for error in (connect_error(target, exc), query_error(target, exc, "Reading crm.accounts")):
+        assert "clerk" not in error.message and "pw-789" not in error.message
+    if code in (1045, 1698):
+        assert "the database refused the user name or password" in connect_error(target, exc).message
+    if code == 1044:
+        assert 'may not use the database "crm"' in connect_error(target, exc).message
 
 
 def test_unreachable_host_is_transient():

@@ -138,10 +138,44 @@ def test_wrong_password_is_named_and_never_shown():
         server.close()
     message = caught.value.message
     assert message == (
-        f'PostgreSQL at 127.0.0.1:{server.port}/{bad.properties["database"]} refused the user name or password '
-        'for user "clerk". Check the credentials of the connection.'
+        f'PostgreSQL at 127.0.0.1:{server.port}/{bad.properties["database"]}: the database refused the user '
+        "name or password. Check the user name and password of the connection, and that the server lets "
+        "that user log in from Sluice's address."
     )
     assert caught.value.permanent and "wrong-secret-456" not in repr(caught.value)
+    assert "clerk" not in message  # the user name is a credential too
+
+
+def test_an_unknown_user_is_a_refused_login_not_cannot_reach():
+    """The real local server (which trusts every login it knows) refuses a role it does not know:
+    libpq gives no SQLSTATE there, and it was labelled "Cannot reach" with the user name in it."""
+    pgserver.need_postgres()
+    user = "sluice_no_such_role_7d1"
+    with pytest.raises(ConnectorError) as caught:
+        PG.test(pgserver.connection_info(username=user, password="pw-canary-456"))
+    message = caught.value.message
+    assert "the database refused the user name or password" in message
+    assert "Cannot reach" not in message and user not in message and "pw-canary-456" not in message
+    assert caught.value.permanent
+
+
+@pytest.mark.parametrize("sqlstate, server_says, expected", [
+    ("28000", 'no pg_hba.conf entry for host "127.0.0.1", user "clerk", database "crm", no encryption',
+     "the database refused the user name or password"),
+    ("28000", 'role "clerk" is not permitted to log in', "the database refused the user name or password"),
+    ("42501", 'permission denied for database "crm"', "The connection's user may not connect"),
+    ("53300", 'too many connections for role "clerk"', "Cannot reach PostgreSQL"),
+])
+def test_no_refusal_echoes_the_user_name(sqlstate, server_says, expected):
+    server = RefusingServer(sqlstate, server_says)
+    try:
+        with pytest.raises(ConnectorError) as caught:
+            PG.test(pgserver.connection_info(port=str(server.port), username="clerk", password="pw-789",
+                                             sslMode="disable"))
+    finally:
+        server.close()
+    assert expected in caught.value.message
+    assert "clerk" not in caught.value.message and "pw-789" not in caught.value.message
 
 
 def test_unreachable_host_is_transient_and_names_host_and_port():

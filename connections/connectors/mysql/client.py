@@ -3,7 +3,7 @@
 Sessions run in strict SQL mode (a value a column cannot hold is an error, not a silent
 truncation) and in UTC (TIMESTAMP columns read and write as UTC). Identifiers are quoted by
 `quote()` (backticks, doubled inside), the MySQL equivalent of psycopg.sql.Identifier; values are
-always bound as parameters. The password never appears in a message.
+always bound as parameters. Neither the password nor the user name appears in a message.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from ..hosts import checked_address
 CONNECT_TIMEOUT_SECONDS = 10
 _INIT = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00'"
 # server error numbers
-ACCESS_DENIED = (1045, 1044, 1698)
+ACCESS_DENIED = (1045, 1698)  # wrong user name or password; no such user for this host / plugin
+NO_DATABASE_PRIVILEGE = 1044
 UNKNOWN_DATABASE = 1049
 NO_SUCH_TABLE = 1146
 
@@ -86,15 +87,22 @@ def error_code(exc: BaseException) -> int:
 def error_text(exc: BaseException, target: Target) -> str:
     args = getattr(exc, "args", ())
     text = str(args[1]) if len(args) > 1 else str(exc)
-    return text.replace(target.password, "***") if target.password else text
+    return target.scrub(text)
 
 
 def connect_error(target: Target, exc: BaseException) -> ConnectorError:
+    """What went wrong, named for a person; never the password or the user name (both secrets)."""
     code = error_code(exc)
     if code in ACCESS_DENIED:
         return ConnectorError(
-            f"MySQL at {target.where} refused the user name or password for user "
-            f'"{target.user}". Check the credentials of the connection.'
+            f"MySQL at {target.where}: the database refused the user name or password. Check the "
+            "user name and password of the connection, and that the user may log in from Sluice's "
+            "address."
+        )
+    if code == NO_DATABASE_PRIVILEGE:
+        return ConnectorError(
+            f'The connection\'s user may not use the database "{target.database}" on '
+            f"{target.host}:{target.port}. Grant it access to the database."
         )
     if code == UNKNOWN_DATABASE:
         return ConnectorError(

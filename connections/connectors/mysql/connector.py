@@ -46,8 +46,10 @@ class MySQLConnector(Connector):
     auth_kind: ClassVar[str] = "basic"
     caches_metadata: ClassVar[bool] = False  # cheap to ask, and should be current
     config_fields: ClassVar[tuple[ConfigField, ...]] = (
-        ConfigField("host", label="Host", help="Name or address of the database server."),
-        ConfigField("port", kind="integer", label="Port", required=False, default=3306),
+        ConfigField("host", label="Host", help="Name or address of the database server.",
+                    sends_credentials_to=True),
+        ConfigField("port", kind="integer", label="Port", required=False, default=3306,
+                    sends_credentials_to=True),
         ConfigField("database", label="Database", help="The default database: tables without a prefix."),
         ConfigField(
             "sslMode",

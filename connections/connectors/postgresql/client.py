@@ -2,8 +2,9 @@
 
 Every connection goes through `connect()`, and every host through `..hosts.check_host()` first:
 that is the single place where the SSRF guard (being written separately) must be called.
-Errors never carry the password: messages are built here from the error class and SQLSTATE, and
-any server text that is passed on has the password scrubbed out of it.
+Errors never carry the password or the user name (a credential too): messages are built here from
+the error class, SQLSTATE and the server's words, and any server text that is passed on has both
+scrubbed out of it (Target.scrub).
 """
 
 from __future__ import annotations
@@ -49,24 +50,35 @@ def connect(target: Target, *, autocommit: bool = False) -> psycopg.Connection:
     return connection
 
 
+# How a server says it refused the login. libpq reports connection failures without a SQLSTATE
+# (psycopg's sqlstate is None there), so the server's words are what there is to go on: 28P01
+# (password), 28000 (unknown role, no pg_hba.conf entry, role without LOGIN), missing password.
+_REFUSED_LOGIN = re.compile(
+    r"authentication failed|role \".*\" does not exist|no pg_hba\.conf entry|no password supplied"
+    r"|is not permitted to log in|password is required"
+)
+_NO_CONNECT_PRIVILEGE = re.compile(r"permission denied for database|must have CONNECT privilege")
+
+
 def connect_error(target: Target, exc: BaseException) -> ConnectorError:
-    text = scrub(str(exc), target.password)
+    """What went wrong, named for a person; never the password or the user name (both secrets)."""
+    text = target.scrub(str(exc))
     state = getattr(exc, "sqlstate", None) or ""
-    if (
-        state in ("28P01", "28000")
-        or "password authentication failed" in text
-        or "no password supplied" in text
-    ):
+    if state in ("28P01", "28000") or _REFUSED_LOGIN.search(text):
         return ConnectorError(
-            f'PostgreSQL at {target.where} refused the user name or password for user "{target.user}". '
-            "Check the credentials of the connection."
+            f"PostgreSQL at {target.where}: the database refused the user name or password. Check the "
+            "user name and password of the connection, and that the server lets that user log in "
+            "from Sluice's address."
         )
     if state == "3D000" or re.search(r'database ".*" does not exist', text):
         return ConnectorError(
             f'The database "{target.database}" does not exist on {target.host}:{target.port}.'
         )
-    if state == "42501":
-        return ConnectorError(f'User "{target.user}" may not connect to {target.where}: {_first_line(text)}')
+    if state == "42501" or _NO_CONNECT_PRIVILEGE.search(text):
+        return ConnectorError(
+            f"The connection's user may not connect to {target.where}: {_first_line(text)}. "
+            "Grant it CONNECT on the database."
+        )
     return ConnectorError(
         f"Cannot reach PostgreSQL at {target.host}:{target.port}: {_first_line(text)}. "
         "Check the host, the port and that the server accepts connections from Sluice.",
@@ -76,16 +88,12 @@ def connect_error(target: Target, exc: BaseException) -> ConnectorError:
 
 def query_error(target: Target, exc: psycopg.Error, doing: str) -> ConnectorError:
     """A ConnectorError for a failed statement; connection losses are transient."""
-    text = _first_line(scrub(str(exc), target.password))
+    text = _first_line(target.scrub(str(exc)))
     if isinstance(exc, psycopg.OperationalError) and not isinstance(exc, pg_errors.QueryCanceled):
         return ConnectorError(
             f"{doing}: the connection to {target.host}:{target.port} failed: {text}", permanent=False
         )
     return ConnectorError(f"{doing}: {text}")
-
-
-def scrub(text: str, secret: str) -> str:
-    return text.replace(secret, "***") if secret else text
 
 
 def _first_line(text: str) -> str:

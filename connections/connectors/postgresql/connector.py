@@ -46,8 +46,10 @@ class PostgreSQLConnector(Connector):
     caches_metadata: ClassVar[bool] = False  # cheap to ask, and should be current
     default_port: ClassVar[int] = 5432
     config_fields: ClassVar[tuple[ConfigField, ...]] = (
-        ConfigField("host", label="Host", help="Name or address of the database server."),
-        ConfigField("port", kind="integer", label="Port", required=False, default=5432),
+        ConfigField("host", label="Host", help="Name or address of the database server.",
+                    sends_credentials_to=True),
+        ConfigField("port", kind="integer", label="Port", required=False, default=5432,
+                    sends_credentials_to=True),
         ConfigField("database", label="Database"),
         ConfigField(
             "sslMode",

@@ -393,7 +393,8 @@ class _Writer:
             message = f"Writing {self.name}: {reason}. Nothing was written."
             return _Refused(message, reason) if refused else ConnectorError(message)
         if isinstance(exc, pg_errors.InsufficientPrivilege):
-            return ConnectorError(f'Writing {self.name}: user "{self.target.user}" may not write it: {text}.')
+            return ConnectorError(f"Writing {self.name}: the connection's user may not write it: "
+                                  f"{self.target.scrub(text)}.")
         error = query_error(self.target, exc, f"Writing {self.name}")
         if error.permanent:
             error = ConnectorError(f"{error.message}. Nothing was written.")

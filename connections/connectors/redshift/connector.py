@@ -55,6 +55,7 @@ class RedshiftConnector(PostgreSQLConnector):
             label="JDBC URL",
             help="As the Redshift console shows it: jdbc:redshift://<endpoint>:5439/<database> "
             "(add ?ssl=true or ?sslmode=verify-full for TLS).",
+            sends_credentials_to=True,
         ),
         ConfigField(
             "bucketName",
@@ -70,13 +71,16 @@ class RedshiftConnector(PostgreSQLConnector):
             help="The role the cluster assumes to read the bucket (COPY ... IAM_ROLE), e.g. "
             "arn:aws:iam::123456789012:role/RedshiftCopy. Required with a bucket.",
         ),
-        ConfigField("region", label="Bucket region", required=False, help="e.g. us-east-1"),
+        # Without an endpoint URL the region picks the S3 host the stage keys sign requests for.
+        ConfigField("region", label="Bucket region", required=False, help="e.g. us-east-1",
+                    sends_credentials_to=True),
         ConfigField(
             "endpointUrl",
             kind="url",
             label="S3 endpoint URL",
             required=False,
             help="Only for an S3-compatible store Sluice writes the stage to. Empty for Amazon S3.",
+            sends_credentials_to=True,
         ),
         ConfigField("username", label="User name", secret=True),
         ConfigField("password", kind="secret", label="Password", secret=True, required=False),

@@ -48,13 +48,15 @@ class S3Connector(Connector):
     auth_kind: ClassVar[str] = "api_key"
     caches_metadata: ClassVar[bool] = False  # cheap to ask, and should be current
     config_fields: ClassVar[tuple[ConfigField, ...]] = (
-        ConfigField("region", label="Region", required=False, default="us-east-1"),
+        # Without an endpoint URL the region picks the S3 host the keys sign requests for.
+        ConfigField("region", label="Region", required=False, default="us-east-1", sends_credentials_to=True),
         ConfigField(
             "endpointUrl",
             kind="url",
             label="Endpoint URL",
             required=False,
             help="Only for S3-compatible stores, e.g. http://minio.internal:9000. Empty for Amazon S3.",
+            sends_credentials_to=True,
         ),
         ConfigField(
             "serverSideEncryption",

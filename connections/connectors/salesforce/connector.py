@@ -67,6 +67,7 @@ class SalesforceConnector(SaasConnector):
             choices=("Production", "Sandbox"),
             default="Production",
             help="Production logs in at login.salesforce.com; Sandbox at test.salesforce.com.",
+            sends_credentials_to=True,  # the login (and token) host
         ),
         ConfigField(
             "clientId",
@@ -103,6 +104,7 @@ class SalesforceConnector(SaasConnector):
             help="Leave empty to log in at the environment's address. Give your My Domain login "
             "address (https://yourcompany.my.salesforce.com) if your org requires it; the "
             "SSRF guard applies.",
+            sends_credentials_to=True,
         ),
     )
     trigger_types: ClassVar[tuple[str, ...]] = ("OnDemand", "Scheduled")

@@ -81,7 +81,8 @@ class ServiceNowConnector(SaasConnector):
         ConfigField("password", "secret", "Password", secret=True,
                     help="The password of that user. Stored encrypted; Sluice never shows it again."),
         ConfigField("instanceUrl", "string", "Instance",
-                    help='Your instance: the "acme" of https://acme.service-now.com (or its full address).'),
+                    help='Your instance: the "acme" of https://acme.service-now.com (or its full address).',
+                    sends_credentials_to=True),
     )
     trigger_types: ClassVar[tuple[str, ...]] = ("OnDemand", "Scheduled")
     filter_operators: ClassVar[tuple[str, ...]] = ALL_OPERATORS

@@ -150,7 +150,7 @@ class SlackConnector(SaasConnector):
                          "shows it again."),
         ConfigField("instanceUrl", "url", "Workspace", required=False, default=DEFAULT_INSTANCE_URL,
                     help="Your Slack workspace, e.g. https://example.slack.com. The Web API and the "
-                         "consent page are reached through it."),
+                         "consent page are reached through it.", sends_credentials_to=True),
     )
     trigger_types: ClassVar[tuple[str, ...]] = ("OnDemand", "Scheduled")
     fastest_schedule_minutes: ClassVar[int] = 1

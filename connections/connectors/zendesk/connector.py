@@ -125,7 +125,8 @@ class ZendeskConnector(SaasConnector):
     oauth_client_auth: ClassVar[str] = "client_secret_post"
     config_fields: ClassVar[tuple[ConfigField, ...]] = (
         ConfigField("subdomain", "string", "Account",
-                    help='The name of your Zendesk instance: the "acme" of acme.zendesk.com.'),
+                    help='The name of your Zendesk instance: the "acme" of acme.zendesk.com.',
+                    sends_credentials_to=True),
         ConfigField("clientId", "string", "Client ID",
                     help="In Zendesk: Admin Center, Apps and integrations, APIs, Zendesk API, OAuth "
                          "Clients; the Unique identifier of the client you created for Sluice."),
@@ -134,7 +135,7 @@ class ZendeskConnector(SaasConnector):
                          "again."),
         ConfigField("baseUrl", "url", "API address (optional)", required=False,
                     help="Leave empty. Only to reach Zendesk through another address (a proxy, a test "
-                         "server); the SSRF guard applies."),
+                         "server); the SSRF guard applies.", sends_credentials_to=True),
     )
     trigger_types: ClassVar[tuple[str, ...]] = ("OnDemand", "Scheduled")
     filter_operators: ClassVar[tuple[str, ...]] = ("PROJECTION", "GREATER_THAN", *VALUE_OPERATORS)
