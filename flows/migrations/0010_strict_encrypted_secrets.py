@@ -10,7 +10,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('flows', '0008_execution_api_calls'),
+        ('flows', '0009_eventdelivery_signature_digest'),
     ]
 
     operations = [
