@@ -13,7 +13,9 @@ from connections import metadata
 from connections.connectors.base import ConnectorError, EntityField
 from connections.connectors.registry import get_connector_class
 from connections.models import Connection
+from flows.document import properties_key
 from flows.document.appflow_model import CONNECTOR_OPERATORS
+from flows.document.endpoints import canonical_connector_type
 from flows.models import FlowDraft
 from flows.wizard import drafts, frame, shape
 from flows.wizard.mapping import FieldChoices, build_tasks
@@ -41,9 +43,9 @@ def source(document: dict) -> Source:
 
 
 def operator_key(document: dict) -> str:
-    from flows.wizard.map_step import operator_key as key
-
-    return key(document)
+    """connectorOperator is keyed by the source connector's properties key ("CustomConnector")."""
+    connector_type = canonical_connector_type(shape.config(document, "source").get("connectorType"))
+    return properties_key(connector_type) if connector_type else "CustomConnector"
 
 
 def choices(document: dict, src: Source) -> FieldChoices:

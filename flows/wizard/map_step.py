@@ -8,8 +8,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from flows.document import properties_key, validate_flow_document
-from flows.document.endpoints import canonical_connector_type
+from flows.document import validate_flow_document
 from flows.engine import PlanError, compile_plan
 from flows.models import FlowDraft
 from flows.wizard import drafts, frame, shape
@@ -33,12 +32,6 @@ FORMULA_SLOTS = (1, 2, 3, 4)  # fields a formula form offers, in order (tasks ma
 TYPES = ("string", "integer", "double", "boolean", "date", "datetime")
 MODIFY_WORDS = {"mask_all": "Mask all characters", "mask_first": "Mask the first N characters",
                 "mask_last": "Mask the last N characters", "truncate": "Truncate to N characters"}
-
-
-def operator_key(document: dict) -> str:
-    """connectorOperator is keyed by the source connector's properties key ("CustomConnector")."""
-    connector_type = canonical_connector_type(shape.config(document, "source").get("connectorType"))
-    return properties_key(connector_type) if connector_type else "CustomConnector"
 
 
 def view(request: HttpRequest, draft: FlowDraft) -> HttpResponse:
