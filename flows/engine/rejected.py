@@ -85,4 +85,16 @@ def records_of(table: pa.Table) -> pa.Table:
     column = column.filter(column.is_valid())
     if pa.types.is_struct(column.type):
         return pa.Table.from_struct_array(column.combine_chunks())
-    return pa.Table.from_pylist([orjson.loads(text) for text in column.to_pylist()])
+    rows = [orjson.loads(text) for text in column.to_pylist()]
+    names = dict.fromkeys(name for row in rows if isinstance(row, dict) for name in row)
+    return pa.table({name: _column([row.get(name) if isinstance(row, dict) else None for row in rows])
+                     for name in names})
+
+
+def _column(values: list[Any]) -> pa.Array:
+    """A field's values, typed when they share a type, else as text (the destination converts)."""
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([v if v is None or isinstance(v, str) else orjson.dumps(v).decode() for v in values],
+                        pa.string())
