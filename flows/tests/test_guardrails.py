@@ -132,3 +132,17 @@ def test_the_flow_page_sets_guardrails_and_the_pages_show_the_warning(signed_in,
     detail = signed_in.get(f"/flows/{flow.name}/executions/{execution.pk}/").content.decode()
     assert 'class="badge badge-warn">Successful with warning</span>' in detail
     assert "Warning: The run read no record (guardrail: zero records)." in detail
+
+
+def test_a_worker_run_that_reads_nothing_ends_with_the_warning(demo):
+    from flows import runner
+
+    flow = guard(demo["flow"], zero=True)
+    demo["csv"].write_text("Id,Name\n")  # the header only
+    execution = services.start_flow(flow)
+    runner.run_execution(str(execution.pk))
+    execution.refresh_from_db()
+    assert (execution.status, execution.records_processed) == ("Successful", 0)
+    assert execution.display_status == "Successful with warning"
+    kinds = list(RunEvent.objects.filter(execution=execution).values_list("kind", flat=True))
+    assert kinds == ["AppFlow Start Flow Run Report", "AppFlow End Flow Run Report", "Sluice Flow Run Anomaly"]

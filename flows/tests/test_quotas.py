@@ -148,3 +148,12 @@ def test_defaults_are_appflows_figures():
     assert settings.SLUICE_MAX_RUNS_PER_MONTH == 10_000_000
     assert settings.SLUICE_MAX_BYTES_PER_RUN == 100 * 1024**3
     assert timezone.now() >= quotas.month_start()
+
+
+def test_the_import_page_shows_the_flows_quota(signed_in, demo, settings):
+    import json
+
+    settings.SLUICE_MAX_FLOWS = 1
+    response = signed_in.post("/flows/import/", {"document": json.dumps(demo_flow_document() | {"flowName": "second"})})
+    assert response.status_code == 200
+    assert "Quota reached: flows (limit 1, setting SLUICE_MAX_FLOWS)." in response.content.decode()
