@@ -133,3 +133,34 @@ def test_records_come_back_without_where_and_reason():
 def test_an_s3_rejects_location_is_read_as_bucket_and_prefix():
     assert _entity("S3", None, "s3://errors/flows/e1/") == (
         "errors/flows/e1", {"s3InputFormatConfig": {"s3InputFileType": "JSON"}})
+
+
+def test_rejected_records_kept_on_s3_are_read_back_through_the_s3_reader():
+    from connections.connectors.base import ConnectionInfo
+    from connections.connectors.s3 import S3Connector
+    from connections.tests import s3server
+    from flows.engine import Endpoint, RejectedRecords, run_flow
+    from flows.tests.test_engine import MemoryDestination, TableSource, document, map_task
+    from flows.tests.test_rejects import RefusingDestination
+
+    bucket = s3server.new_bucket()
+    s3 = Endpoint(S3Connector(), s3server.connection_info())
+    rows = pa.table({"id": ["1", "2", "3"], "name": ["Acme", "", "Initech"]})
+    flow = document([map_task("id", "Id"), map_task("name", "Name")], destination={
+        "entityName": "accounts",
+        "errorHandlingConfig": {"failOnFirstDestinationError": False, "bucketName": bucket, "bucketPrefix": "bad"}})
+    first = run_flow(flow, Endpoint(TableSource([rows]), ConnectionInfo("src", "Tables")),
+                     Endpoint(RefusingDestination(), ConnectionInfo("dst", "Refusing")), execution_id="e1",
+                     rejects=s3)
+    assert first.rejects_location.startswith(f"s3://{bucket}/bad/e1")
+    entity, options = _entity("S3", s3.connection, first.rejects_location)
+    logs: list = []
+    memory = MemoryDestination()
+    retry = run_flow(flow, Endpoint(TableSource([rows]), ConnectionInfo("src", "Tables")),
+                     Endpoint(memory, ConnectionInfo("dst", "Memory")), execution_id="e2",
+                     reprocess=RejectedRecords(s3.connector, s3.connection, entity, options, "e1",
+                                               first.rejects_location),
+                     log=lambda level, message: logs.append(message))
+    assert retry.status == "Successful" and retry.counters.records_written == 1
+    assert memory.committed.to_pylist() == [{"Id": "2", "Name": ""}]  # in the destination's names, once
+    assert any("Retrying the records that execution e1 had rejected" in line for line in logs)
