@@ -14,10 +14,13 @@ flow has N successful runs to compare with."""
 from __future__ import annotations
 
 import statistics
+from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
-from flows.models import Execution, Flow
+from console.errors import UserError
+from flows.models import Execution, Flow, FlowActivity
 
 S = Execution.Status
 
@@ -33,6 +36,47 @@ def describe(flow: Flow) -> str:
         return "off"
     verb = "fail" if flow.guardrail_action == "fail" else "warn about"
     return f"{verb} {' or '.join(checks)}"
+
+
+@transaction.atomic
+def configure(flow: Flow, *, zero_records: bool, change_percent: Any, baseline_runs: Any, action: str,
+              user=None) -> Flow:
+    """Set a flow's guardrails (the flow page's form), recorded in its activity. An empty
+    change_percent turns the volume check off."""
+    errors = []
+    percent = None
+    if str(change_percent or "").strip():
+        percent = _whole_number(change_percent, 1, 10_000)
+        if percent is None:
+            errors.append(f"Volume change: give a whole number of percent from 1 to 10000, or leave it empty "
+                          f"to turn the check off; not {str(change_percent)[:20]!r}.")
+    runs = _whole_number(baseline_runs, 1, 100)
+    if runs is None:
+        errors.append("Runs to compare with: give a whole number from 1 to 100, "
+                      f"not {str(baseline_runs)[:20]!r}.")
+    if action not in ("warn", "fail"):
+        errors.append(f"When a guardrail trips: choose warn or fail, not {str(action)[:20]!r}.")
+    if errors:
+        raise UserError(*errors)
+    flow = Flow.objects.select_for_update().get(pk=flow.pk)
+    flow.guardrail_zero_records, flow.guardrail_change_percent = bool(zero_records), percent
+    flow.guardrail_baseline_runs, flow.guardrail_action = runs, action
+    flow.save(update_fields=["guardrail_zero_records", "guardrail_change_percent", "guardrail_baseline_runs",
+                             "guardrail_action", "updated_at"])
+    from flows import services  # it calls this module after each run
+
+    who = f" by {user.get_username()}" if user else ""
+    services.record(flow, FlowActivity.Action.SETTINGS_CHANGED, f"Guardrails set{who}: {describe(flow)}.",
+                    user)
+    return flow
+
+
+def _whole_number(value: Any, low: int, high: int) -> int | None:
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        return None
+    return number if low <= number <= high else None
 
 
 def anomaly(execution: Execution, flow: Flow) -> str:

@@ -437,46 +437,6 @@ def set_transient_retries(flow: Flow, retries: Any, *, user=None) -> Flow:
 
 
 @transaction.atomic
-def set_guardrails(flow: Flow, *, zero_records: bool, change_percent: Any, baseline_runs: Any, action: str,
-                   user=None) -> Flow:
-    """A flow's anomaly guardrails (flows/guardrails.py). An empty change_percent turns the volume
-    check off."""
-    errors = []
-    percent = None
-    if str(change_percent or "").strip():
-        percent = _whole_number(change_percent, 1, 10_000)
-        if percent is None:
-            errors.append(f"Volume change: give a whole number of percent from 1 to 10000, or leave it empty "
-                          f"to turn the check off; not {str(change_percent)[:20]!r}.")
-    runs = _whole_number(baseline_runs, 1, 100)
-    if runs is None:
-        errors.append("Runs to compare with: give a whole number from 1 to 100, "
-                      f"not {str(baseline_runs)[:20]!r}.")
-    if action not in ("warn", "fail"):
-        errors.append(f"When a guardrail trips: choose warn or fail, not {str(action)[:20]!r}.")
-    if errors:
-        raise UserError(*errors)
-    flow = Flow.objects.select_for_update().get(pk=flow.pk)
-    flow.guardrail_zero_records, flow.guardrail_change_percent = bool(zero_records), percent
-    flow.guardrail_baseline_runs, flow.guardrail_action = runs, action
-    flow.save(update_fields=["guardrail_zero_records", "guardrail_change_percent", "guardrail_baseline_runs",
-                             "guardrail_action", "updated_at"])
-    from flows import guardrails
-
-    record(flow, FlowActivity.Action.SETTINGS_CHANGED,
-           f"Guardrails set{_who(user)}: {guardrails.describe(flow)}.", user)
-    return flow
-
-
-def _whole_number(value: Any, low: int, high: int) -> int | None:
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        return None
-    return number if low <= number <= high else None
-
-
-@transaction.atomic
 def deactivate_flow(flow: Flow, *, user=None, reason: str = "", status: str = Flow.Status.SUSPENDED,
                     action: str = FlowActivity.Action.DEACTIVATED) -> Flow:
     """StopFlow: no more scheduled or event runs until activated again. History and the

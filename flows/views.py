@@ -19,9 +19,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from console.errors import UserError
-from flows import services
+from flows import guardrails, services
 from flows.forms import DeleteFlowForm, ImportFlowForm
-from flows.guardrails import describe as describe_guardrails
 from flows.models import EventEndpoint, Execution, Flow, FlowDraft
 from flows.schedules import upcoming
 from flows.version_views import versions_context
@@ -164,7 +163,7 @@ def flow_detail(request: HttpRequest, name: str, new_secret: str = "") -> HttpRe
         **versions_context(flow),
         "activity": flow.activity.select_related("user")[:ACTIVITY_SHOWN],
         "running": flow.executions.filter(status=Execution.Status.IN_PROGRESS).count(),
-        "guardrails": describe_guardrails(flow),
+        "guardrails": guardrails.describe(flow),
         "version": flow.current_version,
         "summary": describe_flow(document),
         "trigger": document.get("triggerConfig") or {},
@@ -301,7 +300,7 @@ def flow_run(request: HttpRequest, name: str) -> HttpResponse:
 def flow_guardrails(request: HttpRequest, name: str) -> HttpResponse:
     flow = get_object_or_404(Flow, name=name)
     try:
-        flow = services.set_guardrails(
+        flow = guardrails.configure(
             flow, zero_records=request.POST.get("zero_records") == "on",
             change_percent=request.POST.get("change_percent", ""),
             baseline_runs=request.POST.get("baseline_runs", ""), action=request.POST.get("action", ""),
@@ -311,7 +310,7 @@ def flow_guardrails(request: HttpRequest, name: str) -> HttpResponse:
         for error in exc.errors:
             messages.error(request, error)
     else:
-        messages.success(request, f"Guardrails saved: {describe_guardrails(flow)}.")
+        messages.success(request, f"Guardrails saved: {guardrails.describe(flow)}.")
     return redirect(reverse("flows:detail", args=[name]) + "#guardrails")
 
 

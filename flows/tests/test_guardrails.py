@@ -8,7 +8,7 @@ import html
 
 import pytest
 
-from flows import services
+from flows import guardrails, services
 from flows.models import Execution, FlowActivity, NotificationChannel, NotificationDelivery, RunEvent
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +20,7 @@ def finished(flow, read: int, status: str = "Successful", **fields) -> Execution
 
 
 def guard(flow, *, zero=False, percent="", runs=3, action="warn"):
-    return services.set_guardrails(flow, zero_records=zero, change_percent=percent, baseline_runs=runs,
+    return guardrails.configure(flow, zero_records=zero, change_percent=percent, baseline_runs=runs,
                                    action=action)
 
 
