@@ -30,7 +30,7 @@ def rejected_records(execution: Execution) -> RejectedRecords:
                                  f"the ones at {location} cannot be read back.")
         entity, options = _entity(place.connector.key(), place.connection, location)
     except ConnectorError as exc:
-        return RejectedRecords(problem=f"The rejected records cannot be read: {exc.message}")
+        return RejectedRecords(problem=f"The rejected records cannot be read. {exc.message}")
     return RejectedRecords(place.connector, place.connection, entity, options, str(original.pk), location)
 
 

@@ -164,3 +164,19 @@ def test_rejected_records_kept_on_s3_are_read_back_through_the_s3_reader():
     assert retry.status == "Successful" and retry.counters.records_written == 1
     assert memory.committed.to_pylist() == [{"Id": "2", "Name": ""}]  # in the destination's names, once
     assert any("Retrying the records that execution e1 had rejected" in line for line in logs)
+
+
+@pytest.mark.django_db
+def test_a_retry_whose_records_cannot_be_read_fails_saying_why(demo):
+    from flows import runner
+
+    flow = demo["flow"]  # its destination keeps no rejected records (no errorHandlingConfig)
+    original = Execution.objects.create(flow=flow, version=flow.current_version, status="Successful",
+                                        rejects_location=str(demo["root"] / "rejects" / "gone"))
+    retry = services.retry_rejected_records(original)
+    runner.run_execution(str(retry.pk))
+    retry.refresh_from_db()
+    assert retry.status == "Error"
+    assert retry.error_message == (
+        "The rejected records cannot be read. This flow version writes no rejected records "
+        f"(errorHandlingConfig), so the ones at {original.rejects_location} cannot be read back.")
