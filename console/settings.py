@@ -227,6 +227,15 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "sluice@localhost")
 SLUICE_RETRY_BASE_SECONDS = float(os.environ.get("SLUICE_RETRY_BASE_SECONDS", 5))
 SLUICE_RETRY_CAP_SECONDS = float(os.environ.get("SLUICE_RETRY_CAP_SECONDS", 300))
 SLUICE_MAX_CONNECTIONS = int(os.environ.get("SLUICE_MAX_CONNECTIONS", 100))
+# Run-safety quotas (flows/quotas.py), AppFlow's user-guide figures by default; 0 turns one off.
+# AppFlow has no per-flow concurrency or records-per-run quota: those default to off (0); its
+# per-run cap is 100 GB of data.
+SLUICE_MAX_FLOWS = int(os.environ.get("SLUICE_MAX_FLOWS", 1_000))
+SLUICE_MAX_CONCURRENT_RUNS = int(os.environ.get("SLUICE_MAX_CONCURRENT_RUNS", 1_000))
+SLUICE_MAX_CONCURRENT_RUNS_PER_FLOW = int(os.environ.get("SLUICE_MAX_CONCURRENT_RUNS_PER_FLOW", 0))
+SLUICE_MAX_RUNS_PER_MONTH = int(os.environ.get("SLUICE_MAX_RUNS_PER_MONTH", 10_000_000))
+SLUICE_MAX_RECORDS_PER_RUN = int(os.environ.get("SLUICE_MAX_RECORDS_PER_RUN", 0))
+SLUICE_MAX_BYTES_PER_RUN = int(os.environ.get("SLUICE_MAX_BYTES_PER_RUN", 100 * 1024**3))
 # How long a connection's objects and fields, as its service described them, are reused before
 # they are asked for again (AppFlow: an hour). "Refresh metadata" on the connection page, the
 # wizard's "Refresh fields" and `sluice reset-connector-metadata-cache` clear it sooner.

@@ -22,7 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from console.errors import UserError
-from flows import services
+from flows import quotas, services
 from flows.models import Execution, ExecutionLog, Flow, FlowActivity
 from flows.schedules import next_slot
 
@@ -93,6 +93,7 @@ def _dispatch_batch(now: datetime, batch: int, result: TickResult) -> int:
                 continue
             plans.append((flow, config, next_slot(config, now, anchor=flow.activated_at or now)))
         marks = services.watermarks([f.pk for f, config, _ in plans if config and config.incremental])
+        room, refusal = quotas.room_for_runs()  # once per batch; each run made below takes one
         executions, lines, nexts = [], [], {}
         for flow, config, following in plans:
             nexts[flow.pk] = following
@@ -103,6 +104,10 @@ def _dispatch_batch(now: datetime, batch: int, result: TickResult) -> int:
                 services.record(flow, FlowActivity.Action.SCHEDULE_ENDED,
                                 "The schedule has no more runs (its end time or last year has passed).")
             execution, messages = _execution(flow, config, flow.next_run_at, now, running.get(flow.pk), marks)
+            if execution.status != Execution.Status.SKIPPED and room is not None:
+                if room <= 0:
+                    execution, messages = _over_quota(execution, refusal, now)
+                room -= 1
             executions.append(execution)
             lines += [ExecutionLog(execution=execution, level=level, message=text)
                       for level, text in messages]
@@ -142,6 +147,16 @@ def _enqueue(execution_ids: list[str]) -> None:
     with app.producer_or_acquire() as producer:
         for pk in execution_ids:
             run_execution.apply_async((pk,), producer=producer)
+
+
+def _over_quota(planned: Execution, refusal: str, now: datetime) -> tuple[Execution, list[tuple[str, str]]]:
+    """A scheduled run past a quota is recorded as Skipped with the quota's words, not started."""
+    reason = (f"Skipped the run scheduled for {planned.scheduled_for:%Y-%m-%d %H:%M:%S} UTC. {refusal} "
+              "The next run covers this one's window.")
+    skipped = Execution(id=planned.id, flow=planned.flow, version=planned.version, trigger=planned.trigger,
+                        scheduled_for=planned.scheduled_for, status=Execution.Status.SKIPPED, finished_at=now,
+                        error_message=reason)
+    return skipped, [("WARNING", reason)]
 
 
 def _execution(flow: Flow, config, slot: datetime, now: datetime, running_id,

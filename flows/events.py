@@ -24,7 +24,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from console.errors import Conflict, UserError
+from console.errors import Conflict, QuotaExceeded, UserError
 from flows import services
 from flows.models import EventDelivery, EventEndpoint, Execution, Flow, FlowActivity
 
@@ -185,7 +185,10 @@ def receive(token: str, headers: Mapping[str, str], body: bytes, *, now: datetim
                            f"{first.received_at:%Y-%m-%d %H:%M:%S} UTC",
                 )
                 return Answer(200, {"duplicate": True, "executionId": str(first.execution_id or "")})
-        execution = _start_or_join(flow)
+        try:
+            execution = _start_or_join(flow)
+        except QuotaExceeded as exc:  # 429: the sender may try again once runs have finished
+            return reject(429, str(exc).rstrip("."))
         EventDelivery.objects.create(flow=flow, outcome=Outcome.ACCEPTED, idempotency_key=key,
                                      signature_digest=digest, body_bytes=len(body), execution=execution)
     return Answer(202, {"executionId": str(execution.pk)})

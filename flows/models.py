@@ -41,6 +41,15 @@ class Flow(models.Model):
     # How often a run retries a transient connector failure (timeout, 429, 5xx) before it fails.
     # How often a run retries a transient connector failure (timeouts, 429, 5xx) before it fails.
     transient_retries = models.PositiveSmallIntegerField(default=3)
+    # Anomaly guardrails (flows/guardrails.py), off unless chosen: a run that reads no record, or
+    # whose records processed differ from the median of the last `guardrail_baseline_runs`
+    # successful runs by more than `guardrail_change_percent` %, is flagged or failed.
+    guardrail_zero_records = models.BooleanField(default=False)
+    guardrail_change_percent = models.PositiveIntegerField(null=True, blank=True)
+    guardrail_baseline_runs = models.PositiveSmallIntegerField(default=5)
+    guardrail_action = models.CharField(
+        max_length=8, default="warn", choices=[("warn", "Warn"), ("fail", "Fail the run")]
+    )
 
     class Meta:
         ordering = ["name"]
@@ -148,6 +157,14 @@ class Execution(models.Model):
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Set by a guardrail on a run that succeeded but looks wrong (flows/guardrails.py): the pages
+    # show "Successful with warning" and this reason.
+    warning = models.TextField(blank=True)
+    # A retry of another execution's rejected records (flows/reprocess.py): it read those instead
+    # of the flow's source.
+    reprocess_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.RESTRICT, related_name="reprocess_runs"
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -165,6 +182,13 @@ class Execution(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in self.FINISHED
+
+    @property
+    def display_status(self) -> str:
+        """The status as the pages show it: a guardrail's warning qualifies a success."""
+        if self.warning and self.status == self.Status.SUCCESSFUL:
+            return "Successful with warning"
+        return self.status
 
     @property
     def api_calls(self) -> int:
@@ -266,6 +290,8 @@ class RunEvent(models.Model):
         SCHEDULED_DEACTIVATED = "AppFlow Scheduled Flow Deactivated"
         EVENT_DEACTIVATED = "AppFlow Event Flow Deactivated"
         EVENT_REPORT = "AppFlow Event Flow Report"
+        # Sluice's own: a run tripped one of its flow's guardrails (flows/guardrails.py)
+        RUN_ANOMALY = "Sluice Flow Run Anomaly"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="run_events")

@@ -116,6 +116,17 @@ def run_ended(execution_id) -> RunEvent | None:
     )
 
 
+def run_anomaly(execution: Execution, reason: str) -> RunEvent:
+    """A run tripped its flow's guardrails (flows/guardrails.py): sent as a failure, so channels
+    that want failures only hear of it too."""
+    return publish(Kind.RUN_ANOMALY, execution.flow, execution, failure=True, **{
+        "status": execution.display_status,
+        "end-time": _iso(execution.finished_at),
+        "num-of-records-processed": execution.records_processed,
+        "anomaly": reason,
+    })
+
+
 def flow_deactivated(flow: Flow, reason: str, at: datetime) -> RunEvent:
     kind = Kind.EVENT_DEACTIVATED if flow.trigger_type == "Event" else Kind.SCHEDULED_DEACTIVATED
     return publish(kind, flow, failure=True, **{"deactivation-reason": reason, "deactivation-time": _iso(at)})

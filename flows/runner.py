@@ -194,7 +194,8 @@ def _run(execution: Execution) -> None:
     document = execution.version.definition
     pull = document["sourceFlowConfig"].get("incrementalPullConfig") or {}
     window = Window(execution.data_pull_start, execution.data_pull_end, pull.get("datetimeTypeFieldName"))
-    hooks = {"should_cancel": should_cancel, "on_progress": on_progress, "log": log}
+    from flows.reprocess import run_options  # quotas and rejected-records retries (issue 12)
+    hooks = {"should_cancel": should_cancel, "on_progress": on_progress, "log": log, **run_options(execution)}
     retries = execution.flow.transient_retries
     # Every HTTP request of the run, token refreshes before it included, is counted into this.
     with apicalls.metering(apicalls.ApiCalls()) as meter:

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from connections.models import Connection
 from console.errors import Conflict, NotFound, UserError
+from flows import quotas
 from flows.document import DocumentInvalid, canonical_connector_type, check_flow_document
 from flows.document.validate import DESCRIBE_FLOW_KEYS
 from flows.models import Execution, ExecutionLog, Flow, FlowActivity, FlowVersion
@@ -107,6 +108,7 @@ def create_flow(document: Any, *, user=None) -> Flow:
     name = document["flowName"]
     if Flow.objects.filter(name=name).exists():
         raise Conflict(f'A flow named "{name}" already exists. Choose another flowName.')
+    quotas.check_new_flow()
     trigger_type = document["triggerConfig"]["triggerType"]
     flow = Flow.objects.create(
         name=name,
@@ -207,6 +209,9 @@ def start_flow(flow: Flow, *, user=None, trigger: str = Execution.Trigger.ON_DEM
         raise UserError(f'The flow "{flow.name}" has no saved definition to run.')
     if flow.status == Flow.Status.SUSPENDED and trigger == Execution.Trigger.ON_DEMAND:
         raise Conflict(f'The flow "{flow.name}" is suspended: {flow.status_message} Fix it, then run it.')
+    # Held until commit: two starts of one flow count each other's runs (the per-flow quota).
+    Flow.objects.select_for_update().filter(pk=flow.pk).values_list("pk", flat=True).first()
+    quotas.check_new_run(flow)
     if window is None and trigger == Execution.Trigger.ON_DEMAND:
         window = _window_of_a_manual_run(flow)
     start, end = window or (None, None)
@@ -224,6 +229,31 @@ def start_flow(flow: Flow, *, user=None, trigger: str = Execution.Trigger.ON_DEM
 
     transaction.on_commit(lambda: run_execution.delay(str(execution.id)))
     return execution
+
+
+@transaction.atomic
+def retry_rejected_records(execution: Execution, *, user=None) -> Execution:
+    """A new on-demand run of the same flow version over exactly the records `execution`'s
+    destination rejected: read back from its rejects location (errorHandlingConfig), written to
+    the same destination (flows/reprocess.py)."""
+    if not execution.rejects_location:
+        raise UserError("This execution has no rejected records to retry: its destination refused none, or "
+                        "the flow's errorHandlingConfig names no bucket or folder to keep them in.")
+    if not execution.is_finished:
+        raise Conflict("This execution is still running: retry its rejected records once it has finished.")
+    flow = execution.flow
+    Flow.objects.select_for_update().filter(pk=flow.pk).values_list("pk", flat=True).first()
+    quotas.check_new_run(flow)
+    retry = Execution.objects.create(flow=flow, version=execution.version,
+                                     trigger=Execution.Trigger.ON_DEMAND, started_by=user,
+                                     reprocess_of=execution)
+    log(retry, f"Queued{_who(user)} (OnDemand): a retry of the records execution {execution.pk} rejected, "
+               f"flow version {execution.version.number}.")
+
+    from flows.tasks import run_execution  # the task module imports this one
+
+    transaction.on_commit(lambda: run_execution.delay(str(retry.id)))
+    return retry
 
 
 @transaction.atomic
@@ -433,10 +463,16 @@ def deactivate_flow(flow: Flow, *, user=None, reason: str = "", status: str = Fl
 
 
 def after_run(execution_id) -> None:
-    """What follows a finished run: a Scheduled or Event flow whose last
-    flowErrorDeactivationThreshold runs all failed is deactivated (Errored), with the reason."""
+    """What follows a finished run: the flow's guardrails (which may fail it), then a Scheduled or
+    Event flow whose last flowErrorDeactivationThreshold runs all failed is deactivated (Errored),
+    with the reason."""
+    from flows import guardrails  # it imports the notifications, which import this module's models
+
     execution = Execution.objects.select_related("flow__current_version").filter(pk=execution_id).first()
-    if execution is None or execution.status != Execution.Status.ERROR:
+    if execution is None:
+        return
+    guardrails.check_run(execution)
+    if execution.status != Execution.Status.ERROR:
         return
     flow = execution.flow
     if flow.trigger_type == "OnDemand" or flow.status != Flow.Status.ACTIVE:

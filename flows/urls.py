@@ -22,6 +22,7 @@ urlpatterns = [
     path("<str:name>/cancel/", views.flow_cancel_all, name="cancel-all"),
     path("<str:name>/deactivate/", views.flow_deactivate, name="deactivate"),
     path("<str:name>/retries/", views.flow_retries, name="retries"),
+    path("<str:name>/guardrails/", views.flow_guardrails, name="guardrails"),
     path("<str:name>/webhook/key/", webhook_views.rotate_key, name="webhook-key"),
     path("<str:name>/webhook/settings/", webhook_views.settings, name="webhook-settings"),
     path("<str:name>/download/", views.flow_download, name="download"),
@@ -29,4 +30,6 @@ urlpatterns = [
     path("<str:name>/versions/", version_views.version_diff, name="version-diff"),
     path("<str:name>/executions/<uuid:execution_id>/", views.execution_detail, name="execution"),
     path("<str:name>/executions/<uuid:execution_id>/cancel/", views.execution_cancel, name="cancel"),
+    path("<str:name>/executions/<uuid:execution_id>/retry-rejected/", views.execution_retry_rejected,
+         name="retry-rejected"),
 ]

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from console.errors import UserError
-from flows import services
+from flows import guardrails, services
 from flows.forms import DeleteFlowForm, ImportFlowForm
 from flows.models import EventEndpoint, Execution, Flow, FlowDraft
 from flows.schedules import upcoming
@@ -163,6 +163,7 @@ def flow_detail(request: HttpRequest, name: str, new_secret: str = "") -> HttpRe
         **versions_context(flow),
         "activity": flow.activity.select_related("user")[:ACTIVITY_SHOWN],
         "running": flow.executions.filter(status=Execution.Status.IN_PROGRESS).count(),
+        "guardrails": guardrails.describe(flow),
         "version": flow.current_version,
         "summary": describe_flow(document),
         "trigger": document.get("triggerConfig") or {},
@@ -295,6 +296,38 @@ def flow_run(request: HttpRequest, name: str) -> HttpResponse:
     return redirect("flows:execution", name=flow.name, execution_id=execution.id)
 
 
+@require_POST
+def flow_guardrails(request: HttpRequest, name: str) -> HttpResponse:
+    flow = get_object_or_404(Flow, name=name)
+    try:
+        flow = guardrails.configure(
+            flow, zero_records=request.POST.get("zero_records") == "on",
+            change_percent=request.POST.get("change_percent", ""),
+            baseline_runs=request.POST.get("baseline_runs", ""), action=request.POST.get("action", ""),
+            user=request.user,
+        )
+    except UserError as exc:
+        for error in exc.errors:
+            messages.error(request, error)
+    else:
+        messages.success(request, f"Guardrails saved: {guardrails.describe(flow)}.")
+    return redirect(reverse("flows:detail", args=[name]) + "#guardrails")
+
+
+@require_POST
+def execution_retry_rejected(request: HttpRequest, name: str, execution_id: UUID) -> HttpResponse:
+    execution = get_execution(name, execution_id)
+    try:
+        retry = services.retry_rejected_records(execution, user=request.user)
+    except UserError as exc:
+        for error in exc.errors:
+            messages.error(request, error)
+        return redirect("flows:execution", name=name, execution_id=execution_id)
+    messages.success(request, f"Retrying the rejected records of execution {execution.id}: "
+                              f"execution {retry.id}.")
+    return redirect("flows:execution", name=name, execution_id=retry.id)
+
+
 def _utc_field(request: HttpRequest, name: str, label: str) -> datetime | None:
     """A datetime-local (or ISO 8601) form value; read as UTC when it names no zone."""
     value = (request.POST.get(name) or "").strip()
@@ -311,6 +344,7 @@ def execution_context(execution: Execution) -> dict[str, Any]:
     lines = list(execution.log_lines.all()[: LOG_LINES_SHOWN + 1])
     return {
         "execution": execution,
+        "retries_of_rejects": execution.reprocess_runs.order_by("-created_at")[:10],
         "flow": execution.flow,
         "log_lines": lines[:LOG_LINES_SHOWN],
         "more_log_lines": len(lines) > LOG_LINES_SHOWN,
@@ -319,7 +353,7 @@ def execution_context(execution: Execution) -> dict[str, Any]:
 
 def get_execution(name: str, execution_id: UUID) -> Execution:
     return get_object_or_404(
-        Execution.objects.select_related("flow__current_version", "version", "started_by"),
+        Execution.objects.select_related("flow__current_version", "version", "started_by", "reprocess_of"),
         pk=execution_id, flow__name=name,
     )
 

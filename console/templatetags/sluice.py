@@ -55,6 +55,7 @@ def status_class(status: str | None) -> str:
     return {
         "InProgress": "badge-running",
         "Successful": "badge-ok",
+        "Successful with warning": "badge-warn",
         "Active": "badge-ok",
         "Error": "badge-error",
         "Errored": "badge-error",

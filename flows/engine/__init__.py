@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from .counters import Counters, RunResult
 from .errors import PlanError, RunError
+from .limits import RunLimits
 from .plan import STAGE_ORDER, Plan, Stage, compile_plan
+from .rejected import RejectedRecords
 from .run import Endpoint, run_flow
 
 __all__ = [
@@ -20,8 +22,10 @@ __all__ = [
     "Counters",
     "Endpoint",
     "Plan",
+    "RejectedRecords",
     "PlanError",
     "RunError",
+    "RunLimits",
     "RunResult",
     "Stage",
     "compile_plan",

@@ -23,7 +23,9 @@ from connections.connectors.base import (
 
 from .counters import Counters, RunResult
 from .errors import DiscardOnCancel, MissingFields, RunError
+from .limits import NO_LIMITS, RunLimits
 from .plan import Plan, compile_plan
+from .rejected import RejectedRecords
 from .work import Work
 
 # failures logged one by one; the rest are counted (and the first 100 kept in the counters)
@@ -49,6 +51,8 @@ def run_flow(
     on_progress: Callable[[Counters], None] = lambda c: None,
     log: Callable[[str, str], None] = lambda level, msg: None,
     rejects: Endpoint | None = None,
+    limits: RunLimits = NO_LIMITS,
+    reprocess: RejectedRecords | None = None,
 ) -> RunResult:
     """Move the records of a flow `document` (CreateFlow shape) from `source` to `destination`.
 
@@ -65,6 +69,9 @@ def run_flow(
     Records the destination refused (with errorHandlingConfig.failOnFirstDestinationError false)
     are written through `rejects` (an S3 or Local files endpoint) when the destination's
     errorHandlingConfig names a bucket or folder.
+
+    `limits` caps what one run may read (records, bytes): past one the run stops with RunError.
+    `reprocess` reads an earlier run's rejected records instead of `source` (engine/rejected.py).
 
     Raises RunError (message for a person, counters so far) when the tasks cannot run, a field is
     missing, or a connector raises ConnectorError. Other exceptions from connectors propagate.
@@ -92,6 +99,10 @@ def run_flow(
             "destinationConnectorProperties",
             destination.connector,
         )
+        if reprocess is not None:
+            source = Endpoint(reprocess.source(), reprocess.connection)
+            source_props, plan = reprocess.options, reprocess.plan(plan)
+            log("INFO", reprocess.describe())
     except RunError as exc:
         exc.counters = counters
         raise
@@ -130,6 +141,7 @@ def run_flow(
         log,
         canceled,
         discard,
+        limits,
     )
     try:
         # The destination pulls the batches, and with them the source's calls: _batches says
@@ -186,6 +198,7 @@ def _batches(
     log: Callable[[str, str], None],
     canceled: list[bool],
     discard: bool = False,
+    limits: RunLimits = NO_LIMITS,
 ) -> Iterator[pa.Table]:
     """The transformed batches the destination consumes; ends early on a cancel request, or
     raises DiscardOnCancel then when `discard` (the destination publishes nothing of a cancelled run)."""
@@ -215,6 +228,7 @@ def _batches(
             failed_at_source = len(batch.failures)
             counters.records_processed += batch.table.num_rows + failed_at_source
             counters.bytes_processed += batch.bytes_read
+            limits.check(counters)
             for warning in batch.warnings:
                 log("WARNING", warning)
             logged = _count_failures(counters, batch.failures, logged, log)
