@@ -208,9 +208,12 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # A running execution writes a heartbeat this often; one whose heartbeat is older than
-# SLUICE_LOST_AFTER_SECONDS is marked Error "worker lost" by the reconciler.
+# SLUICE_LOST_AFTER_SECONDS is "worker lost": the reconciler tries it again or marks it Error.
 SLUICE_HEARTBEAT_SECONDS = float(os.environ.get("SLUICE_HEARTBEAT_SECONDS", 15))
 SLUICE_LOST_AFTER_SECONDS = int(os.environ.get("SLUICE_LOST_AFTER_SECONDS", 120))
+# How many attempts a run whose worker was lost gets in all (the first included) before it is
+# marked Error; each new attempt starts after a back-off (SLUICE_RETRY_BASE/CAP_SECONDS).
+SLUICE_RUN_ATTEMPTS = max(int(os.environ.get("SLUICE_RUN_ATTEMPTS", 3)), 1)
 # Email for notification channels. Without EMAIL_HOST mail goes to the worker's log (console
 # backend), so an embedded install never tries to reach an SMTP server that is not there.
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from connections.connectors import apicalls
+from connections.connectors import apicalls, fencing
 from connections.connectors import rejects as rejected
 from connections.connectors.base import (
     ConnectionInfo,
@@ -49,6 +49,8 @@ def run_flow(
     on_progress: Callable[[Counters], None] = lambda c: None,
     log: Callable[[str, str], None] = lambda level, msg: None,
     rejects: Endpoint | None = None,
+    attempt: int = 1,
+    holds_lease: Callable[[], bool] = lambda: True,
 ) -> RunResult:
     """Move the records of a flow `document` (CreateFlow shape) from `source` to `destination`.
 
@@ -66,8 +68,16 @@ def run_flow(
     are written through `rejects` (an S3 or Local files endpoint) when the destination's
     errorHandlingConfig names a bucket or folder.
 
+    `attempt` numbers this try at the execution; `holds_lease()` answers whether it still may
+    publish (the worker's lease, flows/runner.py). It is asked after every batch and, through
+    connections/connectors/fencing.py, by the destination right before it makes data visible;
+    when it answers False the run stops with fencing.LeaseLost and the destination discards what
+    it staged: an attempt the reconciler gave up on publishes nothing.
+
     Raises RunError (message for a person, counters so far) when the tasks cannot run, a field is
     missing, or a connector raises ConnectorError. Other exceptions from connectors propagate.
+    When the run raises, the counters' records_written and bytes_written are what the destination
+    committed: 0, since a destination discards everything on a failure.
     """
     started = time.monotonic()
     counters = Counters()
@@ -117,6 +127,11 @@ def run_flow(
 
     canceled = [False]
     discard = not destination.connector.publishes_on_cancel
+
+    def fence() -> None:
+        if not holds_lease():
+            raise fencing.LeaseLost(attempt)
+
     batches = _batches(
         plan,
         source,
@@ -130,11 +145,12 @@ def run_flow(
         log,
         canceled,
         discard,
+        fence,
     )
     try:
         # The destination pulls the batches, and with them the source's calls: _batches says
         # whose calls those are around each pull (connections/connectors/apicalls.py).
-        with apicalls.on_behalf_of(apicalls.DESTINATION):
+        with apicalls.on_behalf_of(apicalls.DESTINATION), fencing.held(attempt, holds_lease):
             result = destination.connector.write(
                 destination.connection,
                 destination_entity,
@@ -146,10 +162,16 @@ def run_flow(
         on_progress(counters)
         log("INFO", _summary("Canceled", counters, "", time.monotonic() - started))
         return RunResult("Canceled", counters)
-    except RunError as exc:
-        exc.counters = counters
-        raise
-    except ConnectorError as exc:
+    except BaseException as exc:
+        # The destination discarded what it was handed (a SaaS API cannot take back what it
+        # accepted: its error says how much that was): the counters say what was committed.
+        counters.records_written = getattr(exc, "records_committed", 0)
+        counters.bytes_written = getattr(exc, "bytes_committed", 0)
+        if isinstance(exc, RunError):
+            exc.counters = counters
+            raise
+        if not isinstance(exc, ConnectorError):
+            raise
         raise RunError(
             f"Writing {destination_entity} to {_name(destination)} failed: {exc.message}",
             counters,
@@ -186,6 +208,7 @@ def _batches(
     log: Callable[[str, str], None],
     canceled: list[bool],
     discard: bool = False,
+    fence: Callable[[], None] = lambda: None,
 ) -> Iterator[pa.Table]:
     """The transformed batches the destination consumes; ends early on a cancel request, or
     raises DiscardOnCancel then when `discard` (the destination publishes nothing of a cancelled run)."""
@@ -234,6 +257,7 @@ def _batches(
                 # handed over; the destination's count wins at the end
                 counters.records_written += work.table.num_rows
             on_progress(counters)
+            fence()  # a worker that lost its lease stops here, and its destination discards
             if should_cancel():
                 canceled[0] = True
                 stopped = f"Cancel requested: stopped after {counters.records_processed:,} records; "
