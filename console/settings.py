@@ -166,6 +166,12 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # started from the page waited for); listing a small folder 10 times a second is cheap.
         "polling_interval": 0.1,
     }
+else:
+    # Redis gives a message taken but not acknowledged (acks_late) to another worker after this
+    # long. It decides nothing about a run (the execution's lease does, docs/triggers.md); it is
+    # kept above the longest back-off (SLUICE_RETRY_CAP_SECONDS), so a retry's delayed message a
+    # worker holds is not handed out twice.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

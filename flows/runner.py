@@ -412,12 +412,13 @@ def _attempt_ended(execution_id, number: int, outcome: str) -> None:
 def _requeue_unclaimed() -> int:
     """Executions no worker has picked up for a while (a lost message, or a dispatcher that died
     between commit and publish, or a retry's message lost) are sent again; a duplicate delivery is
-    harmless (an attempt is claimed once)."""
+    harmless (an attempt is claimed once). A cancel requested meanwhile is finished by the claim."""
     from flows.tasks import run_execution
 
     cutoff = timezone.now() - timedelta(seconds=settings.SLUICE_LOST_AFTER_SECONDS)
     waiting = list(
-        Execution.objects.filter(status=S.IN_PROGRESS, lease="", updated_at__lt=cutoff)
+        Execution.objects.filter(status__in=[S.IN_PROGRESS, S.CANCEL_STARTED], lease="",
+                                 updated_at__lt=cutoff)
         .values_list("pk", flat=True)[:1000]
     )
     for execution_id in waiting:

@@ -28,6 +28,8 @@ from .work import Work
 
 # failures logged one by one; the rest are counted (and the first 100 kept in the counters)
 _LOGGED_FAILURES = 20
+# how often, at most, the lease is asked for between batches
+_FENCE_EVERY_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,9 @@ def run_flow(
     errorHandlingConfig names a bucket or folder.
 
     `attempt` numbers this try at the execution; `holds_lease()` answers whether it still may
-    publish (the worker's lease, flows/runner.py). It is asked after every batch and, through
-    connections/connectors/fencing.py, by the destination right before it makes data visible;
+    publish (the worker's lease, flows/runner.py). It is asked between batches (at most once a
+    second) and, every time, by the destination right before it makes data visible (through
+    connections/connectors/fencing.py);
     when it answers False the run stops with fencing.LeaseLost and the destination discards what
     it staged: an attempt the reconciler gave up on publishes nothing.
 
@@ -128,7 +131,14 @@ def run_flow(
     canceled = [False]
     discard = not destination.connector.publishes_on_cancel
 
+    last_fence = [time.monotonic()]
+
     def fence() -> None:
+        # Between batches, at most once a second (each ask renews the lease in the database); the
+        # destination's check right before its commit is never skipped.
+        if time.monotonic() - last_fence[0] < _FENCE_EVERY_SECONDS:
+            return
+        last_fence[0] = time.monotonic()
         if not holds_lease():
             raise fencing.LeaseLost(attempt)
 

@@ -1,7 +1,7 @@
 """S3 as a destination: files staged under a temporary prefix, published when the run ends well.
 
 Batches are written to a local spool file (flat memory whatever the run's size), which is
-uploaded (multipart above 64 MB) under `<bucketPrefix>/.sluice-staging/<executionId>/` when it
+uploaded (multipart above 64 MB) under `<bucketPrefix>/.sluice-staging/<executionId>/<attempt>/` when it
 reaches targetFileSize, or at the end for a SingleFile aggregation. When the batches end normally
 the staged files are copied to their final keys (layout.py), stale files of an earlier attempt of
 the same execution are removed, the manifest is written last and the staging prefix is deleted.
