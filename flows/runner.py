@@ -269,7 +269,6 @@ def _run(execution: Execution, lease: Lease) -> bool:
         finally:
             if meter.total:
                 log("INFO", meter.describe())
-    raise AssertionError("unreachable")  # the loop above always returns
 
 
 def _finish(execution: Execution, lease: Lease, status: str, counters, message: str = "", **where) -> bool:
@@ -384,14 +383,15 @@ def _retry(held, execution_id, attempt: int) -> int:
     from flows.tasks import run_execution
 
     following = attempt + 1
-    # updated_at is now: the re-sent message has SLUICE_LOST_AFTER_SECONDS (plus the back-off) to
-    # be claimed before _requeue_unclaimed sends it again.
-    if not held.update(attempt=following, lease="", heartbeat_at=None, records_written=0, bytes_written=0,
-                       updated_at=timezone.now()):
-        return 0
-    _attempt_ended(execution_id, attempt, "Worker lost")
     delay = backoff_delay(attempt, base=settings.SLUICE_RETRY_BASE_SECONDS,
                           cap=settings.SLUICE_RETRY_CAP_SECONDS)
+    # updated_at is when the attempt is due: _requeue_unclaimed gives its message a whole
+    # SLUICE_LOST_AFTER_SECONDS from then before it sends another (which would skip the back-off).
+    due = timezone.now() + timedelta(seconds=delay)
+    if not held.update(attempt=following, lease="", heartbeat_at=None, records_written=0, bytes_written=0,
+                       updated_at=due):
+        return 0
+    _attempt_ended(execution_id, attempt, "Worker lost")
     services.log(
         Execution(pk=execution_id),
         f"The worker running attempt {attempt} stopped reporting for over "
