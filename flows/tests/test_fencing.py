@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -54,6 +55,35 @@ def stop(worker: subprocess.Popen) -> None:
     worker.wait(timeout=30)
 
 
+def freeze(worker: subprocess.Popen) -> None:
+    """SIGSTOP the worker, but not in the middle of a write to a SQLite database: frozen there it
+    would keep the database's write lock, and the reconciler (this test) could not write either. A
+    PostgreSQL server finishes an autocommit statement without its client."""
+    deadline = time.monotonic() + 10
+    while True:
+        worker.send_signal(signal.SIGSTOP)
+        if not sqlite_write_locked() or time.monotonic() > deadline:
+            return
+        worker.send_signal(signal.SIGCONT)
+        time.sleep(0.01)
+
+
+def sqlite_write_locked() -> bool:
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        return False
+    probe = sqlite3.connect(connection.settings_dict["NAME"], timeout=0.2)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+        probe.rollback()
+        return False
+    except sqlite3.OperationalError:
+        return True
+    finally:
+        probe.close()
+
+
 def reading(execution: Execution) -> None:
     """Until the worker holds the lease and has read records: a signal now lands mid-run."""
     wait(lambda: Execution.objects.filter(pk=execution.pk, records_processed__gt=0).exclude(lease="").exists(),
@@ -79,7 +109,7 @@ def test_a_frozen_worker_woken_after_the_reconciler_gave_up_publishes_nothing(de
     try:
         execution = services.start_flow(demo["flow"])
         reading(execution)
-        worker.send_signal(signal.SIGSTOP)
+        freeze(worker)
         reconcile_until_handled(settings)
         execution.refresh_from_db()
         assert execution.status == "Error" and "(worker lost)" in execution.error_message
@@ -132,3 +162,46 @@ def test_a_killed_workers_run_ends_successful_on_a_second_worker_with_every_reco
     assert len(ids) == ROWS and len(set(ids)) == ROWS
     assert [(a.number, a.outcome) for a in execution.attempts.all()] == [(1, "Worker lost"), (2, "Successful")]
     assert execution.attempts.get(number=1).worker != "" and execution.attempts.get(number=2).finished_at
+
+
+def test_a_frozen_worker_woken_while_its_replacement_runs_leaves_the_replacements_output_whole(demo, settings):
+    """Both attempts run at once for a while: each stages apart, and only the lease holder publishes."""
+    from console.demo_data import write_accounts_csv
+
+    rows = ROWS
+    write_accounts_csv(demo["csv"], rows=rows)
+    settings.SLUICE_RUN_ATTEMPTS = 2
+    settings.SLUICE_RETRY_BASE_SECONDS = 0.2
+    frozen = start_worker(settings, SLUICE_READ_BLOCK_BYTES="4096")
+    replacement = None
+    try:
+        execution = services.start_flow(demo["flow"])
+        reading(execution)
+        freeze(frozen)
+        reconcile_until_handled(settings)
+        replacement = start_worker(settings, SLUICE_READ_BLOCK_BYTES="4096")
+        wait(lambda: Execution.objects.filter(pk=execution.pk, attempt=2, records_processed__gt=0)
+             .exclude(lease="").exists(), 60, "the second attempt to start reading")
+        # The replacement pauses too (it keeps its lease: only this test runs the reconciler), so
+        # the first worker surely wakes up while the second attempt is under way.
+        freeze(replacement)
+        frozen.send_signal(signal.SIGCONT)
+        wait(lambda: execution.log_lines.filter(level="WARNING", message__contains="Attempt 1 (worker").exists(),
+             60, "the woken worker to find its lease gone")
+        replacement.send_signal(signal.SIGCONT)
+        wait(lambda: Execution.objects.filter(pk=execution.pk, status__in=Execution.FINISHED).exists(), 50,
+             "the second attempt to finish")
+    finally:
+        stop(frozen)
+        if replacement is not None:
+            stop(replacement)
+    execution.refresh_from_db()
+    assert execution.status == "Successful" and execution.records_written == rows, execution.error_message
+    folder = demo["root"] / "out" / "accounts"
+    assert outputs(folder, execution) == [folder / str(execution.pk)]
+    ids = [json.loads(line)["Id"] for line in (folder / str(execution.pk) / "part-00000.jsonl").open()]
+    assert len(ids) == rows and len(set(ids)) == rows
+    assert [(a.number, a.outcome) for a in execution.attempts.all()] == [(1, "Worker lost"), (2, "Successful")]
+    fenced = execution.log_lines.get(message__contains="Attempt 1 (worker")
+    done = execution.log_lines.get(message__startswith="Done")
+    assert fenced.id < done.id, "the woken worker gave up while its replacement was still running"
