@@ -81,6 +81,7 @@ def test_the_first_refused_record_stops_the_run_by_default_and_says_what_stays(a
     message = caught.value.message
     assert message.startswith("record 121: Zendesk refused it: RecordInvalid: Priority: whenever is not a valid")
     assert "149 records Zendesk accepted before it stay written" in message
+    assert caught.value.records_committed == 149  # the run's written counter says so too
     assert len(writes(account)) == 2
 
 
@@ -245,4 +246,5 @@ def test_a_transient_failure_after_some_writes_is_not_retried_automatically(acco
         write(account, "tickets", [new_ticket(n) for n in range(1, 151)], writeOperationType="INSERT")
     assert caught.value.permanent
     assert "100 records were written to Zendesk before this; the run is not retried" in caught.value.message
+    assert caught.value.records_committed == 100 and caught.value.bytes_committed > 0
     assert len(writes(account)) == 2  # a 5xx on a write is not repeated

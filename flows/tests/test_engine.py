@@ -578,6 +578,23 @@ def test_a_failed_write_reports_nothing_written_though_batches_were_handed_over(
     assert (counters.records_written, counters.bytes_written) == (0, 0)
 
 
+class PartlyAcceptingDestination(MemoryDestination):
+    """An API that accepted some records before it failed: they stay written."""
+
+    def write(self, conn, entity, batches: Iterable[pa.Table], options) -> WriteResult:
+        list(batches)
+        error = ConnectorError("the API failed half-way; 5 records stay written")
+        error.records_committed, error.bytes_committed = 5, 321
+        raise error
+
+
+def test_a_failed_write_reports_what_a_saas_api_had_accepted():
+    with pytest.raises(RunError) as caught:
+        run_flow(document([map_all()]), Endpoint(TableSource([pa.table({"Id": [1, 2, 3]})] * 4), ConnectionInfo(
+            "s", "Tables")), Endpoint(PartlyAcceptingDestination(), ConnectionInfo("d", "Memory")), execution_id="e")
+    assert (caught.value.counters.records_written, caught.value.counters.bytes_written) == (5, 321)
+
+
 def test_a_run_that_lost_its_lease_publishes_nothing(files_root, monkeypatch):
     monkeypatch.setenv("SLUICE_READ_BLOCK_BYTES", "4096")
     write_csv(files_root / "accounts.csv", 3_000)
