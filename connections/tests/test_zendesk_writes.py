@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pyarrow as pa
 import pytest
 
+from connections.connectors import fencing
 from connections.connectors.base import ConnectionInfo, ConnectorError
 from connections.connectors.zendesk import ZendeskConnector
 from connections.connectors.zendesk import writing as zendesk_writing
@@ -248,3 +249,10 @@ def test_a_transient_failure_after_some_writes_is_not_retried_automatically(acco
     assert "100 records were written to Zendesk before this; the run is not retried" in caught.value.message
     assert caught.value.records_committed == 100 and caught.value.bytes_committed > 0
     assert len(writes(account)) == 2  # a 5xx on a write is not repeated
+
+
+def test_a_run_that_lost_its_lease_sends_no_more_calls(account):
+    answers = iter([True, False])  # the lease is lost after the first call
+    with pytest.raises(fencing.LeaseLost), fencing.held(1, lambda: next(answers)):
+        write(account, "tickets", [new_ticket(n) for n in range(1, 151)], writeOperationType="INSERT")
+    assert len(writes(account)) == 1

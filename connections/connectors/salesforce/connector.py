@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from connections.connectors import errorhandling, fencing
+from connections.connectors import errorhandling
 from connections.connectors.base import (
     ConfigField,
     ConnectionInfo,
@@ -335,7 +335,6 @@ class SalesforceConnector(SaasConnector):
             bulk = transfer == "BULKV2" or (
                 transfer == "AUTOMATIC" and spool.rows - len(skip) >= writing.BULK_WRITE_THRESHOLD
             )
-            fencing.before_publish()  # the source is read; a run that lost its lease sends nothing
             (writer.bulk if bulk else writer.collections)(spool, skip)
             return writer.result
         finally:
