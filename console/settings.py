@@ -166,6 +166,12 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # started from the page waited for); listing a small folder 10 times a second is cheap.
         "polling_interval": 0.1,
     }
+else:
+    # Redis gives a message taken but not acknowledged (acks_late) to another worker after this
+    # long. It decides nothing about a run (the execution's lease does, docs/triggers.md); it is
+    # kept above the longest back-off (SLUICE_RETRY_CAP_SECONDS), so a retry's delayed message a
+    # worker holds is not handed out twice.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -208,9 +214,12 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # A running execution writes a heartbeat this often; one whose heartbeat is older than
-# SLUICE_LOST_AFTER_SECONDS is marked Error "worker lost" by the reconciler.
+# SLUICE_LOST_AFTER_SECONDS is "worker lost": the reconciler tries it again or marks it Error.
 SLUICE_HEARTBEAT_SECONDS = float(os.environ.get("SLUICE_HEARTBEAT_SECONDS", 15))
 SLUICE_LOST_AFTER_SECONDS = int(os.environ.get("SLUICE_LOST_AFTER_SECONDS", 120))
+# How many attempts a run whose worker was lost gets in all (the first included) before it is
+# marked Error; each new attempt starts after a back-off (SLUICE_RETRY_BASE/CAP_SECONDS).
+SLUICE_RUN_ATTEMPTS = max(int(os.environ.get("SLUICE_RUN_ATTEMPTS", 3)), 1)
 # Email for notification channels. Without EMAIL_HOST mail goes to the worker's log (console
 # backend), so an embedded install never tries to reach an SMTP server that is not there.
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")

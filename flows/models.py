@@ -154,6 +154,11 @@ class Execution(models.Model):
     scheduled_for = models.DateTimeField(null=True, blank=True)
     # Written by the worker every few seconds while it runs; the reconciler reads it.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The lease (flows/runner.py): the attempt now running the execution and the token of the worker
+    # holding it ("" until a worker claims the attempt). Only the holder may commit or set the outcome;
+    # the reconciler moves a silent execution to a new attempt, which fences the old holder out.
+    attempt = models.PositiveIntegerField(default=1)
+    lease = models.CharField(max_length=64, blank=True)
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -199,6 +204,22 @@ class Execution(models.Model):
         if self.started_at and self.finished_at:
             return self.finished_at - self.started_at
         return None
+
+
+class ExecutionAttempt(models.Model):
+    """One try at an execution by one worker, for the execution page: a lost worker's run is tried
+    again (SLUICE_RUN_ATTEMPTS), and each try shows who ran it and how it ended."""
+
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveIntegerField()
+    worker = models.CharField(max_length=256, blank=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=64, blank=True)  # "" while it runs
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [models.UniqueConstraint(fields=["execution", "number"], name="one_row_per_attempt")]
 
 
 class ExecutionLog(models.Model):

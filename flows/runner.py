@@ -6,15 +6,17 @@ import itertools
 import logging
 import threading
 import time
+import uuid
 from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django import db
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from connections.connectors import apicalls
+from connections.connectors import apicalls, fencing
 from connections.connectors import rejects as rejected
 from connections.connectors.base import ConnectionInfo, ConnectorError, Window
 from connections.connectors.registry import get_connector, resolve_key
@@ -23,7 +25,7 @@ from connections.oauth.tokens import runtime_info
 from connections.retry import backoff_delay
 from flows import notifications, services
 from flows.engine import Counters, Endpoint, RunError, run_flow
-from flows.models import Execution
+from flows.models import Execution, ExecutionAttempt
 
 logger = logging.getLogger(__name__)
 S = Execution.Status
@@ -63,16 +65,48 @@ def rejects_endpoint(destination_config: dict, destination: Endpoint) -> Endpoin
     return Endpoint(get_connector("S3"), ConnectionInfo(name="", connector_type="S3"))
 
 
-def claim(execution_id: str, worker: str) -> Execution | None:
-    """Take the execution for this worker, once: a second delivery of the same message finds it
-    claimed and does nothing. A cancel that arrived before any worker did is finished here."""
+def claim(execution_id: str, worker: str, attempt: int | None = None) -> Execution | None:
+    """Take the execution's current attempt for this worker, once: a second delivery of the same
+    message finds it claimed and does nothing. `attempt` (the message's) must be the current one, so
+    an old message cannot start a retry before its back-off. The claim makes this worker the lease
+    holder (`execution.lease`); the attempt is recorded for the execution page. A cancel that
+    arrived before any worker did is finished here."""
     now = timezone.now()
-    unclaimed = Execution.objects.filter(pk=execution_id, started_at__isnull=True)
-    if unclaimed.filter(status=S.CANCEL_STARTED).update(status=S.CANCELED, started_at=now, finished_at=now):
+    unclaimed = Execution.objects.filter(pk=execution_id, lease="")
+    if attempt is not None:
+        unclaimed = unclaimed.filter(attempt=attempt)
+    first_start = Coalesce(F("started_at"), Value(now))
+    if unclaimed.filter(status=S.CANCEL_STARTED).update(status=S.CANCELED, started_at=first_start,
+                                                         finished_at=now):
         return None
-    if not unclaimed.filter(status=S.IN_PROGRESS).update(started_at=now, worker=worker, updated_at=now):
+    token = uuid.uuid4().hex
+    if not unclaimed.filter(status=S.IN_PROGRESS).update(started_at=first_start, worker=worker, lease=token,
+                                                         heartbeat_at=now, updated_at=now):
         return None
-    return Execution.objects.select_related("version", "flow").get(pk=execution_id)
+    execution = Execution.objects.select_related("version", "flow").get(pk=execution_id)
+    ExecutionAttempt.objects.create(execution=execution, number=execution.attempt, worker=worker,
+                                    started_at=now)
+    return execution
+
+
+class Lease:
+    """The claimed attempt's right to write to the execution row and to publish. It holds while the
+    row still names this attempt and token and the run is not finished: the reconciler takes it
+    away by moving a silent execution to a new attempt (or to Error), and everything this worker
+    writes afterwards (counters, heartbeat, outcome, the destination's commit) is refused."""
+
+    def __init__(self, execution: Execution):
+        self.execution_id, self.attempt, self.token = execution.pk, execution.attempt, execution.lease
+
+    def rows(self):
+        return Execution.objects.filter(pk=self.execution_id, attempt=self.attempt, lease=self.token,
+                                        status__in=[S.IN_PROGRESS, S.CANCEL_STARTED])
+
+    def renew(self) -> bool:
+        """True while this attempt holds the lease; holding it, the heartbeat moves on too, so the
+        reconciler waits a whole SLUICE_LOST_AFTER_SECONDS before it may take the lease away: the
+        commit that follows this check has that long."""
+        return bool(self.rows().update(heartbeat_at=timezone.now()))
 
 
 def counters_fields(counters: Counters) -> dict:
@@ -97,31 +131,43 @@ def api_call_fields() -> dict:
 
 
 def finish(execution: Execution, status: str, counters: Counters | None, message: str = "", location="",
-           rejects_location: str = ""):
-    fields = {"status": status, "finished_at": timezone.now(), "updated_at": timezone.now(),
-              **api_call_fields()}
+           rejects_location: str = "", lease: Lease | None = None) -> bool:
+    """Record the outcome; False when it could not be (this attempt lost its lease, or the row is
+    gone or finished). Without counters (an unexpected error), nothing is written: a destination
+    discards what it staged on every failure, so the written counters go back to 0."""
+    now = timezone.now()
+    fields = {"status": status, "finished_at": now, "updated_at": now, **api_call_fields()}
     if counters is not None:
         fields.update(counters_fields(counters))
         fields["failure_sample"] = counters.failure_sample()
+    elif status != S.SUCCESSFUL:
+        fields.update(records_written=0, bytes_written=0)
     if rejects_location:
         fields["rejects_location"] = rejects_location
     if message:
         fields["error_message"] = message
     if location:
         fields["output_location"] = location
+    rows = lease.rows() if lease is not None else Execution.objects.filter(pk=execution.pk)
     # A row deleted meanwhile (forced flow delete) simply updates nothing.
-    Execution.objects.filter(pk=execution.pk).exclude(status__in=Execution.FINISHED).update(**fields)
+    if not rows.exclude(status__in=Execution.FINISHED).update(**fields):
+        return False
+    attempt = lease.attempt if lease is not None else execution.attempt
+    ExecutionAttempt.objects.filter(execution_id=execution.pk, number=attempt).update(finished_at=now,
+                                                                                     outcome=status)
+    return True
 
 
 class Heartbeat:
-    """Writes heartbeat_at every few seconds from a thread of its own, so a source that takes
-    minutes over one batch still shows it is alive; a killed worker stops writing and the
-    reconciler notices."""
+    """Renews the lease (heartbeat_at) every few seconds from a thread of its own, so a source that
+    takes minutes over one batch still shows it is alive; a killed worker stops writing and the
+    reconciler notices. It stops once the lease is gone: a frozen worker that wakes up must not
+    keep alive the attempt that replaced it."""
 
-    def __init__(self, execution_id, every: float):
-        self.execution_id, self.every = execution_id, every
+    def __init__(self, lease: Lease, every: float):
+        self.lease, self.every = lease, every
         self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self.beat, name=f"heartbeat-{execution_id}", daemon=True)
+        self.thread = threading.Thread(target=self.beat, name=f"heartbeat-{lease.execution_id}", daemon=True)
 
     def __enter__(self) -> Heartbeat:
         self.thread.start()
@@ -135,24 +181,35 @@ class Heartbeat:
         try:
             while not self.stopped.wait(self.every):
                 try:
-                    Execution.objects.filter(pk=self.execution_id).update(heartbeat_at=timezone.now())
+                    if not self.lease.renew():
+                        return
                 except Exception:  # a busy database now and then is not a reason to stop beating
-                    logger.warning("Heartbeat of execution %s not written", self.execution_id, exc_info=True)
+                    logger.warning("Heartbeat of execution %s not written", self.lease.execution_id,
+                                   exc_info=True)
         finally:
             db.connections.close_all()  # this thread's own connection
 
 
-def run_execution(execution_id: str, worker: str = "") -> None:
-    execution = claim(execution_id, worker)
+def run_execution(execution_id: str, worker: str = "", attempt: int | None = None) -> None:
+    execution = claim(execution_id, worker, attempt)
     if execution is None:
         return
-    services.log(execution, f"Started on worker {worker or 'local'}.")
-    _quietly(notifications.run_started, execution)
+    lease = Lease(execution)
+    if execution.attempt == 1:
+        services.log(execution, f"Started on worker {worker or 'local'}.")
+        _quietly(notifications.run_started, execution)
+    else:
+        services.log(execution, f"Attempt {execution.attempt} started on worker {worker or 'local'}, "
+                                "from the start of the data.")
+    recorded = False
     try:
-        with Heartbeat(execution.pk, settings.SLUICE_HEARTBEAT_SECONDS):
-            _run(execution)
+        with Heartbeat(lease, settings.SLUICE_HEARTBEAT_SECONDS):
+            recorded = _run(execution, lease)
     finally:
-        _finished(execution.pk)
+        # A fenced attempt's outcome is not the run's: the attempt that replaced it (or the
+        # reconciler) ends the run and says so.
+        if recorded:
+            _finished(execution.pk)
 
 
 def _finished(execution_id) -> None:
@@ -169,7 +226,8 @@ def _quietly(step, *args) -> None:
         logger.exception("%s failed for %s", getattr(step, "__name__", step), args)
 
 
-def _run(execution: Execution) -> None:
+def _run(execution: Execution, lease: Lease) -> bool:
+    """Run the attempt; True when its outcome was recorded (False: it lost its lease)."""
     last_report = [0.0]
 
     def due() -> bool:
@@ -184,9 +242,7 @@ def _run(execution: Execution) -> None:
 
     def on_progress(counters: Counters) -> None:
         if due():
-            Execution.objects.filter(pk=execution.pk).update(
-                updated_at=timezone.now(), **counters_fields(counters), **api_call_fields()
-            )
+            lease.rows().update(updated_at=timezone.now(), **counters_fields(counters), **api_call_fields())
 
     def log(level: str, message: str) -> None:
         services.log(execution, message, level)
@@ -195,27 +251,43 @@ def _run(execution: Execution) -> None:
     pull = document["sourceFlowConfig"].get("incrementalPullConfig") or {}
     window = Window(execution.data_pull_start, execution.data_pull_end, pull.get("datetimeTypeFieldName"))
     from flows.reprocess import run_options  # quotas and rejected-records retries (issue 12)
-    hooks = {"should_cancel": should_cancel, "on_progress": on_progress, "log": log, **run_options(execution)}
+    hooks = {"should_cancel": should_cancel, "on_progress": on_progress, "log": log,
+             "attempt": lease.attempt, "holds_lease": lease.renew, **run_options(execution)}
     retries = execution.flow.transient_retries
     # Every HTTP request of the run, token refreshes before it included, is counted into this.
     with apicalls.metering(apicalls.ApiCalls()) as meter:
         try:
             for attempt in itertools.count(1):
-                failure = _attempt(execution, document, window, hooks)
+                failure = _attempt(execution, document, window, hooks, lease)
                 if failure is None:
-                    return
+                    return True
+                if isinstance(failure, fencing.LeaseLost):
+                    return False
                 if attempt <= retries and _wait_to_retry(failure, attempt, retries, log, should_cancel):
                     continue  # the destination discarded the failed attempt: the next one starts clean
                 log("ERROR", failure.message)
-                finish(execution, S.ERROR, getattr(failure, "counters", None), failure.message)
-                return
+                return _finish(execution, lease, S.ERROR, getattr(failure, "counters", None), failure.message)
         finally:
             if meter.total:
                 log("INFO", meter.describe())
 
 
-def _attempt(execution: Execution, document: dict, window: Window, hooks: dict):
-    """Run once and record the outcome; a transient failure is returned instead, to be retried."""
+def _finish(execution: Execution, lease: Lease, status: str, counters, message: str = "", **where) -> bool:
+    if finish(execution, status, counters, message, lease=lease, **where):
+        return True
+    _fenced(execution, lease)
+    return False
+
+
+def _fenced(execution: Execution, lease: Lease) -> None:
+    services.log(execution, f"Attempt {lease.attempt} (worker {execution.worker or 'local'}) stopped: the "
+                            "execution was given up on while this worker was silent, so nothing this attempt "
+                            "wrote was published and its outcome is not the run's.", "WARNING")
+
+
+def _attempt(execution: Execution, document: dict, window: Window, hooks: dict, lease: Lease):
+    """Run once and record the outcome; a transient failure is returned instead, to be retried,
+    and so is fencing.LeaseLost (nothing is recorded then)."""
     log = hooks["log"]
     try:
         source = endpoint(document["sourceFlowConfig"])
@@ -223,17 +295,22 @@ def _attempt(execution: Execution, document: dict, window: Window, hooks: dict):
         rejects = rejects_endpoint(document["destinationFlowConfigList"][0], destination)
         result = run_flow(document, source, destination, execution_id=str(execution.pk), window=window,
                           rejects=rejects, **hooks)
+    except fencing.LeaseLost as exc:
+        _fenced(execution, lease)
+        return exc
     except (RunError, ConnectorError) as exc:
         transient = exc.retryable if isinstance(exc, RunError) else not exc.permanent
         if transient:
             return exc
         log("ERROR", exc.message)
-        finish(execution, S.ERROR, getattr(exc, "counters", None), exc.message)
+        if not _finish(execution, lease, S.ERROR, getattr(exc, "counters", None), exc.message):
+            return fencing.LeaseLost(lease.attempt)
     except SoftTimeLimitExceeded:
         limit = settings.CELERY_TASK_TIME_LIMIT
         message = f"The run took longer than the time limit ({limit} s) and was stopped."
         log("ERROR", message)
-        finish(execution, S.ERROR, None, message)
+        if not _finish(execution, lease, S.ERROR, None, message):
+            return fencing.LeaseLost(lease.attempt)
     except Exception:
         logger.exception("Execution %s failed", execution.pk)
         message = (
@@ -241,11 +318,13 @@ def _attempt(execution: Execution, document: dict, window: Window, hooks: dict):
             "Nothing was written. The details are in the worker log."
         )
         log("ERROR", message)
-        finish(execution, S.ERROR, None, message)
+        if not _finish(execution, lease, S.ERROR, None, message):
+            return fencing.LeaseLost(lease.attempt)
     else:
         status = S.CANCELED if result.status == "Canceled" else S.SUCCESSFUL
-        finish(execution, status, result.counters, location=result.location,
-               rejects_location=result.rejects_location)
+        if not _finish(execution, lease, status, result.counters, location=result.location,
+                       rejects_location=result.rejects_location):
+            return fencing.LeaseLost(lease.attempt)
     return None
 
 
@@ -264,40 +343,83 @@ def _wait_to_retry(exc, attempt: int, retries: int, log, should_cancel) -> bool:
 
 
 def mark_lost_executions() -> int:
-    """The reconciler: executions whose worker stopped beating are marked Error "worker lost", so
-    nothing stays InProgress forever. A scheduled flow's next run covers the lost run's window,
-    because only a successful run moves the watermark."""
-    cutoff = timezone.now() - timedelta(seconds=settings.SLUICE_LOST_AFTER_SECONDS)
+    """The reconciler: an execution whose worker stopped beating for SLUICE_LOST_AFTER_SECONDS
+    ("worker lost") gets a new attempt, from the start, after a back-off, while it has attempts
+    left (SLUICE_RUN_ATTEMPTS); then it is marked Error, so nothing stays InProgress forever. Either
+    way the silent worker's lease is gone: should it wake up, it publishes nothing. Returns how many
+    lost executions it handled."""
+    lost_after = settings.SLUICE_LOST_AFTER_SECONDS
+    cutoff = timezone.now() - timedelta(seconds=lost_after)
     silent = (Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True)) & Q(updated_at__lt=cutoff)
     running = [S.IN_PROGRESS, S.CANCEL_STARTED]
-    lost = Execution.objects.filter(silent, status__in=running, started_at__isnull=False)
-    message = (
-        f"The worker running this execution stopped reporting for over "
-        f"{settings.SLUICE_LOST_AFTER_SECONDS} seconds (worker lost). Nothing it wrote was committed; "
-        "run the flow again (a scheduled flow's next run covers this window)."
-    )
-    ids = list(lost.values_list("pk", flat=True))
-    marked = 0
-    for execution_id in ids:
-        # One at a time, conditionally: a worker that comes back and finishes meanwhile wins.
-        if Execution.objects.filter(pk=execution_id, status__in=[S.IN_PROGRESS, S.CANCEL_STARTED]).update(
-            status=S.ERROR, error_message=message, finished_at=timezone.now(), updated_at=F("updated_at")
-        ):
-            marked += 1
+    lost = Execution.objects.filter(silent, status__in=running).exclude(lease="")
+    handled = 0
+    for execution_id, attempt, lease, status in list(lost.values_list("pk", "attempt", "lease", "status")):
+        # One at a time, conditionally on the lease: a worker that comes back and finishes meanwhile wins.
+        held = Execution.objects.filter(pk=execution_id, attempt=attempt, lease=lease, status=status)
+        if status == S.IN_PROGRESS and attempt < settings.SLUICE_RUN_ATTEMPTS:
+            handled += _retry(held, execution_id, attempt)
+            continue
+        message = (
+            f"The worker running this execution stopped reporting for over {lost_after} seconds (worker "
+            f"lost){_tries(attempt)}. Nothing it wrote was published; run the flow again (a scheduled "
+            "flow's next run covers this window)."
+        )
+        if held.update(status=S.ERROR, error_message=message, finished_at=timezone.now(),
+                       records_written=0, bytes_written=0, updated_at=F("updated_at")):
+            handled += 1
+            _attempt_ended(execution_id, attempt, "Worker lost")
             services.log(Execution(pk=execution_id), message, "ERROR")
             _finished(execution_id)
     _requeue_unclaimed()
-    return marked
+    return handled
+
+
+def _tries(attempt: int) -> str:
+    return f", on each of its {attempt} attempts" if attempt > 1 else ""
+
+
+def _retry(held, execution_id, attempt: int) -> int:
+    """Give a lost execution its next attempt: the old lease holder is fenced out from here on."""
+    from flows.tasks import run_execution
+
+    following = attempt + 1
+    delay = backoff_delay(attempt, base=settings.SLUICE_RETRY_BASE_SECONDS,
+                          cap=settings.SLUICE_RETRY_CAP_SECONDS)
+    # updated_at is when the attempt is due: _requeue_unclaimed gives its message a whole
+    # SLUICE_LOST_AFTER_SECONDS from then before it sends another (which would skip the back-off).
+    due = timezone.now() + timedelta(seconds=delay)
+    if not held.update(attempt=following, lease="", heartbeat_at=None, records_written=0, bytes_written=0,
+                       updated_at=due):
+        return 0
+    _attempt_ended(execution_id, attempt, "Worker lost")
+    services.log(
+        Execution(pk=execution_id),
+        f"The worker running attempt {attempt} stopped reporting for over "
+        f"{settings.SLUICE_LOST_AFTER_SECONDS} seconds (worker lost); nothing it wrote was published. "
+        f"Attempt {following} of "
+        f"{settings.SLUICE_RUN_ATTEMPTS} starts in {delay:.1f} s, from the start of the data.",
+        "WARNING",
+    )
+    run_execution.apply_async((str(execution_id),), {"attempt": following}, countdown=delay)
+    return 1
+
+
+def _attempt_ended(execution_id, number: int, outcome: str) -> None:
+    ended = ExecutionAttempt.objects.filter(execution_id=execution_id, number=number)
+    ended.filter(finished_at__isnull=True).update(finished_at=timezone.now(), outcome=outcome)
 
 
 def _requeue_unclaimed() -> int:
     """Executions no worker has picked up for a while (a lost message, or a dispatcher that died
-    between commit and publish) are sent again; a duplicate delivery is harmless (claim is once)."""
+    between commit and publish, or a retry's message lost) are sent again; a duplicate delivery is
+    harmless (an attempt is claimed once). A cancel requested meanwhile is finished by the claim."""
     from flows.tasks import run_execution
 
     cutoff = timezone.now() - timedelta(seconds=settings.SLUICE_LOST_AFTER_SECONDS)
     waiting = list(
-        Execution.objects.filter(status=S.IN_PROGRESS, started_at__isnull=True, updated_at__lt=cutoff)
+        Execution.objects.filter(status__in=[S.IN_PROGRESS, S.CANCEL_STARTED], lease="",
+                                 updated_at__lt=cutoff)
         .values_list("pk", flat=True)[:1000]
     )
     for execution_id in waiting:

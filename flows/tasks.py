@@ -5,9 +5,12 @@ from celery import shared_task
 from flows import dispatcher, notifications, runner
 
 
+# acks_late + reject_on_worker_lost: a message whose worker died comes back rather than being lost.
+# It never decides whether the run goes on: the execution's lease in the database does (a message
+# for an attempt already claimed is a no-op; the reconciler starts the next attempt). docs/triggers.md.
 @shared_task(bind=True, name="flows.tasks.run_execution", acks_late=True, reject_on_worker_lost=True)
-def run_execution(self, execution_id: str) -> None:
-    runner.run_execution(execution_id, worker=self.request.hostname or "")
+def run_execution(self, execution_id: str, attempt: int | None = None) -> None:
+    runner.run_execution(execution_id, worker=self.request.hostname or "", attempt=attempt)
 
 
 @shared_task(name="flows.tasks.mark_lost_executions")

@@ -348,6 +348,8 @@ def execution_context(execution: Execution) -> dict[str, Any]:
         "flow": execution.flow,
         "log_lines": lines[:LOG_LINES_SHOWN],
         "more_log_lines": len(lines) > LOG_LINES_SHOWN,
+        # a run tried again after its worker was lost lists each attempt (flows/runner.py)
+        "attempts": list(execution.attempts.all()) if execution.attempt > 1 else [],
     }
 
 

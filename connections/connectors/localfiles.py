@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
+from . import fencing
 from .base import (
     ConfigField,
     ConnectionInfo,
@@ -271,8 +272,10 @@ class LocalFilesConnector(Connector):
             raise ConnectorError(f'entityName "{entity}" is a file under {root}; a destination is a folder.')
         folder.mkdir(parents=True, exist_ok=True)
         final = folder / execution_id
-        staging = folder / f".{execution_id}.inprogress"
-        shutil.rmtree(staging, ignore_errors=True)  # left by an earlier attempt that died
+        # Each attempt stages apart: a frozen worker that wakes up after it was replaced must not
+        # write into the folder of the attempt that replaced it (connectors/fencing.py).
+        staging = folder / f".{execution_id}.{fencing.attempt()}.inprogress"
+        _remove_staging(folder, execution_id)  # left by earlier attempts that died or were fenced
         staging.mkdir()
         name = f"part-00000.{FILE_TYPES[file_type]}"
         keys = options.get("partitionKeys") or []
@@ -282,11 +285,12 @@ class LocalFilesConnector(Connector):
                 writers.write(table)
             size = writers.close()
             _fsync_tree(staging)
+            fencing.before_publish()  # a run that lost its lease deletes its staging instead
+            _commit(staging, final)
         except BaseException:
             writers.abort()
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        _commit(staging, final)
         return WriteResult(records_written=writers.records, bytes_written=size, location=str(final))
 
 
@@ -390,6 +394,13 @@ def _fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _remove_staging(folder: Path, execution_id: str) -> None:
+    pattern = re.compile(rf"\.{re.escape(execution_id)}(\.\d+)?\.inprogress")
+    for path in folder.iterdir():
+        if pattern.fullmatch(path.name):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _commit(staging: Path, final: Path) -> None:

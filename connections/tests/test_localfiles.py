@@ -17,7 +17,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from connections.connectors import localfiles
+from connections.connectors import fencing, localfiles
 from connections.connectors.base import ConnectionInfo, ConnectorError, Entity, Window
 from connections.connectors.fileformats import encode_jsonl
 from connections.connectors.localfiles import LocalFilesConnector, allowed_base
@@ -407,6 +407,27 @@ def test_a_rerun_replaces_the_same_execution_and_cleans_a_dead_attempt(root):
     write(root, "out", [TYPED.slice(0, 1)])
     assert sorted(p.name for p in (root / "out").iterdir()) == ["exec-1"]
     assert len((root / "out" / "exec-1" / "part-00000.jsonl").read_text().splitlines()) == 1
+
+
+def test_an_attempt_that_lost_its_lease_publishes_nothing_and_removes_its_staging(root):
+    with pytest.raises(fencing.LeaseLost), fencing.held(1, lambda: False):
+        write(root, "out", [TYPED])
+    assert list((root / "out").iterdir()) == []
+
+
+def test_each_attempt_stages_apart_and_the_next_one_clears_the_earlier_ones(root):
+    (root / "out").mkdir()
+    (root / "out" / ".exec-1.1.inprogress").mkdir()  # attempt 1, frozen or killed
+    staged = []
+
+    def batches():
+        staged.extend(p.name for p in (root / "out").iterdir())
+        yield TYPED
+
+    with fencing.held(2, lambda: True):
+        write(root, "out", batches())
+    assert staged == [".exec-1.2.inprogress"]
+    assert sorted(p.name for p in (root / "out").iterdir()) == ["exec-1"]
 
 
 def test_no_batches_commits_an_empty_folder(root):

@@ -15,6 +15,7 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 
+from connections.connectors import fencing
 from connections.connectors.base import ConnectorError, Window
 from connections.connectors.mysql import MySQLConnector
 from connections.connectors.mysql.reading import read_table
@@ -275,6 +276,13 @@ def test_a_failing_batch_stream_leaves_nothing_written(conn, db):
 
     with pytest.raises(RuntimeError, match="the source broke"):
         MY.write(conn, name, batches(), {"executionId": "e1"})
+    assert rows_of(db) == []
+
+
+def test_an_attempt_that_lost_its_lease_rolls_back_instead_of_committing(conn, db):
+    name = target_table(db)
+    with pytest.raises(fencing.LeaseLost), fencing.held(1, lambda: False):
+        write(conn, name, [ROWS])
     assert rows_of(db) == []
 
 

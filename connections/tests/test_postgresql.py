@@ -16,6 +16,7 @@ import pyarrow as pa
 import pytest
 from psycopg import sql
 
+from connections.connectors import fencing
 from connections.connectors.base import ConnectorError, Window
 from connections.connectors.hosts import check_host
 from connections.connectors.postgresql import PostgreSQLConnector
@@ -518,6 +519,14 @@ def test_a_failing_batch_stream_leaves_nothing_written(conn, schema):
     with pytest.raises(RuntimeError, match="the source broke"):
         PG.write(conn, name, batches(), {"executionId": "e1"})
     assert table_rows(name) == []
+
+
+def test_an_attempt_that_lost_its_lease_rolls_back_instead_of_committing(conn, schema):
+    name = target_table(schema)
+    asked = []
+    with pytest.raises(fencing.LeaseLost), fencing.held(1, lambda: asked.append(1) and False):
+        write(conn, name, [ROWS])
+    assert asked == [1] and table_rows(name) == []
 
 
 def test_a_stream_that_ends_early_commits_what_was_sent(conn, schema):

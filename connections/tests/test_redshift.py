@@ -247,9 +247,9 @@ def test_records_are_staged_in_s3_loaded_from_the_manifest_and_the_stage_is_remo
     assert len(got) == 5_000 and got[0][:3] == (0, 0.5, '["a","b\'c"]') and got[-1][:2] == (4_999, 4.5)
     [load] = connector.loaded
     staged = [k for k in load["keys"] if k.endswith(".csv.gz")]
-    assert len(staged) >= 3 and staged == [f"appflow/.sluice-redshift/e1/part-{i:05d}.csv.gz" for i in range(len(staged))]
+    assert len(staged) >= 3 and staged == [f"appflow/.sluice-redshift/e1/1/part-{i:05d}.csv.gz" for i in range(len(staged))]
     assert "appflow/.sluice-redshift/e1/part-00007.csv.gz" not in load["keys"]  # the dead attempt's file went first
-    assert load["manifest"] == f"s3://{stage_bucket}/appflow/.sluice-redshift/e1/manifest.json"
+    assert load["manifest"] == f"s3://{stage_bucket}/appflow/.sluice-redshift/e1/1/manifest.json"
     assert sum(load["records"]) == 5_000 and sum(f.count(b"\n") for f in load["files"]) == 5_000
     schema, name = table.split(".")
     assert load["copy"] == (
@@ -265,7 +265,7 @@ def test_the_destinations_intermediate_bucket_and_prefix_win(table, stage_bucket
     conn = stage_conn(pgserver.need_postgres(), stage_bucket)
     options = {"object": table, "executionId": "e2", "intermediateBucketName": other, "bucketPrefix": "flows/x"}
     connector.write(conn, table, iter(run_batches(1, 10)), options)
-    assert connector.loaded[0]["manifest"] == f"s3://{other}/flows/x/.sluice-redshift/e2/manifest.json"
+    assert connector.loaded[0]["manifest"] == f"s3://{other}/flows/x/.sluice-redshift/e2/1/manifest.json"
     assert len(rows(table)) == 10 and s3server.keys(other) == [] and s3server.keys(stage_bucket) == []
 
 

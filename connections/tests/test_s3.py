@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from connections.connectors import fencing
 from connections.connectors.base import ConnectorError, Window
 from connections.connectors.s3 import S3Connector
 from connections.connectors.s3 import destination as destination_module
@@ -235,6 +236,26 @@ def test_a_failing_run_leaves_nothing_in_the_bucket(conn, bucket):
             "fileType": "CSV", "aggregationConfig": {"targetFileSize": 1}}}
         S3.write(conn, bucket + "/out", batches(), options)
     assert s3server.keys(bucket) == []
+
+
+def test_an_attempt_that_lost_its_lease_publishes_nothing(conn, bucket):
+    with pytest.raises(fencing.LeaseLost), fencing.held(1, lambda: False):
+        write(conn, bucket, [ROWS])
+    assert s3server.keys(bucket) == []
+
+
+def test_each_attempt_stages_under_its_own_folder(conn, bucket):
+    seen = []
+
+    def batches():
+        big = pa.table({"Id": list(range(30_000)), "Text": ["y" * 40] * 30_000})  # > 1 MB: staged at once
+        yield big
+        yield big
+        seen.extend(s3server.keys(bucket))
+
+    with fencing.held(2, lambda: True):
+        write(conn, bucket, batches(), fileType="CSV", aggregationConfig={"targetFileSize": 1})
+    assert seen and all("/.sluice-staging/exec-1/2/" in "/" + key for key in seen), seen
 
 
 def test_a_cancelled_run_publishes_nothing_and_says_so(conn, bucket, data_dir):

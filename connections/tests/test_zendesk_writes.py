@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pyarrow as pa
 import pytest
 
+from connections.connectors import fencing
 from connections.connectors.base import ConnectionInfo, ConnectorError
 from connections.connectors.zendesk import ZendeskConnector
 from connections.connectors.zendesk import writing as zendesk_writing
@@ -81,6 +82,7 @@ def test_the_first_refused_record_stops_the_run_by_default_and_says_what_stays(a
     message = caught.value.message
     assert message.startswith("record 121: Zendesk refused it: RecordInvalid: Priority: whenever is not a valid")
     assert "149 records Zendesk accepted before it stay written" in message
+    assert caught.value.records_committed == 149  # the run's written counter says so too
     assert len(writes(account)) == 2
 
 
@@ -245,4 +247,12 @@ def test_a_transient_failure_after_some_writes_is_not_retried_automatically(acco
         write(account, "tickets", [new_ticket(n) for n in range(1, 151)], writeOperationType="INSERT")
     assert caught.value.permanent
     assert "100 records were written to Zendesk before this; the run is not retried" in caught.value.message
+    assert caught.value.records_committed == 100 and caught.value.bytes_committed > 0
     assert len(writes(account)) == 2  # a 5xx on a write is not repeated
+
+
+def test_a_run_that_lost_its_lease_sends_no_more_calls(account):
+    answers = iter([True, False])  # the lease is lost after the first call
+    with pytest.raises(fencing.LeaseLost), fencing.held(1, lambda: next(answers)):
+        write(account, "tickets", [new_ticket(n) for n in range(1, 151)], writeOperationType="INSERT")
+    assert len(writes(account)) == 1

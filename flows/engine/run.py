@@ -10,7 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from connections.connectors import apicalls
+from connections.connectors import apicalls, fencing
 from connections.connectors import rejects as rejected
 from connections.connectors.base import (
     ConnectionInfo,
@@ -30,6 +30,8 @@ from .work import Work
 
 # failures logged one by one; the rest are counted (and the first 100 kept in the counters)
 _LOGGED_FAILURES = 20
+# how often, at most, the lease is asked for between batches
+_FENCE_EVERY_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ def run_flow(
     rejects: Endpoint | None = None,
     limits: RunLimits = NO_LIMITS,
     reprocess: RejectedRecords | None = None,
+    attempt: int = 1,
+    holds_lease: Callable[[], bool] = lambda: True,
 ) -> RunResult:
     """Move the records of a flow `document` (CreateFlow shape) from `source` to `destination`.
 
@@ -72,9 +76,17 @@ def run_flow(
 
     `limits` caps what one run may read (records, bytes): past one the run stops with RunError.
     `reprocess` reads an earlier run's rejected records instead of `source` (engine/rejected.py).
+    `attempt` numbers this try at the execution; `holds_lease()` answers whether it still may
+    publish (the worker's lease, flows/runner.py). It is asked between batches (at most once a
+    second) and, every time, by the destination right before it makes data visible (through
+    connections/connectors/fencing.py);
+    when it answers False the run stops with fencing.LeaseLost and the destination discards what
+    it staged: an attempt the reconciler gave up on publishes nothing.
 
     Raises RunError (message for a person, counters so far) when the tasks cannot run, a field is
     missing, or a connector raises ConnectorError. Other exceptions from connectors propagate.
+    When the run raises, the counters' records_written and bytes_written are what the destination
+    committed: 0, since a destination discards everything on a failure.
     """
     started = time.monotonic()
     counters = Counters()
@@ -128,6 +140,18 @@ def run_flow(
 
     canceled = [False]
     discard = not destination.connector.publishes_on_cancel
+
+    last_fence = [time.monotonic()]
+
+    def fence() -> None:
+        # Between batches, at most once a second (each ask renews the lease in the database); the
+        # destination's check right before its commit is never skipped.
+        if time.monotonic() - last_fence[0] < _FENCE_EVERY_SECONDS:
+            return
+        last_fence[0] = time.monotonic()
+        if not holds_lease():
+            raise fencing.LeaseLost(attempt)
+
     batches = _batches(
         plan,
         source,
@@ -142,11 +166,12 @@ def run_flow(
         canceled,
         discard,
         limits,
+        fence,
     )
     try:
         # The destination pulls the batches, and with them the source's calls: _batches says
         # whose calls those are around each pull (connections/connectors/apicalls.py).
-        with apicalls.on_behalf_of(apicalls.DESTINATION):
+        with apicalls.on_behalf_of(apicalls.DESTINATION), fencing.held(attempt, holds_lease):
             result = destination.connector.write(
                 destination.connection,
                 destination_entity,
@@ -158,10 +183,16 @@ def run_flow(
         on_progress(counters)
         log("INFO", _summary("Canceled", counters, "", time.monotonic() - started))
         return RunResult("Canceled", counters)
-    except RunError as exc:
-        exc.counters = counters
-        raise
-    except ConnectorError as exc:
+    except BaseException as exc:
+        # The destination discarded what it was handed (a SaaS API cannot take back what it
+        # accepted: its error says how much that was): the counters say what was committed.
+        counters.records_written = getattr(exc, "records_committed", 0)
+        counters.bytes_written = getattr(exc, "bytes_committed", 0)
+        if isinstance(exc, RunError):
+            exc.counters = counters
+            raise
+        if not isinstance(exc, ConnectorError):
+            raise
         raise RunError(
             f"Writing {destination_entity} to {_name(destination)} failed: {exc.message}",
             counters,
@@ -199,6 +230,7 @@ def _batches(
     canceled: list[bool],
     discard: bool = False,
     limits: RunLimits = NO_LIMITS,
+    fence: Callable[[], None] = lambda: None,
 ) -> Iterator[pa.Table]:
     """The transformed batches the destination consumes; ends early on a cancel request, or
     raises DiscardOnCancel then when `discard` (the destination publishes nothing of a cancelled run)."""
@@ -248,6 +280,7 @@ def _batches(
                 # handed over; the destination's count wins at the end
                 counters.records_written += work.table.num_rows
             on_progress(counters)
+            fence()  # a worker that lost its lease stops here, and its destination discards
             if should_cancel():
                 canceled[0] = True
                 stopped = f"Cancel requested: stopped after {counters.records_processed:,} records; "

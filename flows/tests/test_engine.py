@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from connections.connectors import fencing
 from connections.connectors.base import (
     ConnectionInfo,
     Connector,
@@ -558,6 +559,57 @@ def test_failure_after_batches_were_written_leaves_no_output(files_root, monkeyp
         run_local(files_root, [map_all()], on_progress=progress)
     assert calls[-1] > 0  # batches had reached the destination
     assert list((files_root / "out").iterdir()) == []
+
+
+class FailingAtCommitDestination(MemoryDestination):
+    """Takes every batch, then cannot commit: as a database that refuses the COMMIT."""
+
+    def write(self, conn, entity, batches: Iterable[pa.Table], options) -> WriteResult:
+        list(batches)
+        raise ConnectorError("the database refused the commit")
+
+
+def test_a_failed_write_reports_nothing_written_though_batches_were_handed_over():
+    with pytest.raises(RunError) as caught:
+        run_flow(document([map_all()]), Endpoint(TableSource([pa.table({"Id": [1, 2, 3]})] * 4), ConnectionInfo(
+            "s", "Tables")), Endpoint(FailingAtCommitDestination(), ConnectionInfo("d", "Memory")), execution_id="e")
+    counters = caught.value.counters
+    assert counters.records_processed == 12 + 1  # the first batch carries one source failure
+    assert (counters.records_written, counters.bytes_written) == (0, 0)
+
+
+class PartlyAcceptingDestination(MemoryDestination):
+    """An API that accepted some records before it failed: they stay written."""
+
+    def write(self, conn, entity, batches: Iterable[pa.Table], options) -> WriteResult:
+        list(batches)
+        error = ConnectorError("the API failed half-way; 5 records stay written")
+        error.records_committed, error.bytes_committed = 5, 321
+        raise error
+
+
+def test_a_failed_write_reports_what_a_saas_api_had_accepted():
+    with pytest.raises(RunError) as caught:
+        run_flow(document([map_all()]), Endpoint(TableSource([pa.table({"Id": [1, 2, 3]})] * 4), ConnectionInfo(
+            "s", "Tables")), Endpoint(PartlyAcceptingDestination(), ConnectionInfo("d", "Memory")), execution_id="e")
+    assert (caught.value.counters.records_written, caught.value.counters.bytes_written) == (5, 321)
+
+
+def test_a_run_that_lost_its_lease_publishes_nothing(files_root, monkeypatch):
+    monkeypatch.setenv("SLUICE_READ_BLOCK_BYTES", "4096")
+    write_csv(files_root / "accounts.csv", 3_000)
+    with pytest.raises(fencing.LeaseLost):
+        run_local(files_root, [map_all()], attempt=3, holds_lease=lambda: False)
+    assert list((files_root / "out").iterdir()) == []  # nor any staging folder
+
+
+def test_a_lease_lost_between_the_last_batch_and_the_commit_is_caught_at_the_commit(files_root):
+    write_csv(files_root / "accounts.csv", 10)  # one batch: the check before the commit is the one that counts
+    asked = []
+    with pytest.raises(fencing.LeaseLost):
+        run_local(files_root, [map_all()], holds_lease=lambda: asked.append(1) and False)
+    assert asked == [1] and list((files_root / "out").iterdir()) == []
+    assert run_local(files_root, [map_all()], holds_lease=lambda: True).counters.records_written == 10
 
 
 def test_counters_add_up(files_root, monkeypatch):

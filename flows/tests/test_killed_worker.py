@@ -1,5 +1,6 @@
-"""A real `celery worker` process is killed (SIGKILL) in the middle of a scheduled incremental run:
-the reconciler marks the execution Error "worker lost", and the next run covers its window."""
+"""A real `celery worker` process is killed (SIGKILL) in the middle of a scheduled incremental run
+with no attempts left: the reconciler marks the execution Error "worker lost", and the next run
+covers its window."""
 
 from __future__ import annotations
 
@@ -71,6 +72,7 @@ def test_a_killed_worker_ends_as_worker_lost_and_the_next_run_covers_its_window(
     assert first.status == "InProgress"  # nobody is left to say otherwise...
 
     settings.SLUICE_LOST_AFTER_SECONDS = 1
+    settings.SLUICE_RUN_ATTEMPTS = 1  # no attempt left: the run ends (test_fencing.py retries it)
     time.sleep(1.2)
     assert runner.mark_lost_executions() == 1  # ...but the reconciler does
     first.refresh_from_db()

@@ -192,15 +192,17 @@ def test_drop_dataset_stops_the_run_naming_the_record(celery_worker, demo):
     assert not (demo["root"] / "out" / "accounts" / str(execution.pk)).exists()
 
 
-def test_lost_executions_are_marked_error(demo, django_capture_on_commit_callbacks, settings):
+def test_lost_executions_without_attempts_left_are_marked_error(demo, django_capture_on_commit_callbacks,
+                                                                  settings):
     from datetime import timedelta
 
     from django.utils import timezone
 
+    settings.SLUICE_RUN_ATTEMPTS = 1
     with django_capture_on_commit_callbacks(execute=False):
         execution = services.start_flow(demo["flow"])
     long_ago = timezone.now() - timedelta(seconds=settings.SLUICE_LOST_AFTER_SECONDS + 5)
-    Execution.objects.filter(pk=execution.pk).update(started_at=long_ago, updated_at=long_ago)
+    Execution.objects.filter(pk=execution.pk).update(started_at=long_ago, updated_at=long_ago, lease="held")
     assert runner.mark_lost_executions() == 1
     execution.refresh_from_db()
     assert execution.status == "Error" and "worker lost" in execution.error_message
@@ -212,8 +214,9 @@ def test_a_running_execution_beats_and_a_silent_one_is_marked_lost(demo, setting
 
     from django.utils import timezone
 
-    execution = Execution.objects.create(flow=demo["flow"], version=demo["flow"].current_version)
-    with runner.Heartbeat(execution.pk, every=0.05):
+    settings.SLUICE_RUN_ATTEMPTS = 1
+    execution = Execution.objects.create(flow=demo["flow"], version=demo["flow"].current_version, lease="held")
+    with runner.Heartbeat(runner.Lease(execution), every=0.05):
         wait_for(execution, done=lambda e: e.heartbeat_at is not None, timeout=10)
     long_ago = timezone.now() - timedelta(seconds=settings.SLUICE_LOST_AFTER_SECONDS + 5)
     Execution.objects.filter(pk=execution.pk).update(started_at=long_ago, updated_at=long_ago)

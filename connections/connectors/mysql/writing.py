@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.types as pat
 import pymysql
 
-from .. import errorhandling, sqlprops
+from .. import errorhandling, fencing, sqlprops
 from ..base import ConnectorError, RecordFailure, WriteResult
 from ..dbtarget import Target
 from . import catalog
@@ -61,6 +61,7 @@ def write_table(
                 writer.reject = not errorhandling.fail_on_first(options)
                 writer.prepare(batch.schema, create)
             writer.write(batch)
+        fencing.before_publish()  # a run that lost its lease rolls back instead
         connection.commit()
     except BaseException:
         connection.rollback()

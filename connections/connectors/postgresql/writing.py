@@ -36,7 +36,7 @@ import pyarrow.csv as pacsv
 from psycopg import errors as pg_errors
 from psycopg import sql
 
-from .. import errorhandling, sqlprops
+from .. import errorhandling, fencing, sqlprops
 from ..base import ConnectorError, RecordFailure, WriteResult
 from . import catalog, pgtypes
 from .client import Target, connect, query_error
@@ -98,6 +98,7 @@ def write_table(
             writer.write(batch)
         if writer is not None and staged is not None:
             writer.load_staged()
+        fencing.before_publish()  # a run that lost its lease rolls back instead
         connection.commit()
     except BaseException:
         connection.rollback()

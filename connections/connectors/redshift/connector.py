@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import psycopg
 import pyarrow as pa
 
-from .. import errorhandling
+from .. import errorhandling, fencing
 from ..base import ConfigField, ConnectionInfo, ConnectorError, WriteResult
 from ..dbtarget import Target, split_entity
 from ..hosts import check_host
@@ -156,7 +156,9 @@ class RedshiftConnector(PostgreSQLConnector):
         if not execution_id:
             raise ConnectorError("executionId: is required to name the run's folder in the S3 stage.")
         stage = Stage(config, execution_id)
-        stage.remove()  # files left by an attempt of this execution that was killed
+        stage.remove()  # files left by attempts of this execution that were killed or fenced
+        # This attempt's own folder: a fenced attempt that wakes up removes only its own files.
+        stage.prefix += f"{fencing.attempt()}/"
         try:
             result = write_table(target, schema, table, batches, only_insert, staged=_StagedCopy(self, stage))
         except BaseException:

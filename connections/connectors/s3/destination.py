@@ -1,7 +1,7 @@
 """S3 as a destination: files staged under a temporary prefix, published when the run ends well.
 
 Batches are written to a local spool file (flat memory whatever the run's size), which is
-uploaded (multipart above 64 MB) under `<bucketPrefix>/.sluice-staging/<executionId>/` when it
+uploaded (multipart above 64 MB) under `<bucketPrefix>/.sluice-staging/<executionId>/<attempt>/` when it
 reaches targetFileSize, or at the end for a SingleFile aggregation. When the batches end normally
 the staged files are copied to their final keys (layout.py), stale files of an earlier attempt of
 the same execution are removed, the manifest is written last and the staging prefix is deleted.
@@ -41,6 +41,7 @@ import pyarrow as pa
 import pyarrow.types as pat
 from boto3.s3.transfer import TransferConfig
 
+from .. import fencing
 from ..base import ConnectorError, WriteResult
 from ..fileformats import FILE_TYPES, TableFileWriter, json_text_values, open_writer
 from ..fileformats.partitions import Partition, Partitioner
@@ -90,13 +91,16 @@ def write_objects(
     # AppFlow writes Parquet as text unless asked to keep the source's types
     as_text = file_type == "PARQUET" and not output.get("preserveSourceDataTyping")
     started = started or datetime.now(UTC)
-    staging = staging_prefix(bucket_prefix, execution_id)
+    # Each attempt stages under its own folder: a frozen worker that wakes up after it was
+    # replaced must not overwrite (or delete) the staged files of the attempt that replaced it.
+    every_attempt = staging_prefix(bucket_prefix, execution_id)
+    staging = f"{every_attempt}{fencing.attempt()}/"
     record = _RunRecord(client, settings, bucket, run_record_key(bucket_prefix, execution_id))
     if uses_time(output):
         started = record.begin(execution_id, started)  # the first attempt's start, on a retry
     keys = layout(bucket_prefix, output, execution_id, started, FILE_TYPES[file_type])
     run = _Run(client, settings, bucket, staging, keys, record if uses_time(output) else None)
-    run.delete_prefix(staging)  # left by an attempt of this execution that died
+    run.delete_prefix(every_attempt)  # left by attempts of this execution that died or were fenced
     partitioner = Partitioner(partition_keys) if partition_keys else None
     spooled = itertools.count()
     with tempfile.TemporaryDirectory(prefix="sluice-s3-") as spool:
@@ -123,6 +127,7 @@ def write_objects(
             run.delete_prefix(staging)
             raise
     try:
+        fencing.before_publish()  # a run that lost its lease publishes nothing
         run.publish(execution_id, file_type, partition_keys)
     finally:
         run.delete_prefix(staging)

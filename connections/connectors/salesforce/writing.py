@@ -27,7 +27,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from connections.connectors import errorhandling
+from connections.connectors import errorhandling, fencing
 from connections.connectors.base import ConnectorError, RecordFailure, WriteResult
 
 from . import catalog, reading
@@ -228,6 +228,7 @@ class Writer:
             self._call(chunk)
 
     def _call(self, chunk: list[tuple[int, dict]]) -> None:
+        fencing.before_publish()  # each call makes records visible: a run that lost its lease sends no more
         all_or_none = self.fail_first
         what = f'writing to object "{self.entity}"'
         if self.operation == "DELETE":
@@ -305,6 +306,7 @@ class Writer:
             yield out.getvalue().encode()
 
     def _job(self, data: bytes) -> None:
+        fencing.before_publish()  # each job makes records visible: a run that lost its lease starts none
         what = f'writing to object "{self.entity}"'
         spec = {
             "object": self.entity,

@@ -22,7 +22,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from connections.connectors import errorhandling
+from connections.connectors import errorhandling, fencing
 from connections.connectors.base import ConnectorError, RecordFailure, WriteResult
 
 from .client import ZendeskApi
@@ -179,6 +179,8 @@ def write(api: ZendeskApi, entity: str, batches: Iterable[pa.Table],
     for start in range(0, len(pending), CHUNK):
         chunk = pending[start:start + CHUNK]
         body = {entity: [p.body for p in chunk]}
+        # Each call makes records visible: a run that lost its lease sends no more.
+        fencing.before_publish()
         try:
             answer = api.send(method, path, body, what=f"{operation} of {len(chunk)} {entity}")
             refused = _refused(_job_results(api, answer, entity), chunk)
@@ -186,9 +188,10 @@ def write(api: ZendeskApi, entity: str, batches: Iterable[pa.Table],
             if not result.records_written:
                 raise  # nothing written yet: retrying the run (when transient) is safe
             # A retried run would send again what was written: stop here, for a person to decide.
-            raise ConnectorError(f"{exc.message} {result.records_written} records were written to Zendesk "
-                                 "before this; the run is not retried automatically, so they are not written "
-                                 "twice.", permanent=True) from None
+            raise _after_some(ConnectorError(
+                f"{exc.message} {result.records_written} records were written to Zendesk before this; the "
+                "run is not retried automatically, so they are not written twice.", permanent=True),
+                result) from None
         written = len(chunk) - len(refused)
         result.records_written += written
         result.bytes_written += sum(len(json.dumps(p.body, default=str).encode())
@@ -197,12 +200,18 @@ def write(api: ZendeskApi, entity: str, batches: Iterable[pa.Table],
                     for p in chunk if p.number in refused]
         if failures and fail_first:
             first = failures[0]
-            raise ConnectorError(
+            raise _after_some(ConnectorError(
                 f"{first.where}: {first.reason}. The run stopped there (failOnFirstDestinationError): "
                 f"{result.records_written} records Zendesk accepted before it stay written; a SaaS API "
-                "cannot take them back.")
+                "cannot take them back."), result)
         result.failures.extend(failures)
     return result
+
+
+def _after_some(error: ConnectorError, result: WriteResult) -> ConnectorError:
+    # The engine reports these as the run's written counters: Zendesk keeps what it accepted.
+    error.records_committed, error.bytes_committed = result.records_written, result.bytes_written
+    return error
 
 
 def _job_results(api: ZendeskApi, answer: Any, entity: str) -> list[dict]:
