@@ -22,7 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from console.errors import UserError
-from flows import quotas, services
+from flows import queue, quotas, services
 from flows.models import Execution, ExecutionLog, Flow, FlowActivity
 from flows.schedules import next_slot
 
@@ -53,11 +53,7 @@ def dispatch_due(now: datetime | None = None, *, batch: int = BATCH) -> TickResu
     # publishing (the slowest part) does not hold back the later batches' executions. Should this
     # process die in between, the reconciler re-queues executions no worker picked up.
     if result.started:
-        started = list(result.started)
-        if connection.in_atomic_block:  # called inside someone's transaction: wait for its commit
-            transaction.on_commit(lambda: _enqueue(started))
-        else:
-            _enqueue(started)
+        queue.run_executions(list(result.started))  # inside someone's transaction: after its commit
     result.seconds = time.monotonic() - began
     return result
 
@@ -137,16 +133,6 @@ def _move_on(nexts: dict[int, datetime | None]) -> None:
         by_value.setdefault(value, []).append(pk)
     for value, pks in by_value.items():
         Flow.objects.filter(pk__in=pks).update(next_run_at=value)
-
-
-def _enqueue(execution_ids: list[str]) -> None:
-    """Hand the ids to workers over one broker connection (one per message costs ~0.7 ms each)."""
-    from console.celery import app
-    from flows.tasks import run_execution
-
-    with app.producer_or_acquire() as producer:
-        for pk in execution_ids:
-            run_execution.apply_async((pk,), producer=producer)
 
 
 def _over_quota(planned: Execution, refusal: str, now: datetime) -> tuple[Execution, list[tuple[str, str]]]:

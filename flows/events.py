@@ -27,17 +27,11 @@ from django.utils import timezone
 from console.errors import Conflict, QuotaExceeded, UserError
 from flows import services
 from flows.models import EventDelivery, EventEndpoint, Execution, Flow, FlowActivity
+from flows.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
-SIGNATURE_HEADER = "X-Sluice-Signature"
-TIMESTAMP_HEADER = "X-Sluice-Timestamp"
 SIGNATURE_TOLERANCE = timedelta(minutes=5)
 MAX_BODY_BYTES = 1024 * 1024
 Outcome = EventDelivery.Outcome
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
 
 
 def signature_problem(secret: str, timestamp: str | None, signature: str | None, body: bytes,

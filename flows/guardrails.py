@@ -1,6 +1,6 @@
 """Anomaly guardrails, per flow and off unless chosen (the flow page's Guardrails form).
 
-After a run ends well (services.after_run), a run that read no record, or whose records
+After a run ends well (after_run.after_run), a run that read no record, or whose records
 processed differ from the median of the flow's last N successful runs by more than X %, is
 flagged: the execution keeps its Successful status with a warning (the pages say "Successful with
 warning" and why), or becomes Error when the flow chose to fail such runs. Either way a
@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from console.errors import UserError
+from flows import notifications, services
 from flows.models import Execution, Flow, FlowActivity
 
 S = Execution.Status
@@ -63,8 +64,6 @@ def configure(flow: Flow, *, zero_records: bool, change_percent: Any, baseline_r
     flow.guardrail_baseline_runs, flow.guardrail_action = runs, action
     flow.save(update_fields=["guardrail_zero_records", "guardrail_change_percent", "guardrail_baseline_runs",
                              "guardrail_action", "updated_at"])
-    from flows import services  # it calls this module after each run
-
     who = f" by {user.get_username()}" if user else ""
     services.record(flow, FlowActivity.Action.SETTINGS_CHANGED, f"Guardrails set{who}: {describe(flow)}.",
                     user)
@@ -113,8 +112,6 @@ def check_run(execution: Execution) -> None:
     reason = anomaly(execution, execution.flow)
     if not reason:
         return
-    from flows import notifications, services  # both import this module's callers
-
     finished = Execution.objects.filter(pk=execution.pk, status=S.SUCCESSFUL)
     if execution.flow.guardrail_action == "fail":
         message = f"{reason} This flow's guardrails fail such a run; what it wrote stays written."

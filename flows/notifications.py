@@ -26,7 +26,9 @@ from django.utils import timezone
 
 from connections import net
 from connections.retry import backoff_delay, parse_retry_after
+from flows import queue
 from flows.models import Execution, Flow, NotificationChannel, NotificationDelivery, RunEvent
+from flows.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
@@ -80,11 +82,7 @@ def publish(kind: str, flow: Flow, execution: Execution | None = None, *, failur
             channels = channels.filter(when=NotificationChannel.When.ALWAYS)
         deliveries = [NotificationDelivery.objects.create(event=event, channel=channel)
                       for channel in channels]
-        if deliveries:
-            from flows.tasks import deliver_notification
-
-            ids = [delivery.pk for delivery in deliveries]
-            transaction.on_commit(lambda: [deliver_notification.delay(pk) for pk in ids])
+        queue.deliver_notifications([delivery.pk for delivery in deliveries])
     return event
 
 
@@ -182,8 +180,6 @@ def policy_refusal(exc: net.BlockedAddress) -> str:
 
 
 def send_webhook(channel: NotificationChannel, body: bytes) -> None:
-    from flows.events import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
-
     headers = {"Content-Type": "application/json", "User-Agent": "Sluice-Notifier"}
     if channel.secret:
         stamp = str(int(time.time()))

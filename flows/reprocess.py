@@ -10,21 +10,20 @@ from connections.connectors.base import ConnectorError
 from connections.connectors.localpaths import root_folder
 from flows.engine import RejectedRecords
 from flows.models import Execution
+from flows.run_endpoints import endpoint, rejects_endpoint
 
 
 def rejected_records(execution: Execution) -> RejectedRecords:
     """The rejected records `execution` retries, read through the place its flow version wrote
     them to (errorHandlingConfig). A problem is carried in the value, so the run fails with it
     like any other run error instead of escaping the worker."""
-    from flows import runner  # it calls this module while it runs
-
     original = execution.reprocess_of
     location = original.rejects_location if original else ""
     if not location:
         return RejectedRecords(problem="The execution to retry has no rejected records location.")
     destination_config = execution.version.definition["destinationFlowConfigList"][0]
     try:
-        place = runner.rejects_endpoint(destination_config, runner.endpoint(destination_config))
+        place = rejects_endpoint(destination_config, endpoint(destination_config))
         if place is None:
             raise ConnectorError("This flow version writes no rejected records (errorHandlingConfig), so "
                                  f"the ones at {location} cannot be read back.")

@@ -17,52 +17,17 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from connections.connectors import apicalls, fencing
-from connections.connectors import rejects as rejected
-from connections.connectors.base import ConnectionInfo, ConnectorError, Window
-from connections.connectors.registry import get_connector, resolve_key
-from connections.models import Connection
-from connections.oauth.tokens import runtime_info
+from connections.connectors.base import ConnectorError, Window
 from connections.retry import backoff_delay
-from flows import notifications, services
-from flows.engine import Counters, Endpoint, RunError, run_flow
+from flows import after_run, notifications, queue, services
+from flows.engine import Counters, RunError, run_flow
 from flows.models import Execution, ExecutionAttempt
+from flows.run_endpoints import endpoint, rejects_endpoint
 
 logger = logging.getLogger(__name__)
 S = Execution.Status
 # How often, at most, a running execution writes its counters and looks for a cancel request.
 REPORT_EVERY_SECONDS = 0.5
-
-
-def endpoint(config: dict) -> Endpoint:
-    key = resolve_key(config["connectorType"], config.get("connectorLabel"))
-    name = config.get("connectorProfileName")
-    if name:
-        connection = Connection.objects.filter(name=name).first()
-        if connection is None:
-            raise ConnectorError(f'The connection "{name}" no longer exists. Create it again, then rerun.')
-        info = runtime_info(connection)  # OAuth tokens refreshed before they expire
-    else:
-        info = ConnectionInfo(name="", connector_type=config["connectorType"], label=key)
-    return Endpoint(connector=get_connector(key), connection=info)
-
-
-def rejects_endpoint(destination_config: dict, destination: Endpoint) -> Endpoint | None:
-    """Where refused records go (see connections/connectors/rejects.py), or None."""
-    props = next(iter((destination_config.get("destinationConnectorProperties") or {}).values()), None)
-    config = props.get("errorHandlingConfig") if isinstance(props, dict) else None
-    if not rejected.wanted(config):
-        return None
-    name = config.get("connectorProfileName")
-    if name:
-        connection = Connection.objects.filter(name=name).first()
-        if connection is None or connection.connector_key not in rejected.REJECT_CONNECTORS:
-            raise ConnectorError(
-                f'errorHandlingConfig.connectorProfileName: "{name}" is not an S3 or Local files connection.'
-            )
-        return Endpoint(get_connector(connection.connector_key), connection.info())
-    if destination.connector.key() in rejected.REJECT_CONNECTORS:
-        return destination
-    return Endpoint(get_connector("S3"), ConnectionInfo(name="", connector_type="S3"))
 
 
 def claim(execution_id: str, worker: str, attempt: int | None = None) -> Execution | None:
@@ -215,7 +180,7 @@ def run_execution(execution_id: str, worker: str = "", attempt: int | None = Non
 def _finished(execution_id) -> None:
     """The end event, then what follows a run (auto-deactivation and its event)."""
     _quietly(notifications.run_ended, execution_id)
-    _quietly(services.after_run, execution_id)
+    _quietly(after_run.after_run, execution_id)
 
 
 def _quietly(step, *args) -> None:
@@ -381,8 +346,6 @@ def _tries(attempt: int) -> str:
 
 def _retry(held, execution_id, attempt: int) -> int:
     """Give a lost execution its next attempt: the old lease holder is fenced out from here on."""
-    from flows.tasks import run_execution
-
     following = attempt + 1
     delay = backoff_delay(attempt, base=settings.SLUICE_RETRY_BASE_SECONDS,
                           cap=settings.SLUICE_RETRY_CAP_SECONDS)
@@ -401,7 +364,7 @@ def _retry(held, execution_id, attempt: int) -> int:
         f"{settings.SLUICE_RUN_ATTEMPTS} starts in {delay:.1f} s, from the start of the data.",
         "WARNING",
     )
-    run_execution.apply_async((str(execution_id),), {"attempt": following}, countdown=delay)
+    queue.run_execution(execution_id, attempt=following, countdown=delay)
     return 1
 
 
@@ -414,8 +377,6 @@ def _requeue_unclaimed() -> int:
     """Executions no worker has picked up for a while (a lost message, or a dispatcher that died
     between commit and publish, or a retry's message lost) are sent again; a duplicate delivery is
     harmless (an attempt is claimed once). A cancel requested meanwhile is finished by the claim."""
-    from flows.tasks import run_execution
-
     cutoff = timezone.now() - timedelta(seconds=settings.SLUICE_LOST_AFTER_SECONDS)
     waiting = list(
         Execution.objects.filter(status__in=[S.IN_PROGRESS, S.CANCEL_STARTED], lease="",
@@ -427,5 +388,5 @@ def _requeue_unclaimed() -> int:
         Execution.objects.filter(pk=execution_id).update(updated_at=timezone.now())
         services.log(Execution(pk=execution_id), "No worker had picked this run up yet: queued again.",
                      "WARNING")
-        run_execution.delay(str(execution_id))
+        queue.run_execution(execution_id)
     return len(waiting)

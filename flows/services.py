@@ -14,12 +14,11 @@ from django.utils import timezone
 
 from connections.models import Connection
 from console.errors import Conflict, NotFound, UserError
-from flows import quotas
+from flows import notifications, queue, quotas
 from flows.document import DocumentInvalid, canonical_connector_type, check_flow_document
 from flows.document.validate import DESCRIBE_FLOW_KEYS
 from flows.models import Execution, ExecutionLog, Flow, FlowActivity, FlowVersion
 from flows.schedules import (
-    DEFAULT_DEACTIVATION_THRESHOLD,
     DEFAULT_FIRST_PULL,
     ScheduleConfig,
     ScheduleError,
@@ -225,9 +224,7 @@ def start_flow(flow: Flow, *, user=None, trigger: str = Execution.Trigger.ON_DEM
     if window:
         log(execution, f"Data pull window: {_moment(start)} to {_moment(end)}.")
 
-    from flows.tasks import run_execution  # the task module imports this one
-
-    transaction.on_commit(lambda: run_execution.delay(str(execution.id)))
+    queue.run_execution(execution.id)
     return execution
 
 
@@ -250,9 +247,7 @@ def retry_rejected_records(execution: Execution, *, user=None) -> Execution:
     log(retry, f"Queued{_who(user)} (OnDemand): a retry of the records execution {execution.pk} rejected, "
                f"flow version {execution.version.number}.")
 
-    from flows.tasks import run_execution  # the task module imports this one
-
-    transaction.on_commit(lambda: run_execution.delay(str(retry.id)))
+    queue.run_execution(retry.id)
     return retry
 
 
@@ -453,46 +448,5 @@ def deactivate_flow(flow: Flow, *, user=None, reason: str = "", status: str = Fl
     flow.save(update_fields=["status", "status_message", "next_run_at", "updated_at"])
     record(flow, action, message, user)
     if action == FlowActivity.Action.AUTO_DEACTIVATED:
-        from flows import notifications  # it imports the models this module serves
-
         notifications.flow_deactivated(flow, message, now)
     return flow
-
-
-# --- after a run ---------------------------------------------------------------------------------
-
-
-def after_run(execution_id) -> None:
-    """What follows a finished run: the flow's guardrails (which may fail it), then a Scheduled or
-    Event flow whose last flowErrorDeactivationThreshold runs all failed is deactivated (Errored),
-    with the reason."""
-    from flows import guardrails  # it imports the notifications, which import this module's models
-
-    execution = Execution.objects.select_related("flow__current_version").filter(pk=execution_id).first()
-    if execution is None:
-        return
-    guardrails.check_run(execution)
-    if execution.status != Execution.Status.ERROR:
-        return
-    flow = execution.flow
-    if flow.trigger_type == "OnDemand" or flow.status != Flow.Status.ACTIVE:
-        return
-    try:
-        config = schedule_config(flow)
-    except UserError:
-        config = None
-    threshold = config.deactivation_threshold if config else DEFAULT_DEACTIVATION_THRESHOLD
-    # Skipped slots and canceled runs are neither failures nor successes: they do not count.
-    recent = list(
-        flow.executions.filter(status__in=[Execution.Status.SUCCESSFUL, Execution.Status.ERROR])
-        .order_by("-created_at")
-        .values_list("status", flat=True)[:threshold]
-    )
-    if len(recent) < threshold or any(status != Execution.Status.ERROR for status in recent):
-        return
-    now = timezone.now()
-    reason = (f"Deactivated at {now:%Y-%m-%d %H:%M} UTC after {threshold} failed run"
-              f"{'s' if threshold != 1 else ''} in a row (flowErrorDeactivationThreshold). The last error: "
-              f"{execution.error_message or 'none recorded'} Fix the cause, then activate the flow again.")
-    deactivate_flow(flow, reason=reason, status=Flow.Status.ERRORED,
-                    action=FlowActivity.Action.AUTO_DEACTIVATED)

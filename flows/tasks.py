@@ -1,14 +1,18 @@
+"""The Celery tasks: the only module that knows the task functions. Others enqueue through
+flows/queue.py, by name."""
+
 from __future__ import annotations
 
 from celery import shared_task
 
-from flows import dispatcher, notifications, runner
+from flows import dispatcher, notifications, queue, runner
+from flows.wizard.preview import run_preview
 
 
 # acks_late + reject_on_worker_lost: a message whose worker died comes back rather than being lost.
 # It never decides whether the run goes on: the execution's lease in the database does (a message
 # for an attempt already claimed is a no-op; the reconciler starts the next attempt). docs/triggers.md.
-@shared_task(bind=True, name="flows.tasks.run_execution", acks_late=True, reject_on_worker_lost=True)
+@shared_task(bind=True, name=queue.RUN_EXECUTION, acks_late=True, reject_on_worker_lost=True)
 def run_execution(self, execution_id: str, attempt: int | None = None) -> None:
     runner.run_execution(execution_id, worker=self.request.hostname or "", attempt=attempt)
 
@@ -24,7 +28,7 @@ def dispatch_schedules() -> dict:
     return {"started": len(result.started), "skipped": len(result.skipped), "seconds": result.seconds}
 
 
-@shared_task(bind=True, name="flows.tasks.deliver_notification", acks_late=True, max_retries=None)
+@shared_task(bind=True, name=queue.DELIVER_NOTIFICATION, acks_late=True, max_retries=None)
 def deliver_notification(self, delivery_id: int) -> None:
     # The attempt count lives on the delivery row, which decides when to give up.
     delay = notifications.deliver(delivery_id)
@@ -40,8 +44,6 @@ def report_event_flows() -> int:
 
 
 # A preview reads a few records for the wizard's page; its own time limit is far below a run's.
-@shared_task(name="flows.tasks.run_preview", soft_time_limit=60, time_limit=90)
+@shared_task(name=queue.RUN_PREVIEW, soft_time_limit=60, time_limit=90)
 def run_preview_task(preview_id: str) -> None:
-    from flows.wizard.preview import run_preview
-
     run_preview(preview_id)

@@ -9,6 +9,7 @@ import html
 import pytest
 
 from flows import guardrails, services
+from flows.after_run import after_run
 from flows.models import Execution, FlowActivity, NotificationChannel, NotificationDelivery, RunEvent
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +27,7 @@ def guard(flow, *, zero=False, percent="", runs=3, action="warn"):
 
 def test_without_guardrails_nothing_is_flagged(demo):
     execution = finished(demo["flow"], 0)
-    services.after_run(execution.pk)
+    after_run(execution.pk)
     execution.refresh_from_db()
     assert execution.warning == "" and execution.display_status == "Successful"
     assert not RunEvent.objects.exists()
@@ -37,7 +38,7 @@ def test_a_run_that_reads_nothing_is_successful_with_warning_and_notified(demo):
     NotificationChannel.objects.create(name="ops", kind="webhook", target="http://127.0.0.1:9/",
                                        when="failures")
     execution = finished(flow, 0)
-    services.after_run(execution.pk)
+    after_run(execution.pk)
     execution.refresh_from_db()
     assert execution.status == "Successful"
     assert execution.display_status == "Successful with warning"
@@ -55,11 +56,11 @@ def test_a_volume_far_from_the_median_of_recent_runs_warns(demo):
     for read in (1_000, 100, 1_100, 900):  # the oldest falls outside the last 3: median 900 of 100/1100/900
         finished(flow, read)
     usual = finished(flow, 1_300)  # 44% more: within 50%
-    services.after_run(usual.pk)
+    after_run(usual.pk)
     usual.refresh_from_db()
     assert usual.warning == ""
     odd = finished(flow, 100)  # last three are 1100, 900, 1300 -> median 1100
-    services.after_run(odd.pk)
+    after_run(odd.pk)
     odd.refresh_from_db()
     assert odd.warning == ("The run read 100 records, 91% fewer than the median of the last 3 successful runs "
                            "(1,100); the guardrail allows 50% (guardrail: volume change).")
@@ -71,7 +72,7 @@ def test_the_volume_check_waits_for_enough_runs_and_ignores_failed_ones(demo):
     finished(flow, 1_000)
     finished(flow, 5, status="Error")
     execution = finished(flow, 5_000)
-    services.after_run(execution.pk)
+    after_run(execution.pk)
     execution.refresh_from_db()
     assert execution.warning == ""  # two successful runs to compare with, not three
 
@@ -79,7 +80,7 @@ def test_the_volume_check_waits_for_enough_runs_and_ignores_failed_ones(demo):
 def test_fail_mode_turns_the_run_into_an_error(demo):
     flow = guard(demo["flow"], zero=True, action="fail")
     execution = finished(flow, 0)
-    services.after_run(execution.pk)
+    after_run(execution.pk)
     execution.refresh_from_db()
     assert execution.status == "Error" and execution.warning == ""
     assert execution.error_message == ("The run read no record (guardrail: zero records). This flow's guardrails "
@@ -91,7 +92,7 @@ def test_retries_of_rejected_records_are_not_checked(demo):
     flow = guard(demo["flow"], zero=True)
     original = finished(flow, 10)
     retry = finished(flow, 0, reprocess_of=original)
-    services.after_run(retry.pk)
+    after_run(retry.pk)
     retry.refresh_from_db()
     assert retry.warning == ""
 
@@ -126,7 +127,7 @@ def test_the_flow_page_sets_guardrails_and_the_pages_show_the_warning(signed_in,
     assert flow.activity.filter(action=FlowActivity.Action.SETTINGS_CHANGED, message__contains=described).exists()
 
     execution = finished(flow, 0)
-    services.after_run(execution.pk)
+    after_run(execution.pk)
     listing = signed_in.get(f"/flows/{flow.name}/").content.decode()
     assert "Successful with warning" in listing and "The run read no record (guardrail: zero records)." in listing
     detail = signed_in.get(f"/flows/{flow.name}/executions/{execution.pk}/").content.decode()

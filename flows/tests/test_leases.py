@@ -29,11 +29,15 @@ def silent(execution: Execution, settings) -> None:
 
 @pytest.fixture
 def sent(monkeypatch):
-    from flows import tasks
+    from flows import queue
 
     messages = []
-    monkeypatch.setattr(tasks.run_execution, "apply_async",
-                        lambda args, kwargs, countdown: messages.append((args, kwargs, countdown)))
+
+    def send(name, *args, kwargs=None, countdown=None):
+        if name == queue.RUN_EXECUTION and kwargs:  # a retry's message, not the first run's
+            messages.append((args, kwargs, countdown))
+
+    monkeypatch.setattr(queue, "_send", send)
     return messages
 
 

@@ -234,10 +234,10 @@ def test_a_run_no_worker_picked_up_is_queued_again(demo, settings, monkeypatch):
 
     from django.utils import timezone
 
-    from flows import tasks
+    from flows import queue
 
     sent = []
-    monkeypatch.setattr(tasks.run_execution, "delay", lambda execution_id: sent.append(execution_id))
+    monkeypatch.setattr(queue, "_send", lambda name, execution_id, **options: sent.append(execution_id))
     execution = Execution.objects.create(flow=demo["flow"], version=demo["flow"].current_version)
     assert runner.mark_lost_executions() == 0 and sent == []  # recent: it may just be waiting in line
     long_ago = timezone.now() - timedelta(seconds=settings.SLUICE_LOST_AFTER_SECONDS + 5)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from flows import dispatcher, services
+from flows import dispatcher
+from flows.after_run import after_run
 from flows.models import Execution, Flow, FlowActivity
 from flows.tests.test_dispatcher import active_flow
 
@@ -21,7 +22,7 @@ def tick(at: datetime) -> Execution:
 
 def end(execution: Execution, status: str, message: str = "") -> None:
     Execution.objects.filter(pk=execution.pk).update(status=status, error_message=message, finished_at=T0)
-    services.after_run(execution.pk)
+    after_run(execution.pk)
 
 
 def window(execution: Execution) -> tuple[datetime, datetime]:

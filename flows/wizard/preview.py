@@ -19,9 +19,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from connections.connectors.base import ConnectorError, SourceBatch, Window
+from flows import queue
 from flows.engine import PlanError, RunError, compile_plan
 from flows.engine.preview import DEFAULT_LIMIT, MAX_LIMIT, preview
 from flows.models import DraftPreview, FlowDraft
+from flows.run_endpoints import endpoint  # the same way a run finds its source
 
 logger = logging.getLogger(__name__)
 # How long a preview may read for; the worker's soft time limit is a little longer.
@@ -32,14 +34,12 @@ S = DraftPreview.Status
 def start_preview(draft: FlowDraft, step: str, limit: int = DEFAULT_LIMIT) -> DraftPreview:
     """A new preview of the draft as saved now; the worker picks it up once this commits. Older
     previews of the draft are deleted: only the latest one is shown."""
-    from flows.tasks import run_preview_task
-
     limit = max(1, min(int(limit), MAX_LIMIT))
     with transaction.atomic():
         draft.previews.all().delete()
         row = DraftPreview.objects.create(draft=draft, step=step, limit=limit,
                                           document=draft.document or "{}")
-        transaction.on_commit(lambda: run_preview_task.delay(str(row.pk)))
+        queue.run_preview(row.pk)
     return row
 
 
@@ -88,7 +88,6 @@ def _too_slow() -> str:
 
 
 def _sample(row: DraftPreview) -> dict:
-    from flows.runner import endpoint  # the same way a run finds its source
     from flows.wizard import shape
 
     document = json.loads(row.document or "{}")
