@@ -104,7 +104,7 @@ def test_editing_the_connection_forgets_what_it_had(account, support):
     metadata.entities(support)
     metadata.fields(support, "tickets")
     assert ConnectionMetadata.objects.filter(connection=support).count() == 2
-    services.update_connection(support, properties={**support.properties, "subdomain": "acme2"})
+    services.update_connection(support, properties={**support.properties, "clientId": "another-client"})
     assert not ConnectionMetadata.objects.filter(connection=support).exists()
     asked = calls(account)
     metadata.fields(support, "tickets")
