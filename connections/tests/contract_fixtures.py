@@ -187,6 +187,19 @@ def servicenow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixtu
     )
 
 
+def pardot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    """A local Pardot API v5 (connections/tests/pardot_server.py) reached through instanceUrl."""
+    from connections.tests.pardot_server import BUSINESS_UNIT, CLIENT_ID, serve
+
+    fake = serve(monkeypatch, token="contract-token", prospects=30)
+    return ContractFixture(
+        connection=ConnectionInfo("contract", "Pardot", "", {"businessUnitId": BUSINESS_UNIT, "clientId": CLIENT_ID,
+                                                             "instanceUrl": fake.base},
+                                  {"clientSecret": "s", "accessToken": "contract-token"}),
+        source_props={"object": "prospects"},
+    )
+
+
 FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "LocalFiles": local_files,
     "DemoCRM": demo_crm,
@@ -198,4 +211,5 @@ FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "Slack": slack,
     "Zendesk": zendesk,
     "Servicenow": servicenow,
+    "Pardot": pardot,
 }
