@@ -23,6 +23,7 @@ CONNECTORS: dict[str, str] = {
     "Zendesk": "connections.connectors.zendesk.ZendeskConnector",
     "Servicenow": "connections.connectors.servicenow.ServiceNowConnector",
     "Pardot": "connections.connectors.pardot.PardotConnector",
+    "Googleanalytics": "connections.connectors.googleanalytics.GoogleAnalyticsConnector",
 }
 
 
