@@ -248,6 +248,13 @@ class Connector:
         return []
 
     @classmethod
+    def check_connection_properties(cls, properties: Mapping[str, Any]) -> list[str]:
+        """Problems with a connection's plain properties beyond required / choices, as
+        "field: what is wrong" messages, found before anything is sent (an OAuth consent page
+        included) so a person fixes the form first."""
+        return []
+
+    @classmethod
     def check_flow_tasks(cls, tasks: list[Any]) -> list[tuple[tuple, str]]:
         """Problems with a flow's tasks that only this source knows (e.g. how many fields of a kind
         one report takes), as (path below `tasks`, message) pairs; the document validator reports

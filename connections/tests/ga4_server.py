@@ -162,6 +162,11 @@ class FakeGoogle:
 
     def token(self, form: dict) -> tuple[int, dict]:
         self.token_calls.append(form)
+        if form.get("grant_type") == "authorization_code" and form.get("code") == "google-code":
+            access = f"ya29.{uuid.uuid4().hex[:12]}"
+            self.tokens.add(access)
+            return 200, {"access_token": access, "expires_in": 3599, "refresh_token": "google-refresh",
+                         "token_type": "Bearer", "scope": "https://www.googleapis.com/auth/analytics.readonly"}
         if form.get("grant_type") != "refresh_token" or form.get("refresh_token") != "google-refresh":
             return 400, {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}
         if (form.get("client_id"), form.get("client_secret")) != (CLIENT_ID, CLIENT_SECRET):

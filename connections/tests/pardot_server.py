@@ -125,6 +125,11 @@ class FakePardot:
 
     def token(self, form: dict) -> tuple[int, dict]:
         self.token_calls.append(form)
+        if form.get("grant_type") == "authorization_code" and form.get("code") == "pardot-code":
+            access = f"fresh-{uuid.uuid4().hex[:8]}"
+            self.tokens.add(access)
+            return 200, {"access_token": access, "refresh_token": "pardot-refresh", "token_type": "Bearer",
+                         "scope": "refresh_token pardot_api", "issued_at": "1700000000000"}
         if form.get("grant_type") != "refresh_token" or form.get("refresh_token") not in self.refresh_tokens:
             return 400, {"error": "invalid_grant", "error_description": "expired access/refresh token"}
         if (form.get("client_id"), form.get("client_secret")) != (CLIENT_ID, CLIENT_SECRET):

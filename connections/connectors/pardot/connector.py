@@ -27,7 +27,7 @@ from connections.connectors.saas import TEXT_TIME_ARROW_TYPES, VALUE_OPERATORS, 
 from connections.connectors.windowing import in_window, unreadable_warning
 
 from .catalog import OBJECTS, PardotObject
-from .client import PardotApi, business_unit, login_url
+from .client import PardotApi, api_url, business_unit, login_url
 
 PAGE_SIZE = 1000  # v5's largest `limit`
 
@@ -107,6 +107,16 @@ class PardotConnector(SaasConnector):
         if name not in OBJECTS:
             return [("object", f'"{str(name)[:80]}" is not a Pardot object Sluice reads '
                                f'({", ".join(OBJECTS)})')]
+        return []
+
+    @classmethod
+    def check_connection_properties(cls, properties: Mapping[str, Any]) -> list[str]:
+        try:
+            business_unit(properties)
+            api_url(properties)
+            login_url(properties)
+        except ConnectorError as exc:
+            return [exc.message]
         return []
 
     def test(self, conn: ConnectionInfo) -> None:
