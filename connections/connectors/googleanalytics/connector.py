@@ -81,7 +81,7 @@ class GoogleAnalyticsConnector(SaasConnector):
                          "Enable the Google Analytics Data API and Admin API in the same project."),
         ConfigField("clientSecret", "secret", "Client secret", secret=True,
                     help="The same OAuth client's secret. Stored encrypted; Sluice never shows it again."),
-        ConfigField("apiBaseUrl", "url", "Google API address (optional)", required=False,
+        ConfigField("apiBaseUrl", "url", "Google API address", required=False,
                     help="Leave empty. Only to reach Google through another address (a proxy, a test "
                          "server); the SSRF guard applies.", sends_credentials_to=True),
     )

@@ -83,11 +83,11 @@ class PardotConnector(SaasConnector):
         ConfigField("clientSecret", "secret", "Client secret", secret=True,
                     help="The Consumer Secret of the same connected app. Stored encrypted; Sluice never "
                          "shows it again."),
-        ConfigField("instanceUrl", "url", "Pardot API address (optional)", required=False,
+        ConfigField("instanceUrl", "url", "Pardot API address", required=False,
                     help="Leave empty for pi.pardot.com (or pi.demo.pardot.com for a sandbox). Only to "
                          "reach Pardot through another address; the SSRF guard applies.",
                     sends_credentials_to=True),
-        ConfigField("loginUrl", "url", "Login address (optional)", required=False,
+        ConfigField("loginUrl", "url", "Login address", required=False,
                     help="Leave empty to log in at the environment's address. Give your My Domain "
                          "login address if your org requires it.", sends_credentials_to=True),
     )
