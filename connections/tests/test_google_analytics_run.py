@@ -95,3 +95,23 @@ def test_a_ga4_report_into_s3_on_a_real_worker(celery_worker, owner, monkeypatch
     assert keys == [f"ga4/{execution.pk}/part-00000.jsonl"]
     rows = [json.loads(line) for k in keys for line in s3server.body(bucket, k).decode().splitlines()]
     assert len(rows) == 31 * len(COUNTRIES) and isinstance(rows[0]["sessions"], int)
+
+
+def test_a_backfill_window_is_the_report_date_range_on_a_real_worker(celery_worker, demo, monkeypatch):
+    from datetime import UTC, datetime
+
+    fake = serve(monkeypatch)
+    ga_connection(fake)
+    doc = document({"connectorType": "CustomConnector", "connectorLabel": "LocalFiles",
+                    "connectorProfileName": demo["connection"].name,
+                    "destinationConnectorProperties": {"CustomConnector": {
+                        "entityName": "out/ga4", "customProperties": {"fileType": "JSONL"}}}})
+    doc["tasks"].pop(1)  # no BETWEEN filter: the window decides the days
+    flow = services.create_flow(doc)
+    window = (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 4, tzinfo=UTC))
+
+    execution = wait_for(services.start_flow(flow, window=window))
+
+    assert execution.status == "Successful", execution.error_message
+    assert fake.reports[0]["dateRanges"] == [{"startDate": "2026-03-01", "endDate": "2026-03-03"}]
+    assert sorted({r["date"] for r in output_rows(execution)}) == ["2026-03-01", "2026-03-02", "2026-03-03"]

@@ -142,6 +142,9 @@ def test_an_unauthorized_connection_says_so():
 def test_sandbox_and_production_hosts():
     assert client.api_url({"isSandboxEnvironment": True}) == "https://pi.demo.pardot.com"
     assert client.api_url({}) == "https://pi.pardot.com"
+    # an AppFlow profile's instanceUrl may be the org's Salesforce address: Pardot's API is not there
+    assert client.api_url({"instanceUrl": "https://acme.my.salesforce.com"}) == "https://pi.pardot.com"
+    assert client.api_url({"instanceUrl": "https://pardot-proxy.example.com/"}) == "https://pardot-proxy.example.com"
     assert PardotConnector.oauth_endpoints({"isSandboxEnvironment": True})[1] == (
         "https://test.salesforce.com/services/oauth2/token")
     assert PardotConnector.oauth_endpoints({"isSandboxEnvironment": False})[0] == (

@@ -102,3 +102,21 @@ def test_the_daily_quota_fails_the_run_and_publishes_nothing(celery_worker, demo
     assert "error 122" in execution.error_message and "prospects page 2" in execution.error_message
     assert len(fake.requests) == 2  # failed at once: no retry storm against a used-up quota
     assert not (demo["root"] / "out").exists() or not any((demo["root"] / "out").rglob("*.jsonl"))
+
+
+def test_a_backfill_window_is_pushed_down_to_pardot_on_a_real_worker(celery_worker, demo, monkeypatch):
+    from datetime import timedelta
+
+    from connections.tests.pardot_server import START
+
+    fake = serve(monkeypatch)
+    pardot_connection(fake)
+    flow = services.create_flow(document(local_files(demo["connection"].name)))
+    window = (START + timedelta(hours=100), START + timedelta(hours=200))
+
+    execution = wait_for(services.start_flow(flow, window=window))
+
+    assert execution.status == "Successful", execution.error_message
+    assert sorted(r["id"] for r in output_rows(execution)) == list(range(100, 200))
+    assert fake.requests[0]["updatedAtAfterOrEqualTo"] == "2026-01-05T18:00:00+00:00"
+    assert fake.requests[0]["updatedAtBeforeOrEqualTo"] == "2026-01-09T22:00:00+00:00"

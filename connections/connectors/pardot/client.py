@@ -55,10 +55,15 @@ def login_url(properties: Mapping[str, Any]) -> str:
 
 
 def api_url(properties: Mapping[str, Any]) -> str:
-    """pi.pardot.com (production) or pi.demo.pardot.com (sandbox), or the instanceUrl override."""
+    """pi.pardot.com (production) or pi.demo.pardot.com (sandbox), or the instanceUrl override. A
+    connection imported from AppFlow may carry the org's Salesforce instance URL there (AppFlow
+    keeps "the location of the resource"); the Pardot API is not on it, so that one is not used."""
     override = str(properties.get("instanceUrl") or "").strip()
     if override:
-        return _http_url(override, "instanceUrl")
+        url = _http_url(override, "instanceUrl")
+        host = (urlsplit(url).hostname or "").lower()
+        if not host.endswith((".salesforce.com", ".force.com")):
+            return url
     return API_HOSTS[is_sandbox(properties)]
 
 
