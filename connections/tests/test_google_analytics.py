@@ -223,3 +223,15 @@ def test_map_all_and_a_universal_analytics_view_are_refused():
             "and 10): use Map tasks or a PROJECTION Filter instead of Map_all") in errors(document([], tasks=map_all))
     [problem] = errors(document(["date"], obj="ga:12345678"))
     assert "Universal Analytics view" in problem and "properties/<property id>" in problem
+
+
+def test_the_wizard_builds_tasks_the_validator_takes_for_ga4():
+    from flows.wizard.mapping import FieldChoices, FieldMapping, build_tasks
+
+    choices = FieldChoices(maps=[FieldMapping("date", "day", "date"), FieldMapping("sessions", "sessions", "integer")])
+    tasks = build_tasks(choices, "GoogleAnalytics")
+    assert tasks[0]["connectorOperator"] == {"GoogleAnalytics": "PROJECTION"}
+    assert [t["taskType"] for t in tasks] == ["Filter", "Map", "Map"]
+    assert all("connectorOperator" not in t for t in tasks[1:])  # AppFlow has no NO_OP for Google Analytics
+    assert errors(document([], tasks=tasks)) == []
+    assert build_tasks(choices, "Pardot")[1]["connectorOperator"] == {"Pardot": "NO_OP"}
