@@ -62,6 +62,7 @@ def check_fields(connector_cls, properties: Mapping[str, Any], credentials: Mapp
             errors.append(f"{field.name}: is required ({field.label or field.name})")
         if field.choices and source.get(field.name) not in (None, "", *field.choices):
             errors.append(f"{field.name}: must be one of {', '.join(field.choices)}")
+    errors += connector_cls.check_connection_properties(properties)
     known = {f.name for f in connector_cls.config_fields}
     if connector_cls.auth_kind == "oauth2":
         known |= OAUTH_TOKEN_KEYS  # stored by the OAuth callback, not typed in a form

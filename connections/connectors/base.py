@@ -144,6 +144,8 @@ class SourceBatch:
     # things a person should know that are not record failures (e.g. "b.csv has extra columns
     # x, y; they were dropped"); the engine writes them to the execution log as warnings
     warnings: list[str] = field(default_factory=list)
+    # things worth a line in the execution log that are not warnings (e.g. the API quota left)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -243,6 +245,20 @@ class Connector:
     @classmethod
     def check_destination_properties(cls, props: Any) -> list[tuple[str, str]]:
         """As check_source_properties, for destinationConnectorProperties."""
+        return []
+
+    @classmethod
+    def check_connection_properties(cls, properties: Mapping[str, Any]) -> list[str]:
+        """Problems with a connection's plain properties beyond required / choices, as
+        "field: what is wrong" messages, found before anything is sent (an OAuth consent page
+        included) so a person fixes the form first."""
+        return []
+
+    @classmethod
+    def check_flow_tasks(cls, tasks: list[Any]) -> list[tuple[tuple, str]]:
+        """Problems with a flow's tasks that only this source knows (e.g. how many fields of a kind
+        one report takes), as (path below `tasks`, message) pairs; the document validator reports
+        them when the flow is saved."""
         return []
 
     def test(self, conn: ConnectionInfo) -> None:

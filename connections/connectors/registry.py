@@ -22,6 +22,8 @@ CONNECTORS: dict[str, str] = {
     "Slack": "connections.connectors.slack.SlackConnector",
     "Zendesk": "connections.connectors.zendesk.ZendeskConnector",
     "Servicenow": "connections.connectors.servicenow.ServiceNowConnector",
+    "Pardot": "connections.connectors.pardot.PardotConnector",
+    "Googleanalytics": "connections.connectors.googleanalytics.GoogleAnalyticsConnector",
 }
 
 

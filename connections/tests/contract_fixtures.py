@@ -187,6 +187,33 @@ def servicenow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixtu
     )
 
 
+def pardot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    """A local Pardot API v5 (connections/tests/pardot_server.py) reached through instanceUrl."""
+    from connections.tests.pardot_server import BUSINESS_UNIT, CLIENT_ID, serve
+
+    fake = serve(monkeypatch, token="contract-token", prospects=30)
+    return ContractFixture(
+        connection=ConnectionInfo("contract", "Pardot", "", {"businessUnitId": BUSINESS_UNIT, "clientId": CLIENT_ID,
+                                                             "instanceUrl": fake.base},
+                                  {"clientSecret": "s", "accessToken": "contract-token"}),
+        source_props={"object": "prospects"},
+    )
+
+
+def google_analytics(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    """A local GA4 (connections/tests/ga4_server.py) reached through apiBaseUrl; its metadata cut to
+    what one report takes, so that reading every field is a valid report."""
+    from connections.tests.ga4_server import CLIENT_ID, PROPERTY, serve
+
+    fake = serve(monkeypatch, token="contract-token")
+    fake.metadata = {"dimensions": fake.metadata["dimensions"][:3], "metrics": fake.metadata["metrics"][:4]}
+    return ContractFixture(
+        connection=ConnectionInfo("contract", "Googleanalytics", "", {"clientId": CLIENT_ID, "apiBaseUrl": fake.base},
+                                  {"clientSecret": "s", "accessToken": "contract-token"}),
+        source_props={"object": PROPERTY},
+    )
+
+
 FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "LocalFiles": local_files,
     "DemoCRM": demo_crm,
@@ -198,4 +225,6 @@ FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "Slack": slack,
     "Zendesk": zendesk,
     "Servicenow": servicenow,
+    "Pardot": pardot,
+    "Googleanalytics": google_analytics,
 }

@@ -69,6 +69,8 @@ def check_tasks(problems: Problems, path: Path, value: Any, source_key: str | No
     _check_across_tasks(problems, path, tasks)
     if source is not None:
         _check_source_can_filter(problems, path, tasks, source)
+        for sub_path, message in source.check_flow_tasks(tasks):
+            problems.add((*path, *sub_path), message)
 
 
 def _check_source_can_filter(problems: Problems, path: Path, tasks: list, source: type[Connector]) -> None:

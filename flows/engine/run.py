@@ -263,6 +263,8 @@ def _batches(
             limits.check(counters)
             for warning in batch.warnings:
                 log("WARNING", warning)
+            for note in batch.notes:
+                log("INFO", note)
             logged = _count_failures(counters, batch.failures, logged, log)
             # a batch without columns only carries bytes and failures (e.g. a file whose every line failed)
             if batch.table.num_columns or batch.table.num_rows:

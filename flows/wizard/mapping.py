@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from flows.document.appflow_model import CONNECTOR_OPERATORS
 from flows.engine.values import TYPES, normalize_type, parse_value
 
 from .mapping_csv import destination_name_problem
@@ -300,6 +301,12 @@ def build_tasks(choices: FieldChoices, operator_key: str) -> list[dict]:
     for v in choices.validations:
         tasks.append({"sourceFields": [v.field], "connectorOperator": op(CHECKS[v.condition]),
                       "taskType": "Validate", "taskProperties": {"VALIDATION_ACTION": ACTIONS[v.action]}})
+    # AppFlow's operators for some sources (Google Analytics, Amplitude) have no NO_OP: their Map,
+    # Merge and Truncate tasks carry no connectorOperator, which the document validator accepts
+    if "NO_OP" not in CONNECTOR_OPERATORS.get(operator_key, ("NO_OP",)):
+        for task in tasks:
+            if task.get("connectorOperator") == op("NO_OP"):
+                del task["connectorOperator"]
     tasks.extend(json.loads(json.dumps(t)) for t in choices.other_tasks)
     return tasks
 
