@@ -50,6 +50,7 @@ from .fileformats import (
     open_reader,
     open_writer,
     read_block_bytes,
+    writing_to,
 )
 from .fileformats.partitions import Partitioner
 from .localpaths import allowed_base, inside, is_within, root_folder, source_files
@@ -269,6 +270,11 @@ class LocalFilesConnector(Connector):
         folder = inside(root, entity, "entityName")
         if folder.exists() and not folder.is_dir():
             raise ConnectorError(f'entityName "{entity}" is a file under {root}; a destination is a folder.')
+        with writing_to(folder):
+            return self._write(folder, execution_id, file_type, batches, options)
+
+    def _write(self, folder: Path, execution_id: str, file_type: str, batches: Iterable[pa.Table],
+               options: Mapping[str, Any]) -> WriteResult:
         folder.mkdir(parents=True, exist_ok=True)
         final = folder / execution_id
         staging = folder / f".{execution_id}.inprogress"
