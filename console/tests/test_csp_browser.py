@@ -29,10 +29,8 @@ document.addEventListener("securitypolicyviolation", (e) => {
 """
 
 
-def test_no_page_breaks_the_content_security_policy(page, demo, owner):  # noqa: F811
-    from playwright.sync_api import expect
-
-    refused: list[str] = []
+def watching(page, refused: list[str]):  # noqa: F811
+    """A visit(url, shot="") that opens the page and adds what the browser refused to `refused`."""
     page.on("console", lambda m: refused.append(f"{page.url}: {m.text}")
             if "Content Security Policy" in m.text or "Content-Security-Policy" in m.text else None)
     page.add_init_script(WATCH)
@@ -47,6 +45,14 @@ def test_no_page_breaks_the_content_security_policy(page, demo, owner):  # noqa:
             SHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SHOTS / f"{shot}.png"), full_page=True)
 
+    return visit
+
+
+def test_no_page_breaks_the_content_security_policy(page, demo, owner):  # noqa: F811
+    from playwright.sync_api import expect
+
+    refused: list[str] = []
+    visit = watching(page, refused)
     visit("/login/")
     log_in(page)
     execution = make_execution(demo["flow"])
@@ -70,4 +76,19 @@ def test_no_page_breaks_the_content_security_policy(page, demo, owner):  # noqa:
     # (a locator, not wait_for_function: Playwright's polling predicate is an eval the policy refuses)
     expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling")).to_have_count(0)
     refused.extend(page.evaluate("window.__refused"))
+    assert refused == []
+
+
+def test_the_admin_breaks_no_policy_either(page, demo, admin_user_):  # noqa: F811
+    refused: list[str] = []
+    visit = watching(page, refused)
+    visit("/admin/login/")
+    page.get_by_label("Username").fill("root")
+    page.get_by_label("Password").fill("correct horse battery staple")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/admin/")
+    for url in ("/admin/", "/admin/connections/connection/",
+                f"/admin/connections/connection/{demo['connection'].pk}/change/", "/admin/flows/flow/",
+                f"/admin/flows/flow/{demo['flow'].pk}/change/", "/admin/auth/user/add/"):
+        visit(url, shot="admin-connection" if "connection/" in url and "change" in url else "")
     assert refused == []
