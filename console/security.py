@@ -3,6 +3,7 @@ Content-Security-Policy"). No Django import at module level: settings reads idle
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 # Every page loads its scripts, styles and images from Sluice itself and runs no inline script,
@@ -22,6 +23,10 @@ CONTENT_SECURITY_POLICY = "; ".join([
 
 DEFAULT_IDLE_SECONDS = 8 * 3600
 MIN_IDLE_SECONDS = 60
+# The session's end moves with the requests, but is written at most this often: a write on every
+# request would add a query to every page and to every poll of a running execution.
+SLIDE_EVERY_SECONDS = 60
+SEEN_KEY = "_sluice_seen"
 
 
 def idle_seconds(value: str | None) -> int:
@@ -36,6 +41,31 @@ def idle_seconds(value: str | None) -> int:
             f'SLUICE_SESSION_IDLE_SECONDS: "{text[:40]}" is not a whole number of seconds of at least '
             f"{MIN_IDLE_SECONDS} (default {DEFAULT_IDLE_SECONDS}, 8 hours).")
     return int(text)
+
+
+def stamp_login(sender, request, user, **kwargs) -> None:
+    """At login (connected in console/apps.py): saved with the login itself, no extra write."""
+    request.session[SEEN_KEY] = int(time.time())
+
+
+class SlidingSessionMiddleware:
+    """Sessions end SESSION_COOKIE_AGE (SLUICE_SESSION_IDLE_SECONDS) after the last request, to
+    within SLIDE_EVERY_SECONDS: a request after that long saves the session again, which moves its
+    end (database row and cookie) forward. Goes after SessionMiddleware."""
+
+    def __init__(self, get_response: Callable):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        user = getattr(request, "user", None)
+        if session is not None and user is not None and user.is_authenticated:
+            now = int(time.time())
+            # A session from before this setting has no stamp: stamping it starts its idle clock.
+            if now - int(session.get(SEEN_KEY) or 0) >= SLIDE_EVERY_SECONDS:
+                session[SEEN_KEY] = now  # modified: SessionMiddleware saves it and renews the cookie
+        return response
 
 
 # Connection pages hold the OAuth "Authorize" form: it posts to Sluice, which redirects to the
