@@ -150,6 +150,14 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Sessions end after SLUICE_SESSION_IDLE_SECONDS without a request (default 8 h); requests push
+# the end back (sliding, console/security.py). Every response carries the Content-Security-Policy.
+from console.security import CONTENT_SECURITY_POLICY, idle_seconds  # noqa: E402
+
+SESSION_COOKIE_AGE = idle_seconds(os.environ.get("SLUICE_SESSION_IDLE_SECONDS"))
+SLUICE_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY
+MIDDLEWARE = [*MIDDLEWARE, "console.security.SlidingSessionMiddleware",
+              "console.security.ContentSecurityPolicyMiddleware"]
 
 # Celery. The embedded default broker is kombu's filesystem transport under var/broker.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")

@@ -21,6 +21,9 @@ AWS_CRON_FIELDS = (*CRON_FIELDS, "year")
 # A cron schedule's fastest gap is measured over this many runs: enough for every-minute to hourly
 # patterns to show their shortest step.
 GAP_SAMPLE_RUNS = 400
+# The longest rate accepted: a century. Longer ones are typos, and past a few thousand years the
+# date arithmetic overflows instead of answering.
+RATE_LONGEST = {"minutes": 52_560_000, "hours": 876_000, "days": 36_500, "weeks": 5_214, "months": 1_200}
 
 _RATE = re.compile(r"rate\(\s*(\d+)\s*([A-Za-z]+)\s*\)", re.IGNORECASE)
 _CRON = re.compile(r"cron\((.*)\)", re.IGNORECASE | re.DOTALL)
@@ -81,13 +84,19 @@ def parse_expression(text: str) -> Expression:
         if not match:
             raise ScheduleError(key, f'"{text}" is not a rate: write rate(N unit), e.g. rate(5minutes) '
                                      "or rate(1 hours)")
-        count, unit = int(match.group(1)), match.group(2).lower()
+        digits, unit = match.group(1).lstrip("0") or "0", match.group(2).lower()
+        count = int(digits) if len(digits) <= 12 else 10**12  # too long either way; int() of
+        # thousands of digits is refused by Python itself
         unit = unit if unit.endswith("s") else unit + "s"
         if unit not in RATE_UNITS:
             raise ScheduleError(key, f'"{match.group(2)}" is not a rate unit: use minutes, hours, days, '
                                      "weeks or months")
         if count < 1:
             raise ScheduleError(key, "a rate must be at least 1")
+        longest = RATE_LONGEST[unit]
+        if count > longest:
+            raise ScheduleError(key, f"a rate can be at most {longest} {unit} (100 years); for rare "
+                                     "runs use cron(...) with a year")
         return Rate(count, unit)
     if stripped.lower().startswith("cron"):
         match = _CRON.fullmatch(stripped)
@@ -120,7 +129,28 @@ def _parse_cron(parts: list[str]) -> Cron:
     text = " ".join(fields)
     if not _cron_ok(text):
         raise ScheduleError(key, f'"cron({" ".join(parts)})" is not a valid cron expression')
+    if not _fires(text, years):
+        within = f" in the year(s) {parts[5]}" if years else ""
+        raise ScheduleError(key, f'"cron({" ".join(parts)})" never runs{within}: no date has day-of-month '
+                                 f'"{parts[2]}" in month "{parts[3]}"; check the day and the month')
     return Cron(tuple(fields), years)  # type: ignore[arg-type]
+
+
+def _fires(text: str, years: frozenset[int] | None) -> bool:
+    """Whether the schedule has at least one run (in its years): each field can be valid alone
+    while together they name no date (the 30th of February)."""
+    first = min(years) if years else 2024
+    try:
+        runs = croniter(text, datetime(first, 1, 1) - timedelta(seconds=1))
+        for _ in range(1000):  # enough for any pattern to reach a year in the set, or pass them
+            moment = runs.get_next(datetime)
+            if years is None or moment.year in years:
+                return True
+            if moment.year > max(years):
+                return False
+    except (CroniterError, ValueError, OverflowError):
+        return False
+    return False
 
 
 def _cron_ok(text: str) -> bool:

@@ -51,6 +51,7 @@ from .fileformats import (
     open_reader,
     open_writer,
     read_block_bytes,
+    writing_to,
 )
 from .fileformats.partitions import Partitioner
 from .localpaths import allowed_base, inside, is_within, root_folder, source_files
@@ -270,6 +271,11 @@ class LocalFilesConnector(Connector):
         folder = inside(root, entity, "entityName")
         if folder.exists() and not folder.is_dir():
             raise ConnectorError(f'entityName "{entity}" is a file under {root}; a destination is a folder.')
+        with writing_to(folder):
+            return self._write(folder, execution_id, file_type, batches, options)
+
+    def _write(self, folder: Path, execution_id: str, file_type: str, batches: Iterable[pa.Table],
+               options: Mapping[str, Any]) -> WriteResult:
         folder.mkdir(parents=True, exist_ok=True)
         final = folder / execution_id
         # Each attempt stages apart: a frozen worker that wakes up after it was replaced must not

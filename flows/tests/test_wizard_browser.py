@@ -118,25 +118,60 @@ def test_s3_key_pattern_follows_the_choices_live(page, demo, owner):  # noqa: F8
     page.get_by_label("Destination object", exact=True).fill("bucket/exports")
     page.get_by_label("File format").select_option("CSV")
     pattern = page.locator(".key-pattern code")
-
-    def settled():
-        # A choice made while an earlier re-render is in flight is overwritten by its swap.
-        page.wait_for_function("!document.querySelector('.htmx-request')")
-
     expect(pattern).to_have_text("s3://bucket/exports/<execution id>/part-00000.csv")
-    settled()
+    # One choice after the other with no wait: each arrives while the previous re-render may
+    # still be in flight or settling, and none may be lost.
     page.get_by_label("Prefix with the run's time").select_option("PATH")
-    expect(pattern).to_have_text("s3://bucket/exports/2026/11/21/<execution id>/part-00000.csv")
-    settled()
     page.get_by_label("Time granularity").select_option("HOUR")
-    expect(pattern).to_have_text("s3://bucket/exports/2026/11/21/13/<execution id>/part-00000.csv")
-    settled()
     page.get_by_label("Execution ID").uncheck()
     expect(pattern).to_have_text("s3://bucket/exports/2026/11/21/13/<execution id>-part-00000.csv")
+    expect(page.get_by_label("Time granularity")).to_have_value("HOUR")
     # Keyboard: the focus stays on the control just changed after htmx swapped the form.
     assert page.evaluate("document.activeElement.id") == "id_hierarchy_EXECUTION_ID"
     shot(page, "2-configure-s3")
     assert navigations == []  # all of it through htmx, no reload
+
+
+def test_choices_made_while_a_rerender_is_in_flight_are_kept(page, demo, owner):  # noqa: F811
+    """The re-renders are held back (a slow server) while the user makes three choices and types
+    a new object name, then answered in order: the final form has every choice, and the key
+    pattern the server renders follows all of them."""
+    from playwright.sync_api import expect
+
+    from connections.models import Connection
+    from flows.models import FlowDraft
+
+    Connection.objects.create(name="lake", connector_type="S3", properties={"endpointUrl": "http://127.0.0.1:9"})
+    draft = FlowDraft.objects.create(owner=owner, step="configure", document='{"flowName": "to-the-lake"}')
+    log_in(page)
+    page.goto(f"/flows/drafts/{draft.pk}/configure/")
+    page.get_by_label("Destination connector").select_option("S3")
+    page.get_by_label("Destination connection").select_option("lake")
+    page.get_by_label("Destination object", exact=True).fill("bucket/exports")
+    page.get_by_label("File format").select_option("CSV")
+    pattern = page.locator(".key-pattern code")
+    expect(pattern).to_have_text("s3://bucket/exports/<execution id>/part-00000.csv")
+
+    held = []
+    page.route(re.compile(r"/configure/$"), lambda route: held.append(route))
+    page.get_by_label("Prefix with the run's time").select_option("FILENAME")
+    page.get_by_label("Files per run").select_option("SingleFile")
+    page.get_by_label("File format").select_option("JSON")
+    page.get_by_label("Destination object", exact=True).fill("bucket/other")
+    page.unroute(re.compile(r"/configure/$"))
+    assert held, "no re-render was sent"
+    for route in held:
+        try:
+            route.continue_()
+        except Exception:  # noqa: BLE001 — a request the page cancelled (hx-sync replace) is gone
+            pass
+
+    expect(pattern).to_have_text("s3://bucket/other/<execution id>/part-00000-2026-11-21.jsonl")
+    expect(page.get_by_label("Prefix with the run's time")).to_have_value("FILENAME")
+    expect(page.get_by_label("Time granularity")).to_have_value("DAY")  # the default the pattern uses
+    expect(page.get_by_label("Files per run")).to_have_value("SingleFile")
+    expect(page.get_by_label("File format")).to_have_value("JSON")
+    expect(page.get_by_label("Destination object", exact=True)).to_have_value("bucket/other")
 
 
 def test_step_1_by_keyboard_alone(page, demo):  # noqa: F811

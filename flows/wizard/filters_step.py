@@ -119,6 +119,8 @@ def _restructure(action: str, index: str, filters: list[FilterRule], src, operat
         rule = filters[parts[0]]
         if len(rule.values) >= MAX_CRITERIA:
             return f"A filter takes at most {MAX_CRITERIA} criteria."
+        if rule.condition not in CONDITIONS:  # only a tampered post names no offered condition
+            return f"Filter {parts[0] + 1}: choose a condition from the list before adding criteria."
         if rule.condition not in ("equals", "not_equals", "contains", "one_of"):
             return f'"{CONDITIONS[rule.condition][1]}" takes one value; add another filter instead.'
         rule.values.append("")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from .jsonl import encode_jsonl, json_text_values
 from .readers import FileReader, align_to_schema, open_reader, read_block_bytes
 from .types import FILE_TYPES, SUPPORTED_SUFFIXES, arrow_to_data_type, file_format
-from .writers import TableFileWriter, open_writer
+from .writers import TableFileWriter, is_out_of_space, open_writer, writing_to
 
 __all__ = [
     "FILE_TYPES",
@@ -21,8 +21,10 @@ __all__ = [
     "arrow_to_data_type",
     "encode_jsonl",
     "file_format",
+    "is_out_of_space",
     "json_text_values",
     "open_reader",
     "open_writer",
     "read_block_bytes",
+    "writing_to",
 ]

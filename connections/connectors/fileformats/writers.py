@@ -13,6 +13,9 @@ commit) is the connector's business.
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +33,33 @@ from .types import FILE_TYPES
 # gathered until one of these limits, so memory stays bounded whatever the row width.
 PARQUET_ROW_GROUP_ROWS = 65_536
 PARQUET_ROW_GROUP_BYTES = 16 << 20
+
+
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+def is_out_of_space(exc: BaseException) -> bool:
+    """A full file system or a quota reached. pyarrow's own writes raise OSError without errno and
+    put the system's words in the message ("... No space left on device")."""
+    if not isinstance(exc, OSError):
+        return False
+    return exc.errno in NO_SPACE or any(os.strerror(code) in str(exc) for code in NO_SPACE)
+
+
+@contextlib.contextmanager
+def writing_to(where: Path | str) -> Iterator[None]:
+    """Writes inside this block that meet a full disk or a quota become a ConnectorError naming
+    `where` (the folder the user chose), not an "unexpected error"."""
+    try:
+        yield
+    except OSError as exc:
+        if not is_out_of_space(exc):
+            raise
+        quota = exc.errno == errno.EDQUOT or os.strerror(errno.EDQUOT) in str(exc)
+        what = "The disk quota is reached" if quota else "No space left"
+        # Permanent: a person has to free space; retrying within the run's back-off rarely helps.
+        raise ConnectorError(f"{what} on {where}: free some space there (or choose another folder), "
+                             "then run the flow again.", permanent=True) from None
 
 
 class TableFileWriter:

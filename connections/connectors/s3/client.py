@@ -22,8 +22,12 @@ from ..base import ConnectionInfo, ConnectorError
 from ..hosts import check_host, checked_address
 
 SSE_CHOICES = ("AES256", "aws:kms")
+# What botocore raises when the endpoint does not answer like S3 (a web page, a redirect without a
+# region, a malformed listing): its parsers and region redirector fail with plain Python errors
+# (TypeError on a bare 301, RecursionError on a redirect loop, ValueError on a bad date).
+NOT_S3_ERRORS = (TypeError, ValueError, KeyError, AttributeError, RecursionError)
 # what boto3 raises; callers catch these and turn them into ConnectorErrors with s3_error()
-S3_ERRORS = (bx.BotoCoreError, bx.ClientError)
+S3_ERRORS = (bx.BotoCoreError, bx.ClientError, *NOT_S3_ERRORS)
 _TRANSIENT_CODES = {"SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout", "503", "500"}
 
 
@@ -115,8 +119,23 @@ def make_client(settings: S3Settings) -> Any:
     return client
 
 
+def not_s3(settings: S3Settings, doing: str) -> ConnectorError:
+    return ConnectorError(
+        f"{doing}: {settings.where} does not answer like an S3 service. Check endpointUrl: it must be "
+        "the S3 API address of the store (for MinIO its API port, not the web console's)."
+    )
+
+
+def looks_like_s3(answer: Mapping[str, Any]) -> bool:
+    """Whether a ListBuckets answer came from S3: botocore reads any 200 page as an empty listing."""
+    headers = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    return "xml" in str(headers.get("content-type", "")) or "Buckets" in answer or "Owner" in answer
+
+
 def s3_error(exc: Exception, settings: S3Settings, doing: str, bucket: str = "") -> ConnectorError:
     """A message a person can act on for a boto3 failure."""
+    if isinstance(exc, NOT_S3_ERRORS):
+        return not_s3(settings, doing)
     if isinstance(exc, bx.NoCredentialsError):
         return ConnectorError(
             "No S3 credentials: give an access key id and secret access key, or configure the "
@@ -137,6 +156,8 @@ def s3_error(exc: Exception, settings: S3Settings, doing: str, bucket: str = "")
             return ConnectorError(f"{doing}: the secret access key does not match the access key id.")
         if code in ("AccessDenied", "403", "AllAccessDisabled") or status == 403:
             return ConnectorError(f"{doing}: access to {named} was denied. Check the key's permissions.")
+        if not code or "<html" in str(error.get("Message", "")).lower():
+            return not_s3(settings, doing)  # an error page, not an S3 error document (always has a Code)
         if code in _TRANSIENT_CODES or (status or 0) >= 500:
             return ConnectorError(
                 f"{doing}: {settings.where} answered {code or status}; try again later.", permanent=False

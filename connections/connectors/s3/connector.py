@@ -26,7 +26,7 @@ from ..base import (
     WriteResult,
 )
 from . import source
-from .client import S3_ERRORS, SSE_CHOICES, make_client, s3_error, settings_from
+from .client import S3_ERRORS, SSE_CHOICES, looks_like_s3, make_client, not_s3, s3_error, settings_from
 from .destination import output_file_type, write_objects
 from .layout import check_output
 
@@ -122,13 +122,19 @@ class S3Connector(Connector):
     def test(self, conn: ConnectionInfo) -> None:
         settings = settings_from(conn)
         try:
-            make_client(settings).list_buckets()
+            answer = make_client(settings).list_buckets()
         except bx.ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "AccessDenied":
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code == "AccessDenied":
                 return  # the key is valid (its signature was checked); it just may not list every bucket
+            if code.isdigit():
+                # botocore names the error by the HTTP status when the body is no S3 error document
+                raise not_s3(settings, "Testing the connection") from None
             raise s3_error(exc, settings, "Testing the connection") from None
         except S3_ERRORS as exc:
             raise s3_error(exc, settings, "Testing the connection") from None
+        if not looks_like_s3(answer):
+            raise not_s3(settings, "Testing the connection")
 
     def list_entities(self, conn: ConnectionInfo, parent: str | None = None) -> list[Entity]:
         settings = settings_from(conn)

@@ -43,7 +43,7 @@ from boto3.s3.transfer import TransferConfig
 
 from .. import fencing
 from ..base import ConnectorError, WriteResult
-from ..fileformats import FILE_TYPES, TableFileWriter, json_text_values, open_writer
+from ..fileformats import FILE_TYPES, TableFileWriter, json_text_values, open_writer, writing_to
 from ..fileformats.partitions import Partition, Partitioner
 from .client import S3_ERRORS, S3Settings, s3_error
 from .layout import Layout, layout, run_record_key, staging_prefix, uses_time
@@ -103,7 +103,9 @@ def write_objects(
     run.delete_prefix(every_attempt)  # left by attempts of this execution that died or were fenced
     partitioner = Partitioner(partition_keys) if partition_keys else None
     spooled = itertools.count()
-    with tempfile.TemporaryDirectory(prefix="sluice-s3-") as spool:
+    # Files are spooled locally before upload: a full local disk is named, not "unexpected".
+    with writing_to(f"the temporary folder {tempfile.gettempdir()}"), \
+            tempfile.TemporaryDirectory(prefix="sluice-s3-") as spool:
         writers: dict[str, TableFileWriter] = {}  # open file per partition folder ("" unpartitioned)
         try:
             for table in batches:
