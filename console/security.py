@@ -3,6 +3,7 @@ Content-Security-Policy"). No Django import at module level: settings reads idle
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -21,6 +22,7 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "object-src 'none'",
 ])
 
+logger = logging.getLogger(__name__)
 DEFAULT_IDLE_SECONDS = 8 * 3600
 MIN_IDLE_SECONDS = 60
 # The session's end moves with the requests, but is written at most this often: a write on every
@@ -94,3 +96,27 @@ class ContentSecurityPolicyMiddleware:
         response.headers.setdefault("Content-Security-Policy",
                                     policy_for(request, settings.SLUICE_CONTENT_SECURITY_POLICY))
         return response
+
+
+class EncryptionKeyErrorMiddleware:
+    """A stored secret that the configured FIELD_ENCRYPTION_KEY cannot decrypt (a key changed
+    without `rotate_encryption_key`) answers 503 with what to do, instead of a bare server error.
+    The web process refuses such a key at start; this covers a key changed under a running one.
+    The message names the setting only: never the ciphertext, never a key."""
+
+    def __init__(self, get_response: Callable):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.http import HttpResponse
+
+        from connections.crypto import EncryptionKeyError
+
+        if not isinstance(exception, EncryptionKeyError):
+            return None
+        logger.error("%s %s: %s", request.method, request.path, exception)
+        return HttpResponse(f"Sluice cannot serve this request: {exception}", status=503,
+                            content_type="text/plain; charset=utf-8")

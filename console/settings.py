@@ -157,7 +157,8 @@ from console.security import CONTENT_SECURITY_POLICY, idle_seconds  # noqa: E402
 SESSION_COOKIE_AGE = idle_seconds(os.environ.get("SLUICE_SESSION_IDLE_SECONDS"))
 SLUICE_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY
 MIDDLEWARE = [*MIDDLEWARE, "console.security.SlidingSessionMiddleware",
-              "console.security.ContentSecurityPolicyMiddleware"]
+              "console.security.ContentSecurityPolicyMiddleware",
+              "console.security.EncryptionKeyErrorMiddleware"]
 
 # Celery. The embedded default broker is kombu's filesystem transport under var/broker.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
