@@ -187,6 +187,26 @@ def servicenow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixtu
     )
 
 
+def marketo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    """A local Marketo instance (connections/tests/marketo_server.py): custom object records from a
+    Bulk Extract, written back by their dedupe field."""
+    from datetime import UTC, datetime, timedelta
+
+    from connections.connectors.marketo import bulk
+    from connections.tests.marketo_server import CLIENT_ID, CLIENT_SECRET, serve
+
+    monkeypatch.setattr(bulk, "POLL_SECONDS", (0,))
+    recent = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=40)
+    market = serve(monkeypatch, start=recent)
+    return ContractFixture(
+        connection=ConnectionInfo("contract", "Marketo", "",
+                                  {"instanceUrl": market.base, "earliestDate": (recent - timedelta(days=20)).date().isoformat()},
+                                  {"clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET}),
+        source_props={"object": "car_c"},
+        destination_props={"object": "car_c", "writeOperationType": "UPSERT", "idFieldNames": ["vin"]},
+    )
+
+
 FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "LocalFiles": local_files,
     "DemoCRM": demo_crm,
@@ -198,4 +218,5 @@ FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "Slack": slack,
     "Zendesk": zendesk,
     "Servicenow": servicenow,
+    "Marketo": marketo,
 }

@@ -81,6 +81,7 @@ def parse_time(text: str) -> datetime:
 class FakeMarketo:
     lead_count: int = 1000
     step: timedelta = timedelta(hours=1)  # between two leads' creation
+    start: datetime = BASE  # when lead 1 and car 0 were created
     token_expires_after: int | None = None  # 602 on the call after this many (once)
     rate_limit_at: set[int] = field(default_factory=set)  # 606 on these call numbers
     quota_after: int | None = None  # 607 once this many calls were made
@@ -103,7 +104,7 @@ class FakeMarketo:
 
     # -- data ------------------------------------------------------------------------------
     def lead(self, i: int) -> dict:
-        created = BASE + self.step * i
+        created = self.start + self.step * i
         return {
             "id": i + 1,
             "email": f"lead{i + 1}@example.com",
@@ -121,12 +122,12 @@ class FakeMarketo:
         """Lead numbers whose createdAt (or updatedAt, two days later) is in [start, end]."""
         shift = timedelta(days=2) if filter_field == "updatedAt" else timedelta()
         step = self.step.total_seconds()
-        low = max(0, -int(-((start - shift - BASE).total_seconds()) // step))
-        high = min(self.lead_count - 1, int((end - shift - BASE).total_seconds() // step))
+        low = max(0, -int(-((start - shift - self.start).total_seconds()) // step))
+        high = min(self.lead_count - 1, int((end - shift - self.start).total_seconds() // step))
         return range(low, high + 1)
 
     def car(self, i: int) -> dict:
-        when = mtime(BASE + timedelta(days=i))
+        when = mtime(self.start + timedelta(days=i))
         return {
             "marketoGUID": f"guid-{i}",
             "vin": f"VIN{i:05d}",
@@ -437,7 +438,7 @@ class FakeMarketo:
                     ]
                 )
                 if self.malformed and count == 2:
-                    out.write('1,"never closed\n')
+                    out.write(",".join(["1"] * (len(names) + 5)) + "\n")  # too many columns
         job.update(path=path, records=count, size=os.path.getsize(path))
 
     def sync(self, path: str, body: dict) -> dict:
