@@ -14,6 +14,7 @@ Marketo's quirks live in the body, not the status: almost every answer is HTTP 2
 from __future__ import annotations
 
 import collections
+import hashlib
 import json
 import re
 import threading
@@ -60,6 +61,10 @@ _SLOTS: dict[str, threading.BoundedSemaphore] = collections.defaultdict(
     lambda: threading.BoundedSemaphore(MAX_CONCURRENT)
 )
 _LOCK = threading.Lock()
+# Access tokens shared by the runs of this process, as Marketo advises (a token lives an hour;
+# every new one is a call to the identity service): (address, client id, digest of the secret) ->
+# (token, monotonic time it expires).
+_TOKENS: dict[tuple[str, str, str], tuple[str, float]] = {}
 
 
 def _wait(seconds: float) -> None:
@@ -105,10 +110,25 @@ class MarketoApi:
     # -- the token ---------------------------------------------------------------------------
     def token(self) -> str:
         if not self._token:
-            self._token = self._new_token()
+            key = (self.base, self._client_id, hashlib.sha256(self._secret.encode()).hexdigest())
+            with _LOCK:
+                cached = _TOKENS.get(key)
+            if cached and cached[1] > time.monotonic():
+                self._token = cached[0]
+            else:
+                self._token, lifetime = self._new_token()
+                with _LOCK:
+                    _TOKENS[key] = (self._token, time.monotonic() + max(lifetime - 60, 0))
         return self._token
 
-    def _new_token(self) -> str:
+    def _drop_token(self) -> None:
+        with _LOCK:
+            for key, (token, _) in list(_TOKENS.items()):
+                if token == self._token:
+                    del _TOKENS[key]
+        self._token = ""
+
+    def _new_token(self) -> tuple[str, float]:
         """A client-credentials token from the instance's identity endpoint. POSTed as a form, so
         the secret is not in a URL (Marketo documents GET or POST)."""
         body = urlencode(
@@ -125,7 +145,8 @@ class MarketoApi:
         except ValueError:
             answer = None
         if isinstance(answer, dict) and answer.get("access_token"):
-            return str(answer["access_token"])
+            lifetime = answer.get("expires_in")
+            return str(answer["access_token"]), float(lifetime) if isinstance(lifetime, int | float) else 0.0
         reason = ""
         if isinstance(answer, dict):
             reason = str(answer.get("error_description") or answer.get("error") or "")
@@ -185,7 +206,8 @@ class MarketoApi:
             if code is None:
                 return response if raw else response.json()
             if code in TOKEN_ERRORS and not refreshed:
-                refreshed, self._token = True, ""
+                refreshed = True
+                self._drop_token()
                 self.refreshes += 1
                 continue
             if code in BUSY_ERRORS and busy < RETRIES:
