@@ -90,6 +90,8 @@ class FakeMarketo:
     token_expires_after: int | None = None  # 602 on the call after this many (once)
     rate_limit_at: set[int] = field(default_factory=set)  # 606 on these call numbers
     quota_after: int | None = None  # 607 once this many calls were made
+    busy_at: set[int] = field(default_factory=set)  # 615 (more than 10 calls at once) on these
+    http_401_at: set[int] = field(default_factory=set)  # HTTP 401 on these call numbers (token revoked)
     queue_full: int = 0  # 1029 "Too many jobs in queue" on this many enqueues
     malformed: bool = False
     base: str = ""
@@ -211,8 +213,13 @@ class FakeMarketo:
                 self._expired_once = True
                 self.tokens.discard(token)
                 return self.error("602", "Access token expired")
+            if number in self.http_401_at:
+                self.tokens.discard(token)
+                return {"__status__": 401, **self.error("601", "Access token invalid")}
             if self.quota_after is not None and number > self.quota_after:
                 return self.error("607", "Daily quota reached")
+            if number in self.busy_at:
+                return self.error("615", "Concurrent access limit reached")
             if number in self.rate_limit_at:
                 return self.error("606", "Max rate limit '100' exceeded with in '20' secs")
         return None
@@ -554,7 +561,7 @@ def handler_for(market: FakeMarketo):
                 return self.reply(*market.token(form))
             refused = market.gate(self.headers.get("Authorization") or "")
             if refused:
-                return self.reply(200, refused)
+                return self.reply(refused.pop("__status__", 200), refused)
             if method == "GET":
                 status, answer, kind = market.get(parts.path, params)
                 if kind == "file":

@@ -161,10 +161,16 @@ def test_an_expired_token_mid_run_is_refreshed_once(monkeypatch, waits):
     assert market.token_calls == 2
 
 
+def test_an_http_401_mid_run_forces_one_new_token(monkeypatch, waits):
+    market = serve(monkeypatch, http_401_at={3})
+    assert len(rows(market, "campaigns", ["id"])) == 620
+    assert market.token_calls == 2
+
+
 def test_rate_limit_606_and_concurrency_615_are_waited_out(monkeypatch, waits):
-    market = serve(monkeypatch, rate_limit_at={2, 3})
+    market = serve(monkeypatch, rate_limit_at={2, 3}, busy_at={5})
     assert len(rows(market, "campaigns")) == 620
-    assert waits[:2] == [client.RATE_SECONDS, client.RATE_SECONDS]
+    assert waits == [client.RATE_SECONDS, client.RATE_SECONDS, 2.0]
 
 
 def test_the_daily_quota_607_fails_at_once_without_a_retry_storm(monkeypatch, waits):
