@@ -98,7 +98,7 @@ def run_job(
                     f"Marketo's daily bulk export allowance is used up (error 1029, 500 MB a day "
                     f"unless your subscription has more) while exporting {span}. It resets at "
                     "midnight US Central time: run the flow again then.",
-                    permanent=False,
+                    permanent=True,
                 ) from None
             if time.monotonic() - started > JOB_TIMEOUT_SECONDS:
                 raise ConnectorError(

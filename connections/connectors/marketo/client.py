@@ -218,13 +218,13 @@ class MarketoApi:
             raise self.failure(code, message, what)
 
     def failure(self, code: str, message: str, what: str) -> ConnectorError:
-        if code == QUOTA_ERROR:
+        if code == QUOTA_ERROR:  # permanent: the runner's retries within the run would only fail again
             return ConnectorError(
                 f"Marketo's daily API quota for this instance is used up (error 607) while "
                 f"reading {what}. It resets at midnight US Central time; the run was not "
                 "retried, so no more calls were spent. Run the flow again after the reset, or "
                 "ask Marketo to raise the quota.",
-                permanent=False,
+                permanent=True,
             )
         if code in TOKEN_ERRORS:
             return ConnectorError(
