@@ -237,6 +237,12 @@ class MarketoApi:
                 f"{message}) after {RETRIES} waits; the run will retry later.",
                 permanent=False,
             )
+        if code == "1035":  # updatedAt (and smart list) export filters are not on every subscription
+            return ConnectorError(
+                f"Marketo refused {what}: this subscription cannot filter exports on that field "
+                "(error 1035). Use createdAt as the incremental field (incrementalPullConfig."
+                "datetimeTypeFieldName), or ask Marketo Support to enable the updatedAt filter."
+            )
         if code == "603":
             return ConnectorError(
                 f"The Marketo API user may not read {what} (error 603: {message}): give its "
