@@ -94,6 +94,7 @@ class FakeMarketo:
     http_401_at: set[int] = field(default_factory=set)  # HTTP 401 on these call numbers (token revoked)
     queue_full: int = 0  # 1029 "Too many jobs in queue" on this many enqueues
     malformed: bool = False
+    updated_at_filter: bool = True  # False: a subscription without it (1035 on such a job)
     base: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
     tokens: set[str] = field(default_factory=set)
@@ -371,6 +372,8 @@ class FakeMarketo:
         key = next((k for k in ("createdAt", "updatedAt") if k in filt), None)
         if key is None:
             return self.error("1003", "Export filter must include createdAt or updatedAt")
+        if key == "updatedAt" and not self.updated_at_filter:
+            return self.error("1035", "Unsupported filter type for target subscription")
         start, end = parse_time(filt[key]["startAt"]), parse_time(filt[key]["endAt"])
         if end - start > timedelta(days=31):
             return self.error("1003", "Date range exceeds 31 days")

@@ -109,6 +109,15 @@ def test_an_incremental_window_exports_by_updated_at(monkeypatch, waits):
     assert [r["updatedAt"][:10] for r in found] == ["2024-01-05"] * 24
 
 
+def test_a_subscription_without_the_updated_at_filter_is_told_to_use_created_at(monkeypatch, waits):
+    market = serve(monkeypatch, updated_at_filter=False)
+    window = Window(datetime(2024, 1, 5, tzinfo=UTC), datetime(2024, 1, 6, tzinfo=UTC), "updatedAt")
+    with pytest.raises(ConnectorError, match=r"error 1035\). Use createdAt as the incremental field"):
+        rows(market, "leads", ["id"], window=window)
+    window = Window(datetime(2024, 1, 5, tzinfo=UTC), datetime(2024, 1, 6, tzinfo=UTC), "createdAt")
+    assert len(rows(market, "leads", ["id"], window=window)) == 24
+
+
 def test_activities_are_exported_by_type_with_their_attributes_as_json(monkeypatch, waits):
     market = serve(monkeypatch, lead_count=48)
     found = rows(market, "activities/6", filters=[between("activityDate", "2024-01-01", "2024-01-05")])
