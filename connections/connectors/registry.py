@@ -24,6 +24,7 @@ CONNECTORS: dict[str, str] = {
     "Servicenow": "connections.connectors.servicenow.ServiceNowConnector",
     "Pardot": "connections.connectors.pardot.PardotConnector",
     "Googleanalytics": "connections.connectors.googleanalytics.GoogleAnalyticsConnector",
+    "Marketo": "connections.connectors.marketo.MarketoConnector",
 }
 
 

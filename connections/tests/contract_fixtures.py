@@ -214,6 +214,26 @@ def google_analytics(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Contrac
     )
 
 
+def marketo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    """A local Marketo instance (connections/tests/marketo_server.py): custom object records from a
+    Bulk Extract, written back by their dedupe field."""
+    from datetime import UTC, datetime, timedelta
+
+    from connections.connectors.marketo import bulk
+    from connections.tests.marketo_server import CLIENT_ID, CLIENT_SECRET, serve
+
+    monkeypatch.setattr(bulk, "POLL_SECONDS", (0,))
+    recent = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=40)
+    market = serve(monkeypatch, start=recent)
+    return ContractFixture(
+        connection=ConnectionInfo("contract", "Marketo", "",
+                                  {"instanceUrl": market.base, "earliestDate": (recent - timedelta(days=20)).date().isoformat()},
+                                  {"clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET}),
+        source_props={"object": "car_c"},
+        destination_props={"object": "car_c", "writeOperationType": "UPSERT", "idFieldNames": ["vin"]},
+    )
+
+
 FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "LocalFiles": local_files,
     "DemoCRM": demo_crm,
@@ -227,4 +247,5 @@ FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "Servicenow": servicenow,
     "Pardot": pardot,
     "Googleanalytics": google_analytics,
+    "Marketo": marketo,
 }

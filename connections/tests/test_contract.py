@@ -23,7 +23,7 @@ from connections.connectors.base import (
 from connections.connectors.registry import CONNECTORS, get_connector_class
 from connections.tests.contract_fixtures import FIXTURES, ContractFixture
 
-AUTH_KINDS = {"oauth2", "basic", "api_key", "none"}
+AUTH_KINDS = {"oauth2", "basic", "api_key", "client_credentials", "none"}
 FIELD_KINDS = {"string", "secret", "url", "path", "choice", "boolean", "integer"}
 TRIGGERS = {"OnDemand", "Scheduled", "Event"}
 WRITE_OPERATIONS = {"INSERT", "UPSERT", "UPDATE", "DELETE"}

@@ -98,5 +98,6 @@ def auth_kind(kind: str) -> str:
         "oauth2": "OAuth 2.0",
         "basic": "user name and password",
         "api_key": "API key",
+        "client_credentials": "OAuth 2.0 client credentials",
         "none": "none",
     }.get(kind or "", kind or "")
