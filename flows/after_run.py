@@ -13,13 +13,24 @@ from flows.schedules import DEFAULT_DEACTIVATION_THRESHOLD
 
 
 def after_run(execution_id) -> None:
-    """The flow's guardrails (which may fail the run), then a Scheduled or Event flow whose last
-    flowErrorDeactivationThreshold runs all failed is deactivated (Errored), with the reason."""
-    execution = Execution.objects.select_related("flow__current_version").filter(pk=execution_id).first()
-    if execution is None:
-        return
-    guardrails.check_run(execution)
-    if execution.status != Execution.Status.ERROR:
+    """Both, in order (the runner sends the run's end event between them)."""
+    check_guardrails(execution_id)
+    deactivate_if_failing(execution_id)
+
+
+def check_guardrails(execution_id) -> None:
+    """The flow's guardrails, which may flag or fail the run: before the end event goes out, so
+    the event says how the run finally ended."""
+    execution = _finished(execution_id)
+    if execution is not None:
+        guardrails.check_run(execution)
+
+
+def deactivate_if_failing(execution_id) -> None:
+    """A Scheduled or Event flow whose last flowErrorDeactivationThreshold runs all failed is
+    deactivated (Errored), with the reason."""
+    execution = _finished(execution_id)
+    if execution is None or execution.status != Execution.Status.ERROR:
         return
     flow = execution.flow
     if flow.trigger_type == "OnDemand" or flow.status != Flow.Status.ACTIVE:
@@ -43,3 +54,7 @@ def after_run(execution_id) -> None:
               f"{execution.error_message or 'none recorded'} Fix the cause, then activate the flow again.")
     services.deactivate_flow(flow, reason=reason, status=Flow.Status.ERRORED,
                              action=FlowActivity.Action.AUTO_DEACTIVATED)
+
+
+def _finished(execution_id) -> Execution | None:
+    return Execution.objects.select_related("flow__current_version").filter(pk=execution_id).first()

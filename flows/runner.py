@@ -178,9 +178,10 @@ def run_execution(execution_id: str, worker: str = "", attempt: int | None = Non
 
 
 def _finished(execution_id) -> None:
-    """The end event, then what follows a run (auto-deactivation and its event)."""
+    """The guardrails (which may fail the run), the end event, then auto-deactivation and its event."""
+    _quietly(after_run.check_guardrails, execution_id)
     _quietly(notifications.run_ended, execution_id)
-    _quietly(after_run.after_run, execution_id)
+    _quietly(after_run.deactivate_if_failing, execution_id)
 
 
 def _quietly(step, *args) -> None:

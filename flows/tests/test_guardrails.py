@@ -146,4 +146,17 @@ def test_a_worker_run_that_reads_nothing_ends_with_the_warning(demo):
     assert (execution.status, execution.records_processed) == ("Successful", 0)
     assert execution.display_status == "Successful with warning"
     kinds = list(RunEvent.objects.filter(execution=execution).values_list("kind", flat=True))
-    assert kinds == ["AppFlow Start Flow Run Report", "AppFlow End Flow Run Report", "Sluice Flow Run Anomaly"]
+    assert kinds == ["AppFlow Start Flow Run Report", "Sluice Flow Run Anomaly", "AppFlow End Flow Run Report"]
+
+
+def test_a_run_the_guardrail_fails_is_reported_as_failed_in_its_end_event(demo):
+    from flows import runner
+
+    flow = guard(demo["flow"], zero=True, action="fail")
+    demo["csv"].write_text("Id,Name\n")
+    execution = services.start_flow(flow)
+    runner.run_execution(str(execution.pk))
+    execution.refresh_from_db()
+    assert execution.status == "Error" and "guardrail: zero records" in execution.error_message
+    end = RunEvent.objects.get(execution=execution, kind=RunEvent.Kind.END)
+    assert end.failure and end.detail["status"] == "Error"
