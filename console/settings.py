@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "connections",
     "flows",
     "demo_saas",
+    "api",
 ]
 
 MIDDLEWARE = [

@@ -14,6 +14,7 @@ urlpatterns = [
     path("flows/", include("flows.urls")),
     # The bundled Demo CRM; its views answer 404 unless SLUICE_DEMO_SAAS is on.
     path("demo-saas/", include("demo_saas.urls")),
+    path("api/appflow/", include("api.urls")),
     path("hooks/<str:token>/", webhook_views.receive, name="webhook"),
     path("notifications/", notification_views.channel_list, name="notifications"),
     path("notifications/<int:pk>/delete/", notification_views.channel_delete, name="notification-delete"),
