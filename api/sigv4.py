@@ -148,20 +148,27 @@ def verify(request: HttpRequest, body: bytes, uri_labels: dict[str, str]) -> Cal
     return Caller(key=key, signature=match["signature"], signed_at=signed_at)
 
 
-def refuse_replay(caller: Caller) -> None:
+def refuse_replay(caller: Caller) -> SeenSignature:
     """A mutating request's signature is accepted once: an identical request sent again within the
-    window (captured and replayed, or resent by a proxy) is refused instead of acting twice."""
+    window (captured and replayed, or resent by a proxy) is refused instead of acting twice.
+    The caller forgets the row (`forget`) when the request was not carried out, so a client's
+    retry of a failed request signed within the same second is not taken for a replay."""
     now = timezone.now()
     SeenSignature.objects.filter(seen_at__lt=now - 2 * MAX_SKEW).delete()
     try:
         with transaction.atomic():
-            SeenSignature.objects.create(signature=caller.signature, seen_at=now)
+            return SeenSignature.objects.create(signature=caller.signature, seen_at=now)
     except IntegrityError:
         raise refuse(
             "This signed request was already received: it is not carried out twice. "
             "Sign it again to repeat it.",
             "replayed signature", caller.key.access_key_id,
         ) from None
+
+
+def forget(seen: SeenSignature | None) -> None:
+    if seen is not None:
+        SeenSignature.objects.filter(pk=seen.pk).delete()
 
 
 def touch(caller: Caller) -> None:

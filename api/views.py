@@ -68,7 +68,7 @@ def throttle(caller: sigv4.Caller) -> None:
 @csrf_exempt
 @login_not_required  # signed by an access key, not a console session
 def dispatch(request: HttpRequest, path: str) -> HttpResponse:
-    operation = None
+    operation = seen = None
     try:
         operation, labels, allowed = route(request.method, "/" + path)
         if operation is None:
@@ -81,7 +81,7 @@ def dispatch(request: HttpRequest, path: str) -> HttpResponse:
         caller = sigv4.verify(request, body, labels)
         throttle(caller)
         if not is_read_only(operation):
-            sigv4.refuse_replay(caller)
+            seen = sigv4.refuse_replay(caller)
         sigv4.touch(caller)
         params = request_members(operation, parse_body(body), labels, request.META.get("QUERY_STRING", ""))
         problems = validate(operation.input_shape, params)
@@ -89,8 +89,11 @@ def dispatch(request: HttpRequest, path: str) -> HttpResponse:
             raise invalid(*problems)
         result = run_operation(operation.name, params, caller.key.user)
     except ApiError as error:
+        if error.code != "AccessDeniedException":  # a refused replay keeps the first one's row
+            sigv4.forget(seen)
         return error_response(error)
     except Exception:
+        sigv4.forget(seen)
         logger.exception("API operation %s failed", operation.name if operation else path)
         return error_response(ApiError(
             "InternalServerException", "Sluice hit an unexpected error; it is logged on the server. "
