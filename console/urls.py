@@ -1,6 +1,7 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
+from api import key_views
 from console import views
 from flows import notification_views, webhook_views
 
@@ -15,6 +16,9 @@ urlpatterns = [
     # The bundled Demo CRM; its views answer 404 unless SLUICE_DEMO_SAAS is on.
     path("demo-saas/", include("demo_saas.urls")),
     path("api/appflow/", include("api.urls")),
+    path("access-keys/", key_views.key_list, name="access-keys"),
+    re_path(r"^access-keys/(?P<access_key_id>\w+)/(?P<action>activate|deactivate|delete)/$",
+            key_views.key_action, name="access-key-action"),
     path("hooks/<str:token>/", webhook_views.receive, name="webhook"),
     path("notifications/", notification_views.channel_list, name="notifications"),
     path("notifications/<int:pk>/delete/", notification_views.channel_delete, name="notification-delete"),
