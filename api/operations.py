@@ -66,14 +66,6 @@ def start_flow(options: Options, params: dict[str, Any]) -> Any:
                                "executionId": earlier.execution_id or None})
 
 
-def unsupported(options: Options, params: dict[str, Any]) -> Any:
-    raise ApiError(
-        "UnsupportedOperationException",
-        "Sluice has no registrable connectors yet: its connectors are built in (ListConnectors shows them). "
-        "RegisterConnector, UnregisterConnector and UpdateConnectorRegistration answer this until it has.",
-    )
-
-
 def _verb(function: Callable[[dict[str, Any]], Any]) -> Callable[[Options, dict[str, Any]], Any]:
     return lambda options, params: function(options)
 
@@ -101,9 +93,9 @@ OPERATIONS: dict[str, Callable[[Options, dict[str, Any]], Any]] = {
     "TagResource": _verb(tags.tag_resource),
     "UntagResource": _verb(tags.untag_resource),
     "ListTagsForResource": _verb(tags.list_tags_for_resource),
-    "RegisterConnector": unsupported,
-    "UnregisterConnector": unsupported,
-    "UpdateConnectorRegistration": unsupported,
+    "RegisterConnector": _verb(connector_verbs.registration),
+    "UnregisterConnector": _verb(connector_verbs.registration),
+    "UpdateConnectorRegistration": _verb(connector_verbs.registration),
 }
 
 

@@ -10,7 +10,13 @@ from connections import metadata
 from connections import services as connection_services
 from connections.connectors.base import Connector, ConnectorError, EntityField
 from connections.connectors.registry import connector_keys, get_connector_class
-from console.errors import ConnectorAuthenticationFailed, ConnectorServerFailed, NotFound, UserError
+from console.errors import (
+    ConnectorAuthenticationFailed,
+    ConnectorServerFailed,
+    NotFound,
+    Unsupported,
+    UserError,
+)
 from flows.cli import shapes
 from flows.cli.paging import DEFAULT_MAX_RESULTS, decode_token, encode_token, request_fingerprint
 
@@ -215,3 +221,11 @@ def describe_connector_entity(options: dict[str, Any]) -> dict[str, Any]:
     except ConnectorError as exc:
         raise _connector_failed(exc) from None
     return {"connectorEntityFields": [entity_field(field, cls) for field in fields]}
+
+
+def registration(options: dict[str, Any]) -> None:
+    """register-connector, unregister-connector, update-connector-registration."""
+    raise Unsupported(
+        "Sluice has no registrable connectors yet: its connectors are built in (list-connectors shows them). "
+        "RegisterConnector, UnregisterConnector and UpdateConnectorRegistration answer this until it has."
+    )

@@ -86,8 +86,8 @@ def create_flow(options: dict[str, Any]) -> dict[str, Any]:
 def update_flow(options: dict[str, Any]) -> dict[str, Any]:
     """UpdateFlow: a new version of the flow, as the console's edit. Its tags are kept (UpdateFlow
     has no tags member; TagResource changes them)."""
-    flow = services.get_flow(options["flow_name"])
     document = options["document"] if "document" in options else flow_document(options)
+    flow = services.get_flow(document.get("flowName") or options["flow_name"])
     if "tags" in flow.definition and "tags" not in document:
         document = {**document, "tags": flow.definition["tags"]}
     services.update_flow(flow, document, user=options.get("user"))
