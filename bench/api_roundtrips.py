@@ -84,7 +84,6 @@ def seed(flows: int) -> tuple[str, str, list[str]]:
                                           connector_label="LocalFiles", properties={"rootPath": str(root)})
     names = []
     document = demo_flow_document()
-    document["sourceFlowConfig"]["sourceConnectorProperties"]["CustomConnector"]["entityName"] = "accounts.csv"
     for index in range(flows):
         names.append(f"bench-flow-{index:05d}")
         flow_services.create_flow(document | {"flowName": names[-1]}, user=user)
