@@ -10,9 +10,11 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
 
-from api import sigv4
+from api import openapi, sigv4
 from api.operations import run_operation
 from api.service_model import is_read_only, route
 from api.wire import (
@@ -99,3 +101,15 @@ def dispatch(request: HttpRequest, path: str) -> HttpResponse:
             "InternalServerException", "Sluice hit an unexpected error; it is logged on the server. "
             "Retry, and if it persists, tell your Sluice administrator."))
     return json_response(result or {})
+
+
+@login_not_required  # the public description of a public API: no secret in it
+@require_GET
+def openapi_json(request: HttpRequest) -> HttpResponse:
+    return json_response(openapi.document())
+
+
+@require_GET
+def reference(request: HttpRequest) -> HttpResponse:
+    """The API reference, rendered by Swagger UI from vendored files (nothing from the internet)."""
+    return render(request, "api/reference.html")

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "flows",
     "demo_saas",
     "api",
+    "drf_spectacular_sidecar",  # Swagger UI's files, for the API reference page
 ]
 
 MIDDLEWARE = [
