@@ -165,3 +165,41 @@ def test_a_request_for_another_region_or_service_is_refused(live_server, api_key
     answer = send(live_server, "/list-flows", b"{}", request)
     assert answer.code == "AccessDeniedException"
     assert "eu-west-1" in answer.body["message"]
+
+
+def test_a_payload_hash_header_that_is_not_the_bodys_is_refused(live_server, api_key, data_dir):
+    import hashlib
+
+    url = live_server.url + "/api/appflow/create-connector-profile"
+    body = json.dumps(create_profile_body(data_dir)).encode()
+    # Signed over a hash header that names another body: the signature matches, the hash does not.
+    request = sign(url, api_key, body, headers={"X-Amz-Content-SHA256": hashlib.sha256(b"{}").hexdigest()})
+    answer = send(live_server, "/create-connector-profile", body, request)
+    assert answer.code == "AccessDeniedException"
+    assert "does not match the body" in answer.body["message"]
+    assert not Connection.objects.exists()
+
+
+def test_unknown_paths_and_wrong_methods(client):
+    unknown = client.post("/api/appflow/create-pipeline", "{}", content_type="application/json")
+    assert (unknown.status_code, unknown["x-amzn-ErrorType"]) == (404, "UnsupportedOperationException")
+    wrong = client.get("/api/appflow/create-flow")
+    assert (wrong.status_code, wrong["x-amzn-ErrorType"]) == (405, "ValidationException")
+    assert "takes POST" in wrong.json()["message"]
+    unsigned = client.post("/api/appflow/list-flows", "{}", content_type="application/json")
+    assert (unsigned.status_code, unsigned["x-amzn-ErrorType"]) == (403, "AccessDeniedException")
+    assert "Signature Version 4" in unsigned.json()["message"]
+
+
+def test_an_oauth_authorization_code_alone_is_not_exchanged():
+    from connections.services import split_profile_config
+    from console.errors import UserError
+
+    config = {"connectorProfileCredentials": {"CustomConnector": {"authenticationType": "OAUTH2", "oauth2": {
+        "clientId": "sluice", "clientSecret": "s", "oAuthRequest": {"authCode": "code", "redirectUri": "x"}}}}}
+    with pytest.raises(UserError, match="authCode alone is not exchanged"):
+        split_profile_config("CustomConnector", config)
+    config["connectorProfileCredentials"]["CustomConnector"]["oauth2"] |= {"accessToken": "a", "refreshToken": "r"}
+    properties, credentials = split_profile_config("CustomConnector", config)
+    assert properties == {"clientId": "sluice"}
+    assert credentials == {"clientSecret": "s", "accessToken": "a", "refreshToken": "r"}
