@@ -5,11 +5,14 @@ keys 1-128 characters not starting with "aws:", values at most 256."""
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from typing import Any
 
 from django.db import transaction
 
 from api.models import ConnectionTag
+from api.service_model import service_model
 from connections import services as connection_services
 from connections.models import Connection
 from console.errors import UserError
@@ -37,13 +40,24 @@ def list_tags(arn: str) -> dict[str, str]:
     return dict(ConnectionTag.objects.filter(connection=target).values_list("key", "value"))
 
 
+@cache
+def _patterns() -> tuple[re.Pattern, re.Pattern]:
+    """AppFlow's TagKey and TagValue patterns, from the service model."""
+    model = service_model()
+    return (re.compile(model.shape_for("TagKey").metadata["pattern"]),
+            re.compile(model.shape_for("TagValue").metadata["pattern"]))
+
+
 def _check(tags: dict[str, Any]) -> None:
     errors = []
+    key_pattern, value_pattern = _patterns()
     for key, value in tags.items():
-        if not 1 <= len(key) <= 128 or key.lower().startswith("aws:"):
-            errors.append(f'tags: the key "{key[:40]}" must be 1-128 characters and not start with "aws:".')
-        if not isinstance(value, str) or len(value) > 256:
-            errors.append(f'tags.{key[:40]}: the value must be text of at most 256 characters.')
+        if not 1 <= len(key) <= 128 or key.lower().startswith("aws:") or not key_pattern.fullmatch(key):
+            errors.append(f'tags: the key "{key[:40]}" must be 1-128 letters, digits and + - = . _ : / '
+                          'and not start with "aws:".')
+        if not isinstance(value, str) or len(value) > 256 or not value_pattern.fullmatch(value):
+            errors.append(f"tags.{key[:40]}: the value must be at most 256 letters, digits, spaces "
+                          "and _ . : / = + - @.")
     if len(tags) > MAX_TAGS:
         errors.append(f"tags: a resource has at most {MAX_TAGS} tags; this would make {len(tags)}.")
     if errors:

@@ -83,6 +83,8 @@ def test_tag_verbs_on_a_flow_and_a_connection(demo):
     assert refused.code == 254 and "at most 50 tags" in refused.err
     reserved = sluice("tag-resource", "--resource-arn", profile, "--tags", '{"aws:x": "y"}')
     assert reserved.code == 254 and 'not start with "aws:"' in reserved.err
+    odd = sluice("tag-resource", "--resource-arn", profile, "--tags", '{"team name!": "a#b"}')
+    assert odd.code == 254 and "the key" in odd.err and "the value" in odd.err
     bad = sluice("list-tags-for-resource", "--resource-arn", "arn:aws:s3:::bucket")
     assert bad.code == 254 and "is not the ARN of a Sluice flow or connection" in bad.err
 
