@@ -17,7 +17,7 @@ def aws(live_server, api_key, *args: str) -> subprocess.CompletedProcess:
         **os.environ,
         "AWS_ACCESS_KEY_ID": api_key.id, "AWS_SECRET_ACCESS_KEY": api_key.secret,
         "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "AWS_MAX_ATTEMPTS": "1",
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "AWS_MAX_ATTEMPTS": "1", "AWS_EC2_METADATA_DISABLED": "true",
     }
     return subprocess.run(
         [sys.executable, "-m", "awscli", "appflow", *args, "--endpoint-url", live_server.url + "/api/appflow"],
