@@ -3,6 +3,7 @@ console page and `manage.py access_key` call these."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 
 from django.db import transaction
@@ -11,6 +12,7 @@ from api.models import AccessKey
 from console.errors import NotFound
 
 MAX_KEYS_PER_USER = 10
+audit = logging.getLogger("sluice.audit")
 
 
 def new_secret() -> str:
@@ -27,6 +29,7 @@ def create_key(user, description: str = "") -> tuple[AccessKey, str]:
                             "have. Delete one no longer used.")
     secret = new_secret()
     key = AccessKey.objects.create(user=user, secret_encrypted=secret, description=description[:256])
+    audit.info("access key %s created for %s", key.access_key_id, user.get_username())
     return key, secret
 
 
@@ -41,10 +44,12 @@ def get_key(access_key_id: str, user=None) -> AccessKey:
 def set_active(key: AccessKey, active: bool) -> AccessKey:
     AccessKey.objects.filter(pk=key.pk).update(is_active=active)
     key.is_active = active
+    audit.info("access key %s %s", key.access_key_id, "activated" if active else "deactivated")
     return key
 
 
 def delete_key(key: AccessKey) -> None:
+    audit.info("access key %s deleted", key.access_key_id)
     key.delete()
 
 
