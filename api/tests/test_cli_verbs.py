@@ -93,3 +93,14 @@ def test_registration_verbs_are_unsupported():
     for verb in ("register-connector", "unregister-connector", "update-connector-registration"):
         result = sluice(verb)
         assert result.code == 254 and "(UnsupportedOperationException)" in result.err
+
+
+def test_the_cli_and_the_api_cover_every_operation_of_the_model():
+    from api.operations import OPERATIONS
+    from api.service_model import service_model
+    from flows.management.commands.sluice import Command
+
+    parser = Command().create_parser("manage.py", "sluice")
+    verbs = next(a for a in parser._actions if a.dest == "verb").choices
+    cli_operations = {sub.get_default("operation") for sub in verbs.values()}
+    assert cli_operations == set(service_model().operation_names) == set(OPERATIONS)
