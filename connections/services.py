@@ -17,7 +17,7 @@ from connections.models import Connection, ConnectionChange, ConnectionTest
 from connections.oauth import client as oauth_client
 from connections.oauth import tokens
 from connections.oauth.tokens import runtime_info
-from console.errors import Conflict, NotFound, QuotaExceeded, UserError
+from console.errors import Conflict, ConnectorAuthenticationFailed, NotFound, QuotaExceeded, UserError
 
 
 def split_profile_config(connector_type: str, config: Mapping[str, Any]) -> tuple[dict, dict]:
@@ -41,6 +41,7 @@ def split_profile_config(connector_type: str, config: Mapping[str, Any]) -> tupl
 
     properties = block("connectorProfileProperties")
     credentials = block("connectorProfileCredentials")
+    _take_oauth_request(credentials)
     if connector_type == "CustomConnector":
         properties = dict(properties.get("profileProperties") or {})
         custom = credentials.get("custom") or {}
@@ -51,7 +52,24 @@ def split_profile_config(connector_type: str, config: Mapping[str, Any]) -> tupl
         for kind in ("oauth2", "basic", "apiKey"):
             if isinstance(credentials.get(kind), Mapping):
                 credentials.update(credentials.pop(kind))
+                _take_oauth_request(credentials)
+        # AppFlow passes an OAuth client id with the credentials; Sluice keeps it as a property.
+        if "clientId" in credentials and "clientId" not in properties:
+            properties["clientId"] = credentials.pop("clientId")
     return properties, credentials
+
+
+def _take_oauth_request(credentials: dict) -> None:
+    """AppFlow's oAuthRequest (authCode, redirectUri) accompanies tokens an application obtained
+    itself (the embed case): the tokens are what Sluice keeps and refreshes. A code alone would
+    have to be exchanged here, which Sluice does not do: it says how to connect instead."""
+    request = credentials.pop("oAuthRequest", None)
+    if request and not credentials.get("accessToken"):
+        raise UserError(
+            "connectorProfileCredentials: oAuthRequest.authCode alone is not exchanged by Sluice. Pass the "
+            "accessToken and refreshToken your application obtained, or authorize the connection in the "
+            "console."
+        )
 
 
 def check_fields(connector_cls, properties: Mapping[str, Any], credentials: Mapping[str, Any]) -> None:
@@ -86,7 +104,10 @@ def _test_or_refuse(connector_cls, connection: Connection) -> None:
     try:
         connector_cls().test(connection.info())
     except ConnectorError as exc:
-        raise UserError(f"The connection test failed: {exc.message}") from None
+        # Only a connection with credentials can fail to authenticate; a wrong folder or address
+        # of one without is a plain validation error.
+        failed = UserError if connector_cls.auth_kind == "none" else ConnectorAuthenticationFailed
+        raise failed(f"The connection test failed: {exc.message}") from None
     now = timezone.now()
     connection.status = Connection.Status.AVAILABLE
     connection.status_message = ""

@@ -23,3 +23,19 @@ class Conflict(UserError):
 
 class QuotaExceeded(UserError):
     code = "ServiceQuotaExceededException"
+
+
+class Unsupported(UserError):
+    code = "UnsupportedOperationException"
+
+
+class ConnectorAuthenticationFailed(UserError):
+    """The connection's credentials were refused (a connection test on create or update)."""
+
+    code = "ConnectorAuthenticationException"
+
+
+class ConnectorServerFailed(UserError):
+    """The application behind a connection failed to answer (listing its objects or fields)."""
+
+    code = "ConnectorServerException"

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "connections",
     "flows",
     "demo_saas",
+    "api",
+    "drf_spectacular_sidecar",  # Swagger UI's files, for the API reference page
 ]
 
 MIDDLEWARE = [

@@ -13,7 +13,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from connections.models import Connection
-from console.errors import Conflict, NotFound, UserError
+from console.errors import Conflict, NotFound, Unsupported, UserError
 from flows import notifications, queue, quotas
 from flows.document import DocumentInvalid, canonical_connector_type, check_flow_document
 from flows.document.validate import DESCRIBE_FLOW_KEYS
@@ -438,8 +438,7 @@ def deactivate_flow(flow: Flow, *, user=None, reason: str = "", status: str = Fl
     incremental watermark (the last successful window) are kept; runs in progress go on."""
     flow = Flow.objects.select_for_update().get(pk=flow.pk)
     if flow.trigger_type == "OnDemand":
-        raise Conflict(f'The flow "{flow.name}" runs on demand: there is nothing to deactivate '
-                       "(AppFlow's UnsupportedOperationException).")
+        raise Unsupported(f'The flow "{flow.name}" runs on demand: there is nothing to deactivate.')
     if flow.status not in (Flow.Status.ACTIVE, Flow.Status.DRAFT) and not reason:
         return flow
     now = timezone.now()

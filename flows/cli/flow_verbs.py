@@ -78,8 +78,21 @@ def cli_input_document(value: str) -> dict[str, Any]:
 
 
 def create_flow(options: dict[str, Any]) -> dict[str, Any]:
-    flow = services.create_flow(flow_document(options))
+    document = options["document"] if "document" in options else flow_document(options)
+    flow = services.create_flow(document, user=options.get("user"))
     return {"flowArn": shapes.flow_arn(flow.name), "flowStatus": flow.status}
+
+
+def update_flow(options: dict[str, Any]) -> dict[str, Any]:
+    """UpdateFlow: a new version of the flow, as the console's edit. Its tags are kept (UpdateFlow
+    has no tags member; TagResource changes them)."""
+    document = options["document"] if "document" in options else flow_document(options)
+    flow = services.get_flow(document.get("flowName") or options["flow_name"])
+    if "tags" in flow.definition and "tags" not in document:
+        document = {**document, "tags": flow.definition["tags"]}
+    services.update_flow(flow, document, user=options.get("user"))
+    flow.refresh_from_db(fields=["status"])
+    return {"flowStatus": flow.status}
 
 
 def latest_execution(flow: Flow) -> Execution | None:
@@ -119,10 +132,10 @@ def start_flow(options: dict[str, Any]) -> dict[str, Any] | Outcome:
         if options["wait"]:
             raise UserError(f'--wait: "{flow.name}" is a {flow.trigger_type} flow; start-flow activates it '
                             "and its runs come from its trigger, so there is no run to wait for.")
-        flow = services.activate_flow(flow)
+        flow = services.activate_flow(flow, user=options.get("user"))
         return {"flowArn": shapes.flow_arn(flow.name), "flowStatus": flow.status}
     window = services.backfill_window(options.get("data_pull_start_time"), options.get("data_pull_end_time"))
-    execution = services.start_flow(flow, window=window)
+    execution = services.start_flow(flow, window=window, user=options.get("user"))
     flow.refresh_from_db(fields=["status"])
     if not options["wait"]:
         arn = shapes.flow_arn(flow.name)
@@ -131,7 +144,7 @@ def start_flow(options: dict[str, Any]) -> dict[str, Any] | Outcome:
 
 
 def stop_flow(options: dict[str, Any]) -> dict[str, Any]:
-    flow = services.deactivate_flow(services.get_flow(options["flow_name"]))
+    flow = services.deactivate_flow(services.get_flow(options["flow_name"]), user=options.get("user"))
     return {"flowArn": shapes.flow_arn(flow.name), "flowStatus": flow.status}
 
 
@@ -205,10 +218,11 @@ def describe_flow_execution_records(options: dict[str, Any]) -> dict[str, Any]:
 def cancel_flow_executions(options: dict[str, Any]) -> dict[str, Any]:
     flow = services.get_flow(options["flow_name"])
     ids = execution_ids(options["execution_ids"])
-    canceled = set(services.cancel_executions(flow, ids or None))
+    canceled = set(services.cancel_executions(flow, ids or None, user=options.get("user")))
     # As in AppFlow: the ids asked for that were not in progress, so could not be canceled.
     return {"invalidExecutions": [i for i in ids if i not in canceled]}
 
 
 def delete_flow(options: dict[str, Any]) -> None:
-    services.delete_flow(services.get_flow(options["flow_name"]), force=options["force_delete"])
+    services.delete_flow(services.get_flow(options["flow_name"]), force=bool(options["force_delete"]),
+                         user=options.get("user"))

@@ -14,10 +14,15 @@ from flows.cli.paging import keyset_page, request_fingerprint
 from flows.cli.params import MAX_IDS, json_param
 
 
+def profile_config(options: dict[str, Any]) -> Any:
+    """The CLI gives connectorProfileConfig as JSON text (or file://); the HTTP API as a value."""
+    config = options["connector_profile_config"]
+    return json_param("--connector-profile-config", config) if isinstance(config, str) else config
+
+
 def create_connector_profile(options: dict[str, Any]) -> dict[str, Any]:
-    config = json_param("--connector-profile-config", options["connector_profile_config"])
     connector_type = options["connector_type"]
-    properties, credentials = services.split_profile_config(connector_type, config)
+    properties, credentials = services.split_profile_config(connector_type, profile_config(options))
     connection = services.create_connection(
         name=options["connector_profile_name"],
         connector_type=connector_type,
@@ -25,6 +30,23 @@ def create_connector_profile(options: dict[str, Any]) -> dict[str, Any]:
         connection_mode=options["connection_mode"],
         properties=properties,
         credentials=credentials,
+        user=options.get("user"),
+    )
+    return {"connectorProfileArn": shapes.connector_profile_arn(connection.name)}
+
+
+def update_connector_profile(options: dict[str, Any]) -> dict[str, Any]:
+    """The console's edit: the properties given replace the stored ones; secrets given replace
+    theirs, secrets left out are kept (and a changed address clears them, as an edit does)."""
+    connection = services.get_connection(options["connector_profile_name"])
+    config = profile_config(options)
+    properties, credentials = services.split_profile_config(connection.connector_type, config)
+    connection = services.update_connection(
+        connection,
+        properties=properties,
+        new_secrets=credentials,
+        connection_mode=options.get("connection_mode"),
+        user=options.get("user"),
     )
     return {"connectorProfileArn": shapes.connector_profile_arn(connection.name)}
 
@@ -57,7 +79,7 @@ def describe_connector_profiles(options: dict[str, Any]) -> dict[str, Any]:
 
 def delete_connector_profile(options: dict[str, Any]) -> None:
     connection = services.get_connection(options["connector_profile_name"])
-    services.delete_connection(connection, force=options["force_delete"])
+    services.delete_connection(connection, force=bool(options["force_delete"]), user=options.get("user"))
 
 
 def reset_connector_metadata_cache(options: dict[str, Any]) -> None:

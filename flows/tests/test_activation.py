@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from console.demo import demo_flow_document
-from console.errors import Conflict
+from console.errors import Conflict, Unsupported
 from flows import services
 from flows.models import Execution, Flow, FlowActivity
 from flows.tests.test_cli import sluice
@@ -68,8 +68,9 @@ def test_on_demand_flows_have_nothing_to_activate(demo):
     flow = demo["flow"]
     with pytest.raises(Conflict, match="runs on demand"):
         services.activate_flow(flow)
-    with pytest.raises(Conflict, match="UnsupportedOperation"):
+    with pytest.raises(Unsupported, match="runs on demand") as stopped:
         services.deactivate_flow(flow)
+    assert stopped.value.code == "UnsupportedOperationException"  # AppFlow's answer to StopFlow here
 
 
 def test_flow_page_activate_and_deactivate(client, owner, hourly):

@@ -4,6 +4,7 @@ Verbs and option names are AppFlow's; output is AppFlow's response JSON. See doc
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections.abc import Callable
@@ -11,8 +12,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from api import tags
 from console.errors import UserError
-from flows.cli import flow_verbs, profile_verbs
+from flows.cli import connector_verbs, flow_verbs, profile_verbs
 from flows.cli.outcome import (
     EXIT_INTERRUPTED,
     EXIT_SERVICE_ERROR,
@@ -23,7 +25,7 @@ from flows.cli.outcome import (
     ParamError,
     service_error_text,
 )
-from flows.cli.params import max_results, seconds, timestamp
+from flows.cli.params import json_param, max_results, seconds, timestamp
 from flows.models import Execution
 
 
@@ -63,6 +65,15 @@ def add_profile_verbs(subparsers) -> None:
     p.add_argument("--connector-profile-config", required=True, help="JSON, or file://path")
 
     p = add_verb(
+        subparsers, "update-connector-profile", "UpdateConnectorProfile",
+        profile_verbs.update_connector_profile,
+        "Change a connection (as the console's edit), after testing it. Secrets left out are kept.",
+    )
+    p.add_argument("--connector-profile-name", required=True)
+    p.add_argument("--connection-mode", required=True, choices=["Public", "Private"])
+    p.add_argument("--connector-profile-config", required=True, help="JSON, or file://path")
+
+    p = add_verb(
         subparsers, "describe-connector-profiles", "DescribeConnectorProfiles",
         profile_verbs.describe_connector_profiles, "List connections (never their credentials).",
     )
@@ -89,12 +100,91 @@ def add_profile_verbs(subparsers) -> None:
     p.add_argument("--entities-path", help='only the objects under this parent ("" for the top level)')
 
 
+def add_connector_verbs(subparsers) -> None:
+    p = add_verb(subparsers, "describe-connectors", "DescribeConnectors", connector_verbs.describe_connectors,
+                 "The installed connectors and what each can do.")
+    p.add_argument("--connector-types", nargs="+", metavar="TYPE", help="e.g. Salesforce CustomConnector")
+    add_paging(p)
+
+    p = add_verb(subparsers, "describe-connector", "DescribeConnector", connector_verbs.describe_connector,
+                 "One connector: its settings, triggers, operators and write operations.")
+    p.add_argument("--connector-type", required=True)
+    p.add_argument("--connector-label", help="for CustomConnector, e.g. LocalFiles")
+
+    p = add_verb(subparsers, "list-connectors", "ListConnectors", connector_verbs.list_connectors,
+                 "List the installed connectors.")
+    add_paging(p)
+
+    p = add_verb(subparsers, "list-connector-entities", "ListConnectorEntities",
+                 connector_verbs.list_connector_entities, "The objects a connection offers.")
+    p.add_argument("--connector-profile-name", required=True)
+    p.add_argument("--connector-type", help="checked against the connection's, when given")
+    p.add_argument("--entities-path", help="the objects under this parent (e.g. a folder)")
+    p.add_argument("--api-version", help="accepted for AppFlow compatibility; not used")
+    add_paging(p)
+
+    p = add_verb(subparsers, "describe-connector-entity", "DescribeConnectorEntity",
+                 connector_verbs.describe_connector_entity, "The fields of one object of a connection.")
+    p.add_argument("--connector-entity-name", required=True)
+    p.add_argument("--connector-profile-name", required=True)
+    p.add_argument("--connector-type", help="checked against the connection's, when given")
+    p.add_argument("--api-version", help="accepted for AppFlow compatibility; not used")
+
+    for name, operation in (("register-connector", "RegisterConnector"),
+                            ("unregister-connector", "UnregisterConnector"),
+                            ("update-connector-registration", "UpdateConnectorRegistration")):
+        p = add_verb(subparsers, name, operation, connector_verbs.registration,
+                     "Not supported yet: Sluice's connectors are built in.")
+        p.add_argument("--connector-label")
+        p.add_argument("--cli-input-json", help="accepted and ignored")
+
+
+def add_tag_verbs(subparsers) -> None:
+    p = add_verb(subparsers, "tag-resource", "TagResource", tags.tag_resource,
+                 "Add or change tags of a flow or connection (by ARN).")
+    p.add_argument("--resource-arn", required=True)
+    p.add_argument("--tags", required=True, type=json_object("--tags"), help='JSON: {"key": "value"}')
+
+    p = add_verb(subparsers, "untag-resource", "UntagResource", tags.untag_resource,
+                 "Remove tags of a flow or connection.")
+    p.add_argument("--resource-arn", required=True)
+    p.add_argument("--tag-keys", required=True, nargs="+", metavar="KEY")
+
+    p = add_verb(subparsers, "list-tags-for-resource", "ListTagsForResource", tags.list_tags_for_resource,
+                 "The tags of a flow or connection.")
+    p.add_argument("--resource-arn", required=True)
+
+
+def json_object(option: str):
+    def parse(value: str) -> dict:
+        try:
+            parsed = json_param(option, value)
+        except ParamError as exc:
+            raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[1]) from None
+        if not isinstance(parsed, dict):
+            raise argparse.ArgumentTypeError('must be a JSON object, e.g. {"team": "sales"}')
+        return parsed
+    return parse
+
+
 def add_flow_verbs(subparsers) -> None:
     p = add_verb(subparsers, "create-flow", "CreateFlow", flow_verbs.create_flow, "Create a flow.")
     p.add_argument("--cli-input-json", help="the whole CreateFlow request: JSON, or file://path")
     p.add_argument("--flow-name")
     p.add_argument("--description")
     for option in ("--trigger-config", "--source-flow-config", "--tasks", "--tags"):
+        p.add_argument(option, help="JSON, or file://path")
+    p.add_argument(
+        "--destination-flow-config-list", "--destination-flow-config",
+        dest="destination_flow_config_list", help="JSON list, or file://path",
+    )
+
+    p = add_verb(subparsers, "update-flow", "UpdateFlow", flow_verbs.update_flow,
+                 "Save a new version of a flow (as the console's edit); its tags are kept.")
+    p.add_argument("--cli-input-json", help="the whole UpdateFlow request: JSON, or file://path")
+    p.add_argument("--flow-name")
+    p.add_argument("--description")
+    for option in ("--trigger-config", "--source-flow-config", "--tasks"):
         p.add_argument(option, help="JSON, or file://path")
     p.add_argument(
         "--destination-flow-config-list", "--destination-flow-config",
@@ -166,7 +256,9 @@ class Command(BaseCommand):
             dest="verb", required=True, metavar="VERB", parser_class=CliParser, title="verbs"
         )
         add_profile_verbs(subparsers)
+        add_connector_verbs(subparsers)
         add_flow_verbs(subparsers)
+        add_tag_verbs(subparsers)
 
     def execute(self, *args, **options):
         """From a terminal, end with the exit code instead of Django's "CommandError: ..." line."""
