@@ -1,12 +1,17 @@
-"""Stored OAuth 2.0 tokens at run time: refreshed before they expire and after a 401, under a row
-lock so two workers never spend the same refresh token, a rotated refresh token saved in the same
-transaction, and invalid_grant turning the connection to "Needs re-authorization"."""
+"""Stored OAuth 2.0 tokens at run time: refreshed before they expire and after a 401, under a lock
+so two workers never spend the same refresh token, a rotated refresh token saved under the same
+lock, and invalid_grant turning the connection to "Needs re-authorization"."""
 
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+from django.conf import settings
+from django.db import connection as database
 from django.db import transaction
 
 from connections.connectors import apicalls
@@ -53,8 +58,7 @@ def refresh_tokens(connection_pk: int, stale_access_token: str) -> dict:
     expired or refused: if the stored one differs, another worker refreshed meanwhile and its
     result is returned without spending the refresh token again."""
     failure: ConnectorError | None = None
-    with transaction.atomic():
-        connection = Connection.objects.select_for_update().get(pk=connection_pk)
+    with _refresh_lock(connection_pk) as connection:
         credentials = connection.credentials
         if credentials.get("accessToken") != stale_access_token and not client.needs_refresh(
             credentials, LEEWAY_SECONDS
@@ -89,3 +93,25 @@ def refresh_tokens(connection_pk: int, stale_access_token: str) -> dict:
     if failure is not None:
         raise failure
     return credentials
+
+
+@contextmanager
+def _refresh_lock(connection_pk: int) -> Iterator[Connection]:
+    """The connection, held by this process until the block ends. PostgreSQL: a row lock in a
+    transaction. SQLite locks the whole database file for a writing transaction (IMMEDIATE), and
+    the token endpoint may write to that same file (the bundled Demo CRM does), so holding it
+    across the HTTP call would stall both until the call timed out: there a file lock per
+    connection serialises the refreshers (the embedded setup is one machine), and the few writes
+    are short transactions of their own."""
+    if database.vendor != "sqlite":
+        with transaction.atomic():
+            yield Connection.objects.select_for_update().get(pk=connection_pk)
+        return
+    folder = settings.VAR_DIR / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"oauth-refresh-{connection_pk}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield Connection.objects.get(pk=connection_pk)
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
