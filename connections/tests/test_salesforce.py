@@ -491,7 +491,9 @@ def test_connect_salesforce_in_the_browser(browser_page, live_server, owner, org
 
     log_in(page)
     page.goto("/connections/")
-    page.locator(".catalog-item", has_text="Salesforce").get_by_role("link", name="Create connection").click()
+    # By its heading: "Salesforce Pardot" also has Salesforce in its text.
+    salesforce = page.locator(".catalog-item", has=page.get_by_role("heading", name="Salesforce", exact=True))
+    salesforce.get_by_role("link", name="Create connection").click()
     expect(page.get_by_label("Salesforce environment")).to_have_value("Production")
     expect(page.get_by_label("API version")).to_have_value("v62.0")
     expect(page.get_by_text("Consumer Key of your connected app")).to_be_visible()

@@ -303,6 +303,8 @@ def _check_task_type_rules(problems: Problems, path: Path, task: dict, task_type
     if (task_type == "Filter" and name == "PROJECTION" and source_fields is not None
             and not any(source_fields)):
         problems.add((*path, "sourceFields"), "a PROJECTION task names the fields to read")
+    if task_type == "Merge" and source_fields is not None and not any(source_fields):
+        problems.add((*path, "sourceFields"), "a Merge task names the fields to merge")
     if task_type == "Merge" and source_fields is not None:
         _check_concat_format(problems, path, properties, source_fields)
     if task_type == "Partition" and source_fields is not None:
