@@ -22,6 +22,7 @@ CONNECTORS: dict[str, str] = {
     "Slack": "connections.connectors.slack.SlackConnector",
     "Zendesk": "connections.connectors.zendesk.ZendeskConnector",
     "Servicenow": "connections.connectors.servicenow.ServiceNowConnector",
+    "Amplitude": "connections.connectors.amplitude.AmplitudeConnector",
 }
 
 

@@ -187,6 +187,19 @@ def servicenow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixtu
     )
 
 
+def amplitude(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    """A local Amplitude project (connections/tests/amplitude_server.py): a run without a range
+    exports the last 24 full hours, which the project fills with a few events each."""
+    from connections.tests.amplitude_server import serve
+
+    project = serve(monkeypatch, events_per_hour=2)
+    return ContractFixture(
+        connection=ConnectionInfo("contract", "Amplitude", "", {"dataResidency": "US", "baseUrl": project.base},
+                                  {"apiKey": project.api_key, "secretKey": project.secret_key}),
+        source_props={"object": "events"},
+    )
+
+
 FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "LocalFiles": local_files,
     "DemoCRM": demo_crm,
@@ -198,4 +211,5 @@ FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "Slack": slack,
     "Zendesk": zendesk,
     "Servicenow": servicenow,
+    "Amplitude": amplitude,
 }
