@@ -20,9 +20,13 @@ import json
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import ThreadingHTTPServer
+from pathlib import Path
+from typing import IO
 from urllib.parse import urlsplit
 
 import pytest
@@ -81,6 +85,8 @@ class AmplitudeProject:
     damaged: set[str] = field(default_factory=set)  # hours answered with bytes that are not a zip
     malformed: set[str] = field(default_factory=set)  # hours whose 3rd line is not JSON
     requests: list[tuple[str, str, int]] = field(default_factory=list)  # (start, end, status)
+    # a folder to keep each archive in once built (the benchmark: serving, not building, is timed)
+    cache_dir: str | None = None
 
     def events_of(self, hour: datetime) -> int:
         return 0 if hour_key(hour) in self.empty_hours else self.events_per_hour
@@ -112,6 +118,24 @@ def write_archive(project: AmplitudeProject, first: datetime, last: datetime, ou
                 total += min(begin + project.per_file, count) - begin
             hour += timedelta(hours=1)
     return total
+
+
+@contextmanager
+def archive_file(project: AmplitudeProject, first: datetime, last: datetime) -> Iterator[IO[bytes] | None]:
+    """The archive of first..last as an open file (None: no data), built now or kept from before."""
+    if project.cache_dir is None:
+        with tempfile.TemporaryFile() as out:
+            yield out if write_archive(project, first, last, out) else None
+        return
+    path = Path(project.cache_dir) / f"{hour_key(first)}-{hour_key(last)}.zip"
+    if not path.exists():
+        with open(path.with_suffix(".part"), "w+b") as out:
+            if not write_archive(project, first, last, out):
+                yield None
+                return
+        path.with_suffix(".part").rename(path)
+    with open(path, "rb") as out:
+        yield out
 
 
 def handler_for(project: AmplitudeProject) -> type[JsonHandler]:
@@ -155,11 +179,11 @@ def handler_for(project: AmplitudeProject) -> type[JsonHandler]:
             if start in project.damaged:
                 self.send(200, b"PK\x03\x04 this is not really a zip", "application/zip")
                 return 200
-            with tempfile.TemporaryFile() as out:
-                if not write_archive(project, first, last, out):
+            with archive_file(project, first, last) as out:
+                if out is None:
                     self.send(404, b"Raw data files were not found.", "text/plain")
                     return 404
-                size = out.tell()
+                size = out.seek(0, 2)
                 out.seek(0)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/zip")
@@ -178,9 +202,13 @@ def serve(monkeypatch: pytest.MonkeyPatch, **settings) -> AmplitudeProject:
     return project
 
 
-def serve_forever(port_out, **settings) -> None:
-    """For the benchmark: serve in this (child) process until it is terminated."""
+def serve_forever(ready, hours: list[datetime], **settings) -> None:
+    """For the benchmark: build the archives of `hours`, then serve in this (child) process until
+    it is terminated; `ready` (a queue) receives the port."""
     project = AmplitudeProject(**settings)
+    for hour in hours:
+        with archive_file(project, hour, hour):
+            pass
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(project))
-    port_out.put(server.server_address[1])
+    ready.put(server.server_address[1])
     server.serve_forever()

@@ -17,6 +17,7 @@ from connections.tests.amplitude_server import serve
 
 START = datetime(2026, 11, 30, 22, tzinfo=UTC)
 END = START + timedelta(hours=3)  # three hours: 22, 23 and 00
+THREE_HOURS = Window(START, END)
 
 
 @pytest.fixture
@@ -31,7 +32,7 @@ def connection(project, **properties) -> ConnectionInfo:
                           {"apiKey": project.api_key, "secretKey": project.secret_key})
 
 
-def read(project, fields=None, window=Window(START, END), filters=()):
+def read(project, fields=None, window=THREE_HOURS, filters=()):
     batches = list(AmplitudeConnector().read(connection(project), "events", fields, list(filters), window, {}))
     return batches, [row for b in batches for row in b.table.to_pylist()]
 
@@ -138,8 +139,10 @@ def test_a_between_filter_on_the_upload_time_narrows_the_export(monkeypatch):
     between = {"field": "server_upload_time", "operator": "BETWEEN",
                "values": ["2026-11-30T23:00:00Z", str(int((START + timedelta(hours=5)).timestamp() * 1000))]}
     _, rows = read(project, ["uuid"], Window(), [between])
-    assert [r[0] for r in project.requests] == ["20261130T23", "20261201T00", "20261201T01", "20261201T02"]
-    assert len(rows) == 8
+    # BETWEEN includes its upper bound: the event uploaded at 03:00:00.000 exactly is in, so hour 03 is read
+    assert [r[0] for r in project.requests] == ["20261130T23", "20261201T00", "20261201T01", "20261201T02",
+                                                "20261201T03"]
+    assert len(rows) == 9 and rows[-1]["uuid"] == "20261201T03-00000000"
 
 
 def test_without_a_range_the_last_24_full_hours_are_exported_and_the_log_says_so():

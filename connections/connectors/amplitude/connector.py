@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import pandas as pd
-import pyarrow as pa
 
 from connections.connectors.base import (
     ConfigField,
@@ -158,7 +157,6 @@ class AmplitudeConnector(SaasConnector):
         # Read with the upload time even when it is not chosen, to keep only the range's events.
         read_names = names if events.INCREMENTAL_FIELD in names else [*names, events.INCREMENTAL_FIELD]
         exact = Window(start, end, events.INCREMENTAL_FIELD)
-        schema = events.schema(read_names)
         yielded = False
         for hour in hours(start, end):
             with tempfile.TemporaryFile(prefix="sluice-amplitude-") as archive:
@@ -166,8 +164,8 @@ class AmplitudeConnector(SaasConnector):
                     continue
                 archive.seek(0)
                 what = f"the hour {hour:%Y-%m-%d %H}:00 UTC"
-                for rows, size in events.read_archive(archive, read_names, BATCH_ROWS, what):
-                    table, _ = in_window(pa.Table.from_pylist(rows, schema=schema), exact)
+                for batch, size in events.read_archive(archive, read_names, BATCH_ROWS, what):
+                    table, _ = in_window(batch, exact)
                     yield SourceBatch(table=table.select(names), bytes_read=size,
                                       warnings=[] if yielded else notes)
                     yielded = True
