@@ -23,6 +23,7 @@ CONNECTORS: dict[str, str] = {
     "Zendesk": "connections.connectors.zendesk.ZendeskConnector",
     "Servicenow": "connections.connectors.servicenow.ServiceNowConnector",
     "Amplitude": "connections.connectors.amplitude.AmplitudeConnector",
+    "Singular": "connections.connectors.singular.SingularConnector",
 }
 
 

@@ -200,6 +200,17 @@ def amplitude(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixtur
     )
 
 
+def singular(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    """A local Singular account (connections/tests/singular_server.py) whose reports are done at once."""
+    from connections.tests.singular_server import serve
+
+    account = serve(monkeypatch, polls_before_done=0)
+    return ContractFixture(
+        connection=ConnectionInfo("contract", "Singular", "", {"baseUrl": account.base}, {"apiKey": account.api_key}),
+        source_props={"object": "report"},
+    )
+
+
 FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "LocalFiles": local_files,
     "DemoCRM": demo_crm,
@@ -212,4 +223,5 @@ FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "Zendesk": zendesk,
     "Servicenow": servicenow,
     "Amplitude": amplitude,
+    "Singular": singular,
 }
