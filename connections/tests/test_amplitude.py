@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connections.connectors.amplitude import client, connector
+from connections.connectors.amplitude import client, connector, events
 from connections.connectors.amplitude.client import base_url
 from connections.connectors.amplitude.connector import AmplitudeConnector, export_range
 from connections.connectors.base import ConnectionInfo, ConnectorError, MissingAtSource, Window
@@ -85,6 +85,13 @@ def test_a_big_hour_comes_in_several_files_and_in_batches(monkeypatch):
     batches, rows = read(project, ["uuid"], Window(START, START + timedelta(hours=1)))
     assert len(rows) == 25 and [b.table.num_rows for b in batches] == [10, 10, 5]
     assert [r["uuid"] for r in rows] == [f"20261130T22-{i:08d}" for i in range(25)]
+
+
+def test_a_batch_also_ends_at_its_size_so_memory_follows_bytes_not_rows(monkeypatch):
+    monkeypatch.setattr(events, "BATCH_BYTES", 5000)  # about four events of the local project
+    project = serve(monkeypatch, events_per_hour=10)
+    batches, rows = read(project, ["uuid"], Window(START, START + timedelta(hours=1)))
+    assert len(rows) == 10 and len(batches) == 3 and all(b.table.num_rows <= 5 for b in batches)
 
 
 def test_a_rate_limited_export_is_waited_out_with_its_retry_after(monkeypatch, sleeps):

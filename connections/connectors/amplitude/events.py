@@ -29,6 +29,9 @@ ENTITY = "events"
 PRIMARY_KEY = "uuid"
 INCREMENTAL_FIELD = "server_upload_time"  # the Export API's start / end select by upload hour
 LINE_CHUNK_BYTES = 1 << 20
+# A batch ends at this much JSON as well as at its row count: events vary from a few hundred bytes to
+# many kilobytes of properties, and a batch's memory follows its bytes, not its rows.
+BATCH_BYTES = 4 << 20
 
 FIELDS: tuple[tuple[str, str], ...] = (
     ("uuid", S), ("$insert_id", S), ("event_id", N), ("event_type", S), ("amplitude_event_type", S),
@@ -126,7 +129,7 @@ def table(rows: list[tuple], names: list[str]) -> pa.Table:
 
 
 def read_archive(archive: IO[bytes], names: list[str], batch_rows: int, what: str,
-                 ) -> Iterator[tuple[pa.Table, int]]:
+                 batch_bytes: int | None = None) -> Iterator[tuple[pa.Table, int]]:
     """(events, bytes of JSON read) per batch of one export archive. A file that is not a zip, a
     member that is not gzip, or a line that is not a JSON object fails the run naming the hour, the
     file and the line: a half-read hour must not be published."""
@@ -135,6 +138,7 @@ def read_archive(archive: IO[bytes], names: list[str], batch_rows: int, what: st
     except zipfile.BadZipFile:
         raise ConnectorError(f"Amplitude's export of {what} is not a zip archive: the answer was damaged or "
                              "is not from the Export API. Nothing was written; run the flow again.") from None
+    batch_bytes = batch_bytes or BATCH_BYTES
     rows: list[tuple] = []
     size = 0
     with zipped:
@@ -148,7 +152,7 @@ def read_archive(archive: IO[bytes], names: list[str], batch_rows: int, what: st
                         size += len(line)
                         event = _event(line, where, number)
                         rows.append(tuple(map(event.get, names)))
-                        if len(rows) >= batch_rows:
+                        if len(rows) >= batch_rows or size >= batch_bytes:
                             yield table(rows, names), size
                             rows, size = [], 0
             except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:
