@@ -95,7 +95,8 @@ class AmplitudeConnector(SaasConnector):
         "residency). Incremental runs use server_upload_time."
     )
     can_be_source: ClassVar[bool] = True
-    auth_kind: ClassVar[str] = "basic"
+    # The catalog says "API key": Amplitude's API key and secret key, sent as HTTP basic auth.
+    auth_kind: ClassVar[str] = "api_key"
     config_fields: ClassVar[tuple[ConfigField, ...]] = (
         ConfigField("apiKey", "secret", "API key", secret=True,
                     help="Amplitude: Settings, Projects, your project: its API key. Stored encrypted."),
@@ -105,7 +106,7 @@ class AmplitudeConnector(SaasConnector):
                     help="Where the project's data lives: US (amplitude.com) or EU "
                          "(analytics.eu.amplitude.com). The keys are sent there.",
                     sends_credentials_to=True),
-        ConfigField("baseUrl", "url", "API address (optional)", required=False,
+        ConfigField("baseUrl", "url", "API address", required=False,
                     help="Leave empty. Only to reach Amplitude through another address (a proxy, a test "
                          "server); the SSRF guard applies.", sends_credentials_to=True),
     )

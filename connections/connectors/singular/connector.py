@@ -95,7 +95,7 @@ class SingularConnector(SaasConnector):
         ConfigField("apiKey", "secret", "API key", secret=True,
                     help="Singular: Developer Tools, API Keys (the Reporting API key). Stored encrypted; "
                          "Sluice never shows it again."),
-        ConfigField("baseUrl", "url", "API address (optional)", required=False,
+        ConfigField("baseUrl", "url", "API address", required=False,
                     help="Leave empty (https://api.singular.net). Only to reach Singular through another "
                          "address (a proxy, a test server); the SSRF guard applies.",
                     sends_credentials_to=True),
