@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from flows.document.appflow_model import CONNECTOR_OPERATORS
 from flows.engine.values import TYPES, normalize_type, parse_value
 
 from .mapping_csv import destination_name_problem
@@ -301,7 +302,28 @@ def build_tasks(choices: FieldChoices, operator_key: str) -> list[dict]:
         tasks.append({"sourceFields": [v.field], "connectorOperator": op(CHECKS[v.condition]),
                       "taskType": "Validate", "taskProperties": {"VALIDATION_ACTION": ACTIONS[v.action]}})
     tasks.extend(json.loads(json.dumps(t)) for t in choices.other_tasks)
-    return tasks
+    return _within_appflow_operators(tasks, operator_key)
+
+
+def _within_appflow_operators(tasks: list[dict], operator_key: str) -> list[dict]:
+    """AppFlow gives some sources a short operator list (Amplitude: BETWEEN only), which the
+    document validator holds every task to: there a Map, Merge or Truncate task carries no
+    connectorOperator (a NO_OP says nothing), and the projection is left to the Map tasks, which
+    choose the fields anyway. Other operators stay, for the validator to name."""
+    model_key = next((k for k in CONNECTOR_OPERATORS if k.lower() == operator_key.lower()), None)
+    if model_key is None:
+        return tasks
+    allowed = CONNECTOR_OPERATORS[model_key]
+    kept = []
+    for task in tasks:
+        name = (task.get("connectorOperator") or {}).get(operator_key)
+        if name in allowed or name is None:
+            kept.append(task)
+        elif name == "NO_OP" and task["taskType"] in ("Map", "Merge", "Truncate"):
+            kept.append({k: v for k, v in task.items() if k != "connectorOperator"})
+        elif not (name == "PROJECTION" and task["taskType"] == "Filter"):
+            kept.append(task)
+    return kept
 
 
 def _filter_task(f: FilterRule, op) -> dict:
