@@ -146,6 +146,14 @@ def test_a_refused_key_says_which_credential_without_showing_it(monkeypatch):
         SingularConnector().test(ConnectionInfo("sing", "Singular", "", {}, {}))
 
 
+def test_a_key_refused_mid_run_fails_at_once_there_is_no_token_to_refresh(monkeypatch):
+    account = serve(monkeypatch, refuse_from=4, polls_before_done=0)  # after create: the status poll
+    with pytest.raises(ConnectorError) as caught:
+        read(account, ["os"])
+    assert caught.value.permanent and "refused the API key (HTTP 401" in caught.value.message
+    assert [r[1] for r in account.requests][-1] == "/api/v2.0/get_report_status"  # asked once, no storm
+
+
 def test_the_date_range_defaults_to_the_last_7_full_days():
     first, last, notes = date_range(Window(), date(2026, 12, 3))
     assert (first, last) == (date(2026, 11, 26), date(2026, 12, 2)) and "7 full days" in notes[0]

@@ -69,6 +69,8 @@ def test_singular_into_local_files_on_a_real_worker(celery_worker, data_dir, mon
     assert json.loads(create["filters"]) == [{"dimension": "source", "operator": "in", "values": ["Facebook"]}]
     messages = " ".join(execution.log_lines.values_list("message", flat=True))
     assert "the last 7 full days were reported" in messages
+    # filters, custom dimensions, create, three status polls, the download
+    assert "API calls: 7 to the source" in messages
     assert account.api_key not in messages
 
 
