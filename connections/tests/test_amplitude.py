@@ -179,6 +179,13 @@ def test_data_residency_picks_the_host_the_keys_go_to():
     assert fields["apiKey"].secret and fields["secretKey"].secret
 
 
+def test_an_appflow_profile_with_empty_properties_is_a_us_connection():
+    from connections.services import check_fields
+
+    check_fields(AmplitudeConnector, {}, {"apiKey": "k", "secretKey": "s"})  # AppFlow's shape: no properties
+    assert base_url({}) == "https://amplitude.com/"
+
+
 def test_the_connection_test_is_one_export_call_and_names_a_refused_key(monkeypatch):
     project = serve(monkeypatch, events_per_hour=0)
     AmplitudeConnector().test(connection(project))  # 404, no data: the keys work

@@ -102,7 +102,9 @@ class AmplitudeConnector(SaasConnector):
                     help="Amplitude: Settings, Projects, your project: its API key. Stored encrypted."),
         ConfigField("secretKey", "secret", "Secret key", secret=True,
                     help="The same project's secret key. Stored encrypted; Sluice never shows it again."),
-        ConfigField("dataResidency", "choice", "Data residency", choices=tuple(RESIDENCY_HOSTS), default="US",
+        # Not required: AppFlow's AmplitudeConnectorProfileProperties is empty (its profiles are US).
+        ConfigField("dataResidency", "choice", "Data residency", required=False,
+                    choices=tuple(RESIDENCY_HOSTS), default="US",
                     help="Where the project's data lives: US (amplitude.com) or EU "
                          "(analytics.eu.amplitude.com). The keys are sent there.",
                     sends_credentials_to=True),
