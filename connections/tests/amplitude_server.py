@@ -6,6 +6,8 @@
   the event schema with its "2015-08-10 12:00:00.000000" UTC times)
 - https://community.amplitude.com/data-instrumentation-57/common-api-error-codes-215 (the Export
   API's 400 / 404 / 504 answers, 429 for too many requests)
+- https://amplitude.com/docs/apis/analytics/dashboard-rest (GET /api/2/events/list, the cheap call
+  the connection test makes with the same keys)
 
 Quirks on demand: hours without data, a rate-limited answer (429 + Retry-After), a timed-out export
 (504), keys refused from the Nth request on, a damaged archive, a malformed line. Each archive is
@@ -154,7 +156,7 @@ def handler_for(project: AmplitudeProject) -> type[JsonHandler]:
             super().send_response(code, message)
 
         def _export(self, path: str, start: str, end: str) -> int:
-            if path != "/api/2/export":
+            if path not in ("/api/2/export", "/api/2/events/list"):
                 self.send(404, b"Not Found", "text/plain")
                 return 404
             number = len(project.requests) + 1
@@ -163,6 +165,10 @@ def handler_for(project: AmplitudeProject) -> type[JsonHandler]:
                 self.send(401, b"Invalid API key or secret key", "text/plain",
                           {"WWW-Authenticate": 'Basic realm="Amplitude"'})
                 return 401
+            if path == "/api/2/events/list":
+                self.reply(200, {"data": [{"name": name, "value": name, "totals": 7, "deleted": False,
+                                           "hidden": False, "non_active": False} for name in EVENT_TYPES]})
+                return 200
             if project.rate_limited:
                 project.rate_limited -= 1
                 self.reply(429, {"error": "Too many requests for this project"},

@@ -186,10 +186,10 @@ def test_an_appflow_profile_with_empty_properties_is_a_us_connection():
     assert base_url({}) == "https://amplitude.com/"
 
 
-def test_the_connection_test_is_one_export_call_and_names_a_refused_key(monkeypatch):
-    project = serve(monkeypatch, events_per_hour=0)
-    AmplitudeConnector().test(connection(project))  # 404, no data: the keys work
-    assert [r[2] for r in project.requests] == [404]
+def test_the_connection_test_is_one_cheap_call_and_names_a_refused_key(monkeypatch):
+    project = serve(monkeypatch, events_per_hour=50_000)
+    AmplitudeConnector().test(connection(project))  # the list of event types, not an hour's export
+    assert [r[2] for r in project.requests] == [200] and len(project.requests) == 1
     wrong = ConnectionInfo("amp", "Amplitude", "", {"baseUrl": project.base},
                            {"apiKey": project.api_key, "secretKey": "wrong"})
     with pytest.raises(ConnectorError, match="refused the API key and secret key"):

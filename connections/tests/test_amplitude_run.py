@@ -64,7 +64,7 @@ def test_amplitude_events_into_local_files_on_a_real_worker(celery_worker, data_
     execution = wait_for(services.start_flow(services.create_flow(document(local_files()))))
 
     assert execution.status == "Successful", execution.error_message
-    # the first request was the connection test, when the connection was saved
+    # the first request was the connection test (the list of event types), when the connection was saved
     assert [r[:2] for r in project.requests[1:]] == [("20251130T22", "20251130T22"), ("20251130T23", "20251130T23"),
                                                  ("20251201T00", "20251201T00")]
     rows = output_rows(execution)

@@ -23,6 +23,7 @@ from connections.retry import backoff_delay, parse_retry_after
 # Data residency -> the Export API's host (Amplitude's "Regions" table).
 RESIDENCY_HOSTS = {"US": "https://amplitude.com", "EU": "https://analytics.eu.amplitude.com"}
 EXPORT_PATH = "api/2/export"
+EVENTS_LIST_PATH = "api/2/events/list"
 HOUR_FORMAT = "%Y%m%dT%H"  # Amplitude's start / end parameters: YYYYMMDDTHH, UTC
 RETRIES = 3  # a rate-limited or busy hour is asked again this many times before the run fails
 RETRY_CAP_SECONDS = 120.0
@@ -63,6 +64,16 @@ class AmplitudeApi:
         self._auth = "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode()
         self.calls = 0
 
+    def check_keys(self) -> None:
+        """One cheap call with the keys: the Dashboard REST API's list of event types
+        (https://amplitude.com/docs/apis/analytics/dashboard-rest: same hosts, same basic auth).
+        An export would do as well, but could download a whole hour of a busy project."""
+        self.calls += 1
+        response = net.request("GET", self.base + EVENTS_LIST_PATH, headers={"Authorization": self._auth},
+                               max_body_bytes=1 << 20)
+        if not response.ok:
+            raise self._error(response, "the list of event types")
+
     def export(self, start: datetime, end: datetime, sink: IO[bytes]) -> bool:
         """Write the archive of the hours start..end (both included, UTC) to `sink`; False when
         Amplitude has no data for them (its 404), True when the archive was written."""
@@ -91,11 +102,11 @@ class AmplitudeApi:
         detail = f": {detail}" if detail and not detail.startswith("<") else ""
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         if status == 429:
-            return ConnectorError(f"Amplitude is rate limiting Sluice (HTTP 429) on the export of {what}; "
+            return ConnectorError(f"Amplitude is rate limiting Sluice (HTTP 429) on {_export(what)}; "
                                   "the run will retry later.", permanent=False, retry_after=retry_after)
         if status in (500, 502, 503, 504, 408):
             timeout = " (the export timed out at Amplitude)" if status == 504 else ""
-            return ConnectorError(f"Amplitude answered HTTP {status} for the export of {what}{timeout}; the "
+            return ConnectorError(f"Amplitude answered HTTP {status} for {_export(what)}{timeout}; the "
                                   "run will retry later.", permanent=False, retry_after=retry_after)
         if status in (401, 403):
             return ConnectorError(f"Amplitude refused the API key and secret key (HTTP {status}). Check both "
@@ -103,13 +114,17 @@ class AmplitudeApi:
                                   f"the data residency ({'EU' if 'eu.' in self.host else 'US'}) is the "
                                   "project's.")
         if status == 400:
-            return ConnectorError(f"Amplitude refused the export of {what} (HTTP 400{detail}). Amplitude "
+            return ConnectorError(f"Amplitude refused {_export(what)} (HTTP 400{detail}). Amplitude "
                                   "exports at most 4 GB at once; an hour over that can only leave Amplitude "
                                   "through its Amazon S3 export.")
         if status in (301, 302, 303, 307, 308):
             return ConnectorError(f"{self.host} redirected the export elsewhere: it does not look like the "
                                   "Amplitude Export API. Check the data residency (or baseUrl).")
-        return ConnectorError(f"Amplitude refused the export of {what} (HTTP {status}{detail}).")
+        return ConnectorError(f"Amplitude refused {_export(what)} (HTTP {status}{detail}).")
+
+
+def _export(what: str) -> str:
+    return what if what.startswith("the list") else f"the export of {what}"
 
 
 def _hours(start: datetime, end: datetime) -> str:

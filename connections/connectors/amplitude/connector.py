@@ -125,11 +125,7 @@ class AmplitudeConnector(SaasConnector):
         return []
 
     def test(self, conn: ConnectionInfo) -> None:
-        """One export of the last full hour but two (Amplitude's exports lag two hours): a 404 (no
-        data) proves the keys as well as an archive does."""
-        hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - 3 * HOUR
-        with tempfile.TemporaryFile() as sink:
-            AmplitudeApi(conn).export(hour, hour, sink)
+        AmplitudeApi(conn).check_keys()
 
     def list_entities(self, conn: ConnectionInfo, parent: str | None = None) -> list[Entity]:
         return [Entity(events.ENTITY, "Events")]
