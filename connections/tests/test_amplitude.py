@@ -152,11 +152,19 @@ def test_a_between_filter_on_the_upload_time_narrows_the_export(monkeypatch):
     assert len(rows) == 9 and rows[-1]["uuid"] == "20261201T03-00000000"
 
 
-def test_without_a_range_the_last_24_full_hours_are_exported_and_the_log_says_so():
+def test_without_a_range_the_last_24_whole_hours_are_exported_and_the_log_says_so():
     now = datetime(2026, 12, 3, 8, 41, tzinfo=UTC)
     start, end, notes = export_range(Window(), [], now)
-    assert (start, end) == (datetime(2026, 12, 2, 8, tzinfo=UTC), datetime(2026, 12, 3, 8, tzinfo=UTC))
-    assert "the last 24 full hours" in notes[0]
+    # hour 05 is whole in the export from 08:00 (Amplitude's two hours of loading after the hour)
+    assert (start, end) == (datetime(2026, 12, 2, 6, tzinfo=UTC), datetime(2026, 12, 3, 6, tzinfo=UTC))
+    assert len(notes) == 1 and "the last 24 full hours" in notes[0]
+
+
+def test_a_range_ending_too_recently_for_the_export_is_named_with_the_offset_to_give():
+    now = datetime(2026, 12, 3, 8, 41, tzinfo=UTC)
+    notes = export_range(Window(now - timedelta(days=1), now), [], now)[2]
+    assert "may be missing" in notes[0] and "scheduleOffset of 10800 seconds" in notes[0]
+    assert export_range(Window(now - timedelta(days=1), now - timedelta(hours=3)), [], now)[2] == []
 
 
 def test_more_than_365_days_is_refused_before_any_call():

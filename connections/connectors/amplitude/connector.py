@@ -36,6 +36,9 @@ BATCH_ROWS = 10_000
 DEFAULT_HOURS = 24  # what a run with no window and no date filter exports: the last full day
 MAX_DAYS = 365  # Amplitude: "The maximum period you can query at once is 365 days."
 HOUR = timedelta(hours=1)
+# Amplitude: "data sent between 8 and 9 PM begins loading at 9 PM and is available through the
+# Export API at 11 PM": an hour is whole in the export three hours after it began.
+EXPORT_DELAY = timedelta(hours=3)
 
 
 def _moment(text: str) -> datetime:
@@ -63,12 +66,18 @@ def export_range(window: Window, filters: list[Mapping[str, Any]], now: datetime
         high += timedelta(microseconds=1)  # BETWEEN includes its upper bound; the range ends after it
         start = low if start is None else max(start, low)
         end = high if end is None else min(end, high)
-    if end is None:
-        end = now.replace(minute=0, second=0, microsecond=0)
+    if end is None:  # the last hour that is whole in the export
+        end = (now - EXPORT_DELAY).replace(minute=0, second=0, microsecond=0) + HOUR
     if start is None:
         start = end - timedelta(hours=DEFAULT_HOURS)
         notes.append(f"No date range was given (an incremental window or a BETWEEN filter on "
                      f"{events.INCREMENTAL_FIELD}): the last {DEFAULT_HOURS} full hours were exported.")
+    last_hour = (end - timedelta(microseconds=1)).replace(minute=0, second=0, microsecond=0)
+    if last_hour + EXPORT_DELAY > now:
+        notes.append(f"The range ends at {end:%Y-%m-%d %H:%M} UTC: Amplitude makes an hour exportable about "
+                     "two hours after it ends, so the latest events may be missing, and an incremental run "
+                     "will not read them again. Give the schedule a scheduleOffset of "
+                     f"{EXPORT_DELAY.seconds} seconds (3 hours).")
     if end - start > timedelta(days=MAX_DAYS):
         raise ConnectorError(f"Amplitude exports at most {MAX_DAYS} days at once; this run asks for "
                              f"{(end - start).days} days ({start:%Y-%m-%d} to {end:%Y-%m-%d}). Narrow the "
