@@ -116,3 +116,27 @@ def test_an_amplitude_flow_runs_at_most_once_a_day():
     assert any("scheduleExpression" in str(p) and "Amplitude" in str(p) for p in problems), problems
     assert not [p for p in validate_flow_document(document(local_files(), schedule="rate(1days)"))
                 if "schedule" in str(p)]
+
+
+def test_a_scheduled_incremental_run_exports_the_hours_of_its_window(celery_worker, data_dir, monkeypatch):
+    from datetime import UTC, datetime
+
+    from flows.models import Execution
+
+    project = serve(monkeypatch, events_per_hour=4)
+    connect(project, data_dir)
+    doc = document(local_files(), schedule="rate(1days)")
+    doc["triggerConfig"]["triggerProperties"]["Scheduled"]["dataPullMode"] = "Incremental"
+    doc["sourceFlowConfig"]["incrementalPullConfig"] = {"datetimeTypeFieldName": "server_upload_time"}
+    doc["tasks"] = doc["tasks"][1:]  # no BETWEEN filter: the window alone decides
+    flow = services.create_flow(doc)
+    window = (datetime(2025, 11, 30, 22, 30, tzinfo=UTC), datetime(2025, 12, 1, 0, 30, tzinfo=UTC))
+
+    execution = wait_for(services.start_flow(flow, trigger=Execution.Trigger.SCHEDULED, window=window))
+
+    assert execution.status == "Successful", execution.error_message
+    assert [r[0] for r in project.requests[1:]] == ["20251130T22", "20251130T23", "20251201T00"]
+    uploaded = sorted(r["server_upload_time"] for r in output_rows(execution))
+    # 4 events an hour at :00, :15, :30, :45: from 22:30 (included) to 00:30 (excluded)
+    assert uploaded[0] == "2025-11-30T22:30:00.000000Z" and uploaded[-1] == "2025-12-01T00:15:00.000000Z"
+    assert len(uploaded) == 8
