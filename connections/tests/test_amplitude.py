@@ -66,6 +66,18 @@ def test_only_the_chosen_fields_and_only_events_inside_the_window(monkeypatch):
     assert [r[0] for r in project.requests] == ["20261130T22"]
 
 
+def test_an_event_without_an_upload_time_is_left_out_and_the_log_says_so(monkeypatch):
+    from connections.tests import amplitude_server
+
+    original = amplitude_server.event
+    monkeypatch.setattr(amplitude_server, "event", lambda hour, index, per_hour: {
+        **original(hour, index, per_hour), **({"server_upload_time": None} if index == 1 else {})})
+    project = serve(monkeypatch, events_per_hour=3)
+    batches, rows = read(project, ["uuid"], Window(START, START + timedelta(hours=1)))
+    assert [r["uuid"] for r in rows] == ["20261130T22-00000000", "20261130T22-00000002"]
+    assert "1 record(s) of the hour 2026-11-30 22:00 UTC have no readable time" in batches[0].warnings[0]
+
+
 def test_an_hour_without_data_answers_404_and_is_skipped(monkeypatch):
     project = serve(monkeypatch, events_per_hour=2, empty_hours={"20261130T23"})
     _, rows = read(project)

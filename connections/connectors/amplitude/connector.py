@@ -27,7 +27,7 @@ from connections.connectors.base import (
     Window,
 )
 from connections.connectors.saas import SaasConnector
-from connections.connectors.windowing import in_window
+from connections.connectors.windowing import in_window, unreadable_warning
 
 from . import events
 from .client import RESIDENCY_HOSTS, AmplitudeApi
@@ -173,9 +173,11 @@ class AmplitudeConnector(SaasConnector):
                 archive.seek(0)
                 what = f"the hour {hour:%Y-%m-%d %H}:00 UTC"
                 for batch, size in events.read_archive(archive, read_names, BATCH_ROWS, what):
-                    table, _ = in_window(batch, exact)
-                    yield SourceBatch(table=table.select(names), bytes_read=size,
-                                      warnings=[] if yielded else notes)
+                    table, unreadable = in_window(batch, exact)
+                    warnings = [] if yielded else list(notes)
+                    if unreadable:
+                        warnings.append(unreadable_warning(unreadable, exact, what))
+                    yield SourceBatch(table=table.select(names), bytes_read=size, warnings=warnings)
                     yielded = True
         if not yielded:
             yield SourceBatch(table=events.schema(names).empty_table(), warnings=notes)
