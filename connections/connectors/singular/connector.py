@@ -123,7 +123,7 @@ class SingularConnector(SaasConnector):
         self._check_entity(entity)
         catalog = Catalog(SingularApi(conn))
         return [EntityField(name, kind, nullable=name not in DATE_FIELDS,
-                            filter_operators=self.filter_operators if kind == "string" else (),
+                            filter_operators=self.filter_operators,
                             timestamp_for_incremental=name == INCREMENTAL_FIELD)
                 for name, kind in catalog.types().items()]
 
