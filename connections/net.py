@@ -23,10 +23,11 @@ import http.client
 import ipaddress
 import json
 import os
+import shutil
 import socket
 import ssl
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urljoin, urlsplit
 
 from connections.connectors import apicalls
@@ -37,6 +38,7 @@ CGNAT = ipaddress.ip_network("100.64.0.0/10")
 NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 SIX_TO_FOUR = ipaddress.ip_network("2002::/16")
 DEFAULT_TIMEOUT = 30.0
+STREAM_CHUNK_BYTES = 1 << 20  # what request(sink=...) holds of an answer at a time
 
 
 class BlockedAddress(ConnectorError):
@@ -266,13 +268,17 @@ def request(
     max_redirects: int = 0,
     ssl_context: ssl.SSLContext | None = None,
     max_body_bytes: int | None = None,
+    sink: BinaryIO | None = None,
 ) -> Response:
     """One HTTP(S) request to a user-supplied URL, SSRF-checked. Redirects: returned as they are
     unless `max_redirects` > 0; each hop is checked like the first. `max_body_bytes` keeps only
-    that much of the answer (a caller that needs none of it need not hold a huge one)."""
+    that much of the answer (a caller that needs none of it need not hold a huge one). `sink`, a
+    binary file: a successful (2xx) answer's body is copied there in chunks, never held whole in
+    memory (an export archive of gigabytes), and the Response's body is empty."""
     history: list[str] = []
     for _hop in range(max_redirects + 1):
-        response = _one_request(method, url, headers or {}, body, timeout, ssl_context, max_body_bytes)
+        response = _one_request(method, url, headers or {}, body, timeout, ssl_context, max_body_bytes,
+                                sink)
         location = response.headers.get("location")
         if response.status in (301, 302, 303, 307, 308) and location and len(history) < max_redirects:
             history.append(url)
@@ -285,7 +291,8 @@ def request(
     return response
 
 
-def _one_request(method, url, headers, body, timeout, ssl_context, max_body_bytes=None) -> Response:
+def _one_request(method, url, headers, body, timeout, ssl_context, max_body_bytes=None,
+                 sink=None) -> Response:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise BlockedAddress(f"Only http and https URLs are allowed, not {parts.scheme or 'none'}.",
@@ -310,7 +317,11 @@ def _one_request(method, url, headers, body, timeout, ssl_context, max_body_byte
     try:
         conn.request(method, path, body=body, headers=headers)
         raw = conn.getresponse()
-        data = raw.read() if max_body_bytes is None else raw.read(max_body_bytes)
+        if sink is not None and 200 <= raw.status < 300:
+            shutil.copyfileobj(raw, sink, STREAM_CHUNK_BYTES)
+            data = b""
+        else:
+            data = raw.read() if max_body_bytes is None else raw.read(max_body_bytes)
         return Response(raw.status, {k.lower(): v for k, v in raw.getheaders()}, data, url)
     except (OSError, http.client.HTTPException) as exc:
         # The message names the host, not the URL: a query string may hold a token.

@@ -25,6 +25,8 @@ CONNECTORS: dict[str, str] = {
     "Pardot": "connections.connectors.pardot.PardotConnector",
     "Googleanalytics": "connections.connectors.googleanalytics.GoogleAnalyticsConnector",
     "Marketo": "connections.connectors.marketo.MarketoConnector",
+    "Amplitude": "connections.connectors.amplitude.AmplitudeConnector",
+    "Singular": "connections.connectors.singular.SingularConnector",
 }
 
 

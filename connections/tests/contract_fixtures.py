@@ -234,6 +234,30 @@ def marketo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
     )
 
 
+def amplitude(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    """A local Amplitude project (connections/tests/amplitude_server.py): a run without a range
+    exports the last 24 full hours, which the project fills with a few events each."""
+    from connections.tests.amplitude_server import serve
+
+    project = serve(monkeypatch, events_per_hour=2)
+    return ContractFixture(
+        connection=ConnectionInfo("contract", "Amplitude", "", {"dataResidency": "US", "baseUrl": project.base},
+                                  {"apiKey": project.api_key, "secretKey": project.secret_key}),
+        source_props={"object": "events"},
+    )
+
+
+def singular(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    """A local Singular account (connections/tests/singular_server.py) whose reports are done at once."""
+    from connections.tests.singular_server import serve
+
+    account = serve(monkeypatch, polls_before_done=0)
+    return ContractFixture(
+        connection=ConnectionInfo("contract", "Singular", "", {"baseUrl": account.base}, {"apiKey": account.api_key}),
+        source_props={"object": "report"},
+    )
+
+
 FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "LocalFiles": local_files,
     "DemoCRM": demo_crm,
@@ -248,4 +272,6 @@ FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "Pardot": pardot,
     "Googleanalytics": google_analytics,
     "Marketo": marketo,
+    "Amplitude": amplitude,
+    "Singular": singular,
 }

@@ -270,3 +270,18 @@ def test_a_caller_can_keep_only_the_start_of_an_answer(monkeypatch, local_server
     monkeypatch.setenv("SLUICE_NET_ALLOW", "127.0.0.1")
     response = net.request("GET", f"http://127.0.0.1:{local_server}/", max_body_bytes=5)
     assert response.ok and response.body == b'{"hos'
+
+
+def test_a_successful_answer_can_be_streamed_into_a_file(monkeypatch, local_server, tmp_path):
+    """request(sink=...) copies a 2xx body to the file (an export archive need not fit in memory);
+    a redirect or error answer stays in the Response, where the caller reads why."""
+    monkeypatch.setenv("SLUICE_NET_ALLOW", "127.0.0.1")
+    with open(tmp_path / "answer", "w+b") as sink:
+        response = net.request("GET", f"http://127.0.0.1:{local_server}/", sink=sink)
+        assert response.ok and response.body == b""
+        sink.seek(0)
+        assert sink.read() == f'{{"host": "127.0.0.1:{local_server}"}}'.encode()
+        sink.seek(0)
+        sink.truncate()
+        redirect = net.request("GET", f"http://127.0.0.1:{local_server}/redirect-internal", sink=sink)
+        assert redirect.status == 302 and sink.tell() == 0

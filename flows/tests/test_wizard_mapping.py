@@ -141,3 +141,21 @@ def test_any_valid_choices_round_trip(pairs, filters):
             f.condition = "equals"
     original = FieldChoices(maps=[FieldMapping(s, d, FIELDS[s]) for s, d in pairs], filters=filters)
     assert read_tasks(build_tasks(original, "CustomConnector"), FIELDS).as_dict() == original.as_dict()
+
+
+def test_a_source_whose_appflow_operators_are_few_gets_tasks_it_accepts():
+    """Amplitude's AppFlow operators are BETWEEN only: no projection Filter, Map tasks without a
+    connectorOperator, the BETWEEN filter kept; the document validates and reads back."""
+    picked = FieldChoices(maps=[FieldMapping("uuid", "uuid"), FieldMapping("event_type", "event")],
+                          filters=[FilterRule("server_upload_time", "between",
+                                              ["1764540000000", "1764550799999"], "datetime")])
+    tasks = build_tasks(picked, "Amplitude")
+    assert [t["taskType"] for t in tasks] == ["Filter", "Map", "Map"]
+    assert tasks[0]["connectorOperator"] == {"Amplitude": "BETWEEN"}
+    assert all("connectorOperator" not in t for t in tasks[1:])
+    doc = document(tasks)
+    doc["sourceFlowConfig"] = {"connectorType": "Amplitude", "connectorProfileName": "amp",
+                               "sourceConnectorProperties": {"Amplitude": {"object": "events"}}}
+    assert validate_flow_document(doc) == []
+    again = read_tasks(tasks, {"uuid": "string", "event_type": "string", "server_upload_time": "datetime"})
+    assert [(m.source, m.destination) for m in again.maps] == [("uuid", "uuid"), ("event_type", "event")]

@@ -301,14 +301,29 @@ def build_tasks(choices: FieldChoices, operator_key: str) -> list[dict]:
     for v in choices.validations:
         tasks.append({"sourceFields": [v.field], "connectorOperator": op(CHECKS[v.condition]),
                       "taskType": "Validate", "taskProperties": {"VALIDATION_ACTION": ACTIONS[v.action]}})
-    # AppFlow's operators for some sources (Google Analytics, Amplitude) have no NO_OP: their Map,
-    # Merge and Truncate tasks carry no connectorOperator, which the document validator accepts
-    if "NO_OP" not in CONNECTOR_OPERATORS.get(operator_key, ("NO_OP",)):
-        for task in tasks:
-            if task.get("connectorOperator") == op("NO_OP"):
-                del task["connectorOperator"]
     tasks.extend(json.loads(json.dumps(t)) for t in choices.other_tasks)
-    return tasks
+    return _within_appflow_operators(tasks, operator_key)
+
+
+def _within_appflow_operators(tasks: list[dict], operator_key: str) -> list[dict]:
+    """AppFlow gives some sources a short operator list (Amplitude: BETWEEN only; Google Analytics
+    has no NO_OP), which the document validator holds every task to: there a Map, Merge or Truncate task carries no
+    connectorOperator (a NO_OP says nothing), and the projection is left to the Map tasks, which
+    choose the fields anyway. Other operators stay, for the validator to name."""
+    model_key = next((k for k in CONNECTOR_OPERATORS if k.lower() == operator_key.lower()), None)
+    if model_key is None:
+        return tasks
+    allowed = CONNECTOR_OPERATORS[model_key]
+    kept = []
+    for task in tasks:
+        name = (task.get("connectorOperator") or {}).get(operator_key)
+        if name in allowed or name is None:
+            kept.append(task)
+        elif name == "NO_OP" and task["taskType"] in ("Map", "Merge", "Truncate"):
+            kept.append({k: v for k, v in task.items() if k != "connectorOperator"})
+        elif not (name == "PROJECTION" and task["taskType"] == "Filter"):
+            kept.append(task)
+    return kept
 
 
 def _filter_task(f: FilterRule, op) -> dict:
