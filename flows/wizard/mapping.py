@@ -307,9 +307,9 @@ def build_tasks(choices: FieldChoices, operator_key: str) -> list[dict]:
 
 def _within_appflow_operators(tasks: list[dict], operator_key: str) -> list[dict]:
     """AppFlow gives some sources a short operator list (Amplitude: BETWEEN only; Google Analytics
-    has no NO_OP), which the document validator holds every task to: there a Map, Merge or Truncate task carries no
-    connectorOperator (a NO_OP says nothing), and the projection is left to the Map tasks, which
-    choose the fields anyway. Other operators stay, for the validator to name."""
+    has no NO_OP), which the document validator holds every task to: there a Map, Merge or Truncate
+    task carries no connectorOperator (a NO_OP says nothing), and the projection is left to the Map
+    tasks, which choose the fields anyway. Other operators stay, for the validator to name."""
     model_key = next((k for k in CONNECTOR_OPERATORS if k.lower() == operator_key.lower()), None)
     if model_key is None:
         return tasks
