@@ -234,6 +234,18 @@ def marketo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
     )
 
 
+def veeva(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    """A local Veeva Vault (connections/tests/veeva_server.py) reached by its address."""
+    from connections.tests.veeva_server import serve
+
+    vault = serve(monkeypatch, "contract@pharma.com", "s3cret")
+    return ContractFixture(
+        connection=ConnectionInfo("contract", "Veeva", "", {"instanceUrl": vault.base},
+                                  {"username": "contract@pharma.com", "password": "s3cret"}),
+        source_props={"object": "product__v"},
+    )
+
+
 FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "LocalFiles": local_files,
     "DemoCRM": demo_crm,
@@ -248,4 +260,5 @@ FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "Pardot": pardot,
     "Googleanalytics": google_analytics,
     "Marketo": marketo,
+    "Veeva": veeva,
 }
