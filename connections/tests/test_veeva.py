@@ -176,3 +176,12 @@ def test_a_metadata_only_document_block_is_fine():
     assert VeevaConnector.check_source_properties(
         {"object": "documents", "documentType": "Reference", "includeAllVersions": True,
          "includeSourceFiles": False, "includeRenditions": False}) == []
+
+
+@pytest.mark.django_db
+def test_the_catalog_lists_veeva_vault_with_its_auth_and_schedule(signed_in):
+    from django.urls import reverse
+
+    html = signed_in.get(reverse("connections:list")).content.decode()
+    entry = html[html.index("Veeva Vault"):][:1500]
+    assert "every 1 min" in entry and "modified_date__v" in entry
