@@ -101,3 +101,13 @@ def test_a_malformed_page_fails_the_run_and_publishes_nothing(celery_worker, dem
     assert execution.status == "Error"
     assert "Veeva Vault" in execution.error_message and "page 2" in execution.error_message
     assert not (demo["root"] / "out").exists() or not any((demo["root"] / "out").rglob("*.jsonl"))
+
+
+def test_a_file_export_is_refused_when_the_flow_is_saved(owner, monkeypatch):
+    from console.errors import UserError
+
+    vault = serve(monkeypatch)
+    veeva_connection(vault)
+    with pytest.raises(UserError) as caught:
+        services.create_flow(document(local_files("files"), {"object": "documents", "includeSourceFiles": True}))
+    assert "includeSourceFiles" in str(caught.value) and "Metadata only" in str(caught.value)
