@@ -101,6 +101,12 @@ def test_documents_are_read_page_by_page_following_next_page(vault):
                                  "dailylimitremaining 99999."]
 
 
+def test_a_next_page_on_another_host_is_followed_on_the_vault_only(vault):
+    vault.next_page_host = "https://collector.example"  # the session id must not go there
+    _, rows = read(vault)
+    assert len(rows) == 25
+
+
 def test_object_records_are_typed(vault):
     _, rows = read(vault, "product__v")
     assert len(rows) == 12

@@ -62,6 +62,8 @@ def test_documents_into_local_files_with_the_session_ending_mid_run(celery_worke
                        "modified_date__v": "2024-03-01T09:00:00.000Z", "size__v": 1024.0}
     assert rows[3]["title__v"] is None
     assert vault.sign_ins == 2
+    messages = list(execution.log_lines.values_list("message", flat=True))
+    assert any("Veeva Vault API limits left after the read: burstlimitremaining 1999" in m for m in messages)
 
 
 def test_documents_of_a_window_into_s3_on_a_real_worker(celery_worker, owner, monkeypatch):

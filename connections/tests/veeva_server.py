@@ -125,6 +125,7 @@ class Vault:
         self.limit_at: int | None = None
         self.malformed_at: int | None = None
         self.pending: dict[str, list[dict]] = {}
+        self.next_page_host = ""  # e.g. "https://elsewhere.example": next_page as a full URL
         self.base = ""
         self.lock = threading.Lock()
 
@@ -211,7 +212,7 @@ def _handler(vault: Vault):
             chunk = rows[offset:offset + vault.page_size]
             details = {"pagesize": vault.page_size, "pageoffset": offset, "size": len(chunk), "total": len(rows)}
             if offset + vault.page_size < len(rows):
-                details["next_page"] = (f"/api/{VERSION}/query/{token}?pagesize={vault.page_size}"
+                details["next_page"] = (f"{vault.next_page_host}/api/{VERSION}/query/{token}?pagesize={vault.page_size}"
                                         f"&pageoffset={offset + vault.page_size}")
             if offset:
                 details["previous_page"] = (f"/api/{VERSION}/query/{token}?pagesize={vault.page_size}"
