@@ -27,6 +27,7 @@ CONNECTORS: dict[str, str] = {
     "Marketo": "connections.connectors.marketo.MarketoConnector",
     "Amplitude": "connections.connectors.amplitude.AmplitudeConnector",
     "Singular": "connections.connectors.singular.SingularConnector",
+    "Veeva": "connections.connectors.veeva.VeevaConnector",
 }
 
 

@@ -258,6 +258,18 @@ def singular(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture
     )
 
 
+def veeva(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    """A local Veeva Vault (connections/tests/veeva_server.py) reached by its address."""
+    from connections.tests.veeva_server import serve
+
+    vault = serve(monkeypatch, "contract@pharma.com", "s3cret")
+    return ContractFixture(
+        connection=ConnectionInfo("contract", "Veeva", "", {"instanceUrl": vault.base},
+                                  {"username": "contract@pharma.com", "password": "s3cret"}),
+        source_props={"object": "product__v"},
+    )
+
+
 FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "LocalFiles": local_files,
     "DemoCRM": demo_crm,
@@ -274,4 +286,5 @@ FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "Marketo": marketo,
     "Amplitude": amplitude,
     "Singular": singular,
+    "Veeva": veeva,
 }
