@@ -217,3 +217,15 @@ def test_source_properties_are_checked():
     assert [k for k, _ in check({"objectPath": "SalesOrderSet", "x": 1,
                                  "paginationConfig": {"maxPageSize": 5000}})] == [
         "x", "objectPath", "paginationConfig.maxPageSize"]
+
+
+def test_an_appflow_profile_config_imports_unchanged():
+    from connections.services import split_profile_config
+
+    properties, credentials = split_profile_config("SAPOData", {
+        "connectorProfileProperties": {"SAPOData": {
+            "applicationHostUrl": "https://sap.example.com", "applicationServicePath": "/sap/opu/odata/iwfnd/catalogservice;v=2",
+            "portNumber": 443, "clientNumber": "100", "logonLanguage": "EN"}},
+        "connectorProfileCredentials": {"SAPOData": {"basicAuthCredentials": {"username": "U", "password": "P"}}}})
+    assert credentials == {"username": "U", "password": "P"} and properties["portNumber"] == 443
+    assert SAPODataConnector.check_connection_properties(properties) == []
