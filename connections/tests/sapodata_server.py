@@ -333,3 +333,17 @@ def connection(gateway: SapGateway, version: str = "2", **overrides):
                   "applicationServicePath": V2_CATALOG if version == "2" else V4_CATALOG,
                   "clientNumber": "100", "logonLanguage": "EN", **overrides}
     return ConnectionInfo("sap", "SAPOData", "", properties, {"username": gateway.user, "password": gateway.password})
+
+
+class _Environment:
+    """monkeypatch's setenv for a server outside pytest (the benchmark's child process)."""
+
+    def setenv(self, name: str, value: str) -> None:
+        import os
+
+        os.environ[name] = value
+
+
+def serve_standalone(**options) -> SapGateway:
+    """The gateway outside a test (bench/sap_odata.py); stopped by local_server.stop_all()."""
+    return serve(_Environment(), **options)
