@@ -229,3 +229,15 @@ def test_an_appflow_profile_config_imports_unchanged():
         "connectorProfileCredentials": {"SAPOData": {"basicAuthCredentials": {"username": "U", "password": "P"}}}})
     assert credentials == {"username": "U", "password": "P"} and properties["portNumber"] == 443
     assert SAPODataConnector.check_connection_properties(properties) == []
+
+
+def test_v4_decimal_numbers_keep_every_digit(monkeypatch):
+    from connections import net
+    from connections.connectors.sapodata.client import SapApi
+
+    sap = serve(monkeypatch)
+    body = b'{"value": [{"TotalPrice": 1234567890123456.789, "Rate": 0.1}]}'
+    page = SapApi(connection(sap))._page(net.Response(200, {}, body, ""), "4", "Travel, page 1")
+    price = edmx.Property("TotalPrice", "Edm.Decimal", True, 20, 3)
+    assert values.cell(page.rows[0]["TotalPrice"], price) == Decimal("1234567890123456.789")
+    assert values.cell(page.rows[0]["Rate"], edmx.Property("Rate", "Edm.Double", True)) == 0.1

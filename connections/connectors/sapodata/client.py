@@ -13,6 +13,7 @@ import base64
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -175,7 +176,9 @@ class SapApi:
 
     def _page(self, response: net.Response, version: str, where: str) -> Page:
         try:
-            body = json.loads(response.body)
+            # V4 may send Edm.Decimal as a JSON number: read every number with a fraction as a
+            # Decimal so no digit is lost on the way to the decimal column
+            body = json.loads(response.body, parse_float=Decimal)
             if version == "4":
                 rows, link, count = body["value"], body.get("@odata.nextLink"), body.get("@odata.count")
             else:
