@@ -37,7 +37,7 @@ ALL_OPERATORS = (
     "PROJECTION", "LESS_THAN", "CONTAINS", "GREATER_THAN", "BETWEEN", "LESS_THAN_OR_EQUAL_TO",
     "GREATER_THAN_OR_EQUAL_TO", "EQUAL_TO", "NOT_EQUAL_TO", *VALUE_OPERATORS,
 )
-SOURCE_KEYS = {"objectPath", "parallelismConfig", "paginationConfig", "incrementalPullConfig"}
+SOURCE_KEYS = {"objectPath", "parallelismConfig", "paginationConfig"}  # botocore's SAPODataSourceProperties
 MAX_PAGE_SIZE = 3000  # AppFlow's maximum for OData records (SAPODataPaginationConfig)
 DEFAULT_PAGE_SIZE = 1000
 
