@@ -42,6 +42,9 @@ def split_profile_config(connector_type: str, config: Mapping[str, Any]) -> tupl
     properties = block("connectorProfileProperties")
     credentials = block("connectorProfileCredentials")
     _take_oauth_request(credentials)
+    # SAP OData nests its user and password one level down, as botocore models them.
+    if isinstance(credentials.get("basicAuthCredentials"), Mapping):
+        credentials.update(credentials.pop("basicAuthCredentials"))
     if connector_type == "CustomConnector":
         properties = dict(properties.get("profileProperties") or {})
         custom = credentials.get("custom") or {}

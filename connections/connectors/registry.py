@@ -28,6 +28,7 @@ CONNECTORS: dict[str, str] = {
     "Amplitude": "connections.connectors.amplitude.AmplitudeConnector",
     "Singular": "connections.connectors.singular.SingularConnector",
     "Veeva": "connections.connectors.veeva.VeevaConnector",
+    "SAPOData": "connections.connectors.sapodata.SAPODataConnector",
 }
 
 

@@ -270,6 +270,14 @@ def veeva(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
     )
 
 
+def sap_odata(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    """A local SAP Gateway (connections/tests/sapodata_server.py): the V2 sales orders."""
+    from connections.tests.sapodata_server import V2_SERVICE, connection, serve
+
+    return ContractFixture(connection=connection(serve(monkeypatch)),
+                           source_props={"objectPath": f"{V2_SERVICE}/SalesOrderSet"})
+
+
 FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "LocalFiles": local_files,
     "DemoCRM": demo_crm,
@@ -287,4 +295,5 @@ FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "Amplitude": amplitude,
     "Singular": singular,
     "Veeva": veeva,
+    "SAPOData": sap_odata,
 }
