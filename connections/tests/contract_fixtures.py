@@ -234,6 +234,18 @@ def marketo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
     )
 
 
+def datadog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    """A local Datadog API (connections/tests/datadog_server.py): its monitors, searched by page."""
+    from connections.tests.datadog_server import API_KEY, APP_KEY, serve
+
+    dd = serve(monkeypatch)
+    return ContractFixture(
+        connection=ConnectionInfo("contract", "Datadog", "", {"site": "US1", "instanceUrl": dd.base},
+                                  {"apiKey": API_KEY, "applicationKey": APP_KEY}),
+        source_props={"object": "monitors"},
+    )
+
+
 FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "LocalFiles": local_files,
     "DemoCRM": demo_crm,
@@ -248,4 +260,5 @@ FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "Pardot": pardot,
     "Googleanalytics": google_analytics,
     "Marketo": marketo,
+    "Datadog": datadog,
 }
