@@ -26,6 +26,7 @@ CONNECTORS: dict[str, str] = {
     "Googleanalytics": "connections.connectors.googleanalytics.GoogleAnalyticsConnector",
     "Marketo": "connections.connectors.marketo.MarketoConnector",
     "Datadog": "connections.connectors.datadog.DatadogConnector",
+    "Dynatrace": "connections.connectors.dynatrace.DynatraceConnector",
 }
 
 

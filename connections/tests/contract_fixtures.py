@@ -246,6 +246,17 @@ def datadog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
     )
 
 
+def dynatrace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    """A local Dynatrace environment (connections/tests/dynatrace_server.py): its hosts."""
+    from connections.tests.dynatrace_server import TOKEN, serve
+
+    dt = serve(monkeypatch)
+    return ContractFixture(
+        connection=ConnectionInfo("contract", "Dynatrace", "", {"instanceUrl": dt.base}, {"apiToken": TOKEN}),
+        source_props={"object": "entities/HOST"},
+    )
+
+
 FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "LocalFiles": local_files,
     "DemoCRM": demo_crm,
@@ -261,4 +272,5 @@ FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "Googleanalytics": google_analytics,
     "Marketo": marketo,
     "Datadog": datadog,
+    "Dynatrace": dynatrace,
 }
