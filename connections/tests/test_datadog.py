@@ -187,6 +187,8 @@ def test_the_query_filter_and_date_range_are_required_at_save_time():
     [missing_range] = errors(document([QUERY_TASK]))
     assert missing_range.startswith("tasks: Datadog needs a date range: add a Filter task with BETWEEN")
     assert len(errors(document([]))) == 2
+    on_id = {**RANGE_TASK, "sourceFields": ["id"], "taskProperties": {"LOWER_BOUND": "a", "UPPER_BOUND": "b"}}
+    assert any("needs a date range" in e for e in errors(document([QUERY_TASK, on_id])))
     split = {**QUERY_TASK, "taskProperties": {"VALUES": "service:web,service:db"}}
     assert any("goes in VALUE" in e for e in errors(document([split, RANGE_TASK])))
     [unknown] = errors(document([QUERY_TASK, RANGE_TASK], obj="dashboards"))

@@ -132,6 +132,10 @@ OBJECTS: dict[str, tuple[str, tuple[Spec, ...]]] = {
 }
 
 
+# what a date range may be on: a BETWEEN on any other field is not one
+TIME_FIELDS = [[s[0]] for _, specs in OBJECTS.values() for s in specs if s[1] == "datetime"]
+
+
 def _time_field(obj: str) -> str:
     return next(s[0] for s in OBJECTS[obj][1] if s[1] == "datetime")
 
@@ -215,7 +219,9 @@ class DatadogConnector(SaasConnector):
             if "VALUES" in props or not str(props.get("VALUE") or "").strip():
                 problems.append(((i, "taskProperties"), "the Datadog query goes in VALUE, as one text "
                                                         "(VALUES would split it at commas)"))
-        if not any(_task_operator(t) == "BETWEEN" for _, t in filters):
+        ranges = [t for _, t in filters
+                  if _task_operator(t) == "BETWEEN" and t.get("sourceFields") in TIME_FIELDS]
+        if not ranges:
             problems.append(((), "Datadog needs a date range: add a Filter task with BETWEEN on the object's "
                                  "time field (timestamp for logs, events and metrics; created for incidents; "
                                  "last_triggered for monitors)"))
