@@ -29,6 +29,8 @@ CONNECTORS: dict[str, str] = {
     "Singular": "connections.connectors.singular.SingularConnector",
     "Veeva": "connections.connectors.veeva.VeevaConnector",
     "SAPOData": "connections.connectors.sapodata.SAPODataConnector",
+    "Datadog": "connections.connectors.datadog.DatadogConnector",
+    "Dynatrace": "connections.connectors.dynatrace.DynatraceConnector",
 }
 
 

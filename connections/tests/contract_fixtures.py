@@ -278,6 +278,29 @@ def sap_odata(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixtur
                            source_props={"objectPath": f"{V2_SERVICE}/SalesOrderSet"})
 
 
+def datadog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    """A local Datadog API (connections/tests/datadog_server.py): its monitors, searched by page."""
+    from connections.tests.datadog_server import API_KEY, APP_KEY, serve
+
+    dd = serve(monkeypatch)
+    return ContractFixture(
+        connection=ConnectionInfo("contract", "Datadog", "", {"site": "US1", "instanceUrl": dd.base},
+                                  {"apiKey": API_KEY, "applicationKey": APP_KEY}),
+        source_props={"object": "monitors"},
+    )
+
+
+def dynatrace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    """A local Dynatrace environment (connections/tests/dynatrace_server.py): its hosts."""
+    from connections.tests.dynatrace_server import TOKEN, serve
+
+    dt = serve(monkeypatch)
+    return ContractFixture(
+        connection=ConnectionInfo("contract", "Dynatrace", "", {"instanceUrl": dt.base}, {"apiToken": TOKEN}),
+        source_props={"object": "entities/HOST"},
+    )
+
+
 FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "LocalFiles": local_files,
     "DemoCRM": demo_crm,
@@ -296,4 +319,6 @@ FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "Singular": singular,
     "Veeva": veeva,
     "SAPOData": sap_odata,
+    "Datadog": datadog,
+    "Dynatrace": dynatrace,
 }
