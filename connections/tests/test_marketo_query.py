@@ -4,12 +4,17 @@ nextPageToken paging, and a read without such a filter refused before any record
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from connections.connectors.base import ConnectorError, Window
 from connections.connectors.marketo import MarketoConnector, client, query
 from connections.tests.marketo_server import serve
 from connections.tests.test_marketo import conn_for, rows
+from connections.tests.test_marketo_run import files_connection, local_files_destination, marketo_connection
+from flows import services
+from flows.tests.test_runs import execution_folder, wait_for
 
 MARKETO = MarketoConnector()
 
@@ -105,3 +110,58 @@ def test_a_value_with_a_comma_is_refused_clearly(monkeypatch, waits):
     market = serve(monkeypatch)
     with pytest.raises(ConnectorError, match='look up companies by "Acme, Inc."'):
         rows(market, "companies", ["id"], [equal("company", "Acme, Inc.")])
+
+
+# -- end to end ---------------------------------------------------------------------------------
+def companies_flow(*tasks: dict) -> dict:
+    fields = ["id", "externalCompanyId", "company", "annualRevenue"]
+    return {
+        "flowName": "marketo-companies",
+        "triggerConfig": {"triggerType": "OnDemand"},
+        "sourceFlowConfig": {"connectorType": "Marketo", "connectorProfileName": "marketo",
+                             "sourceConnectorProperties": {"Marketo": {"object": "companies"}}},
+        "destinationFlowConfigList": [local_files_destination("out/companies")],
+        "tasks": [
+            {"sourceFields": fields, "connectorOperator": {"Marketo": "PROJECTION"}, "taskType": "Filter",
+             "taskProperties": {}},
+            *tasks,
+            *[{"sourceFields": [f], "connectorOperator": {"Marketo": "NO_OP"}, "destinationField": f,
+               "taskType": "Map", "taskProperties": {}} for f in fields],
+        ],
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_companies_looked_up_into_local_files_on_a_real_worker(celery_worker, data_dir, monkeypatch, waits):
+    market = serve(monkeypatch)
+    marketo_connection(market)
+    files_connection(data_dir)
+    lookup = {"sourceFields": ["externalCompanyId"], "connectorOperator": {"Marketo": "EQUAL_TO"},
+              "taskType": "Filter", "taskProperties": {"DATA_TYPE": "string", "VALUES": "EXT0002,EXT0007,EXT9999"}}
+
+    execution = wait_for(services.start_flow(services.create_flow(companies_flow(lookup))))
+
+    assert execution.status == "Successful", execution.error_message
+    found = [json.loads(line) for f in sorted(execution_folder(execution).iterdir())
+             for line in f.read_text().splitlines()]
+    assert found == [
+        {"id": 5002, "externalCompanyId": "EXT0002", "company": "Ünïcødé GmbH", "annualRevenue": 2001.0},
+        {"id": 5007, "externalCompanyId": "EXT0007", "company": "Company 7", "annualRevenue": 7003.5},
+    ]
+    assert [q["filterValues"] for q in market.queries] == ["EXT0002,EXT0007,EXT9999"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_companies_run_without_a_lookup_fails_naming_the_searchable_fields(
+    celery_worker, data_dir, monkeypatch, waits
+):
+    market = serve(monkeypatch)
+    marketo_connection(market)
+    files_connection(data_dir)
+
+    execution = wait_for(services.start_flow(services.create_flow(companies_flow())))
+
+    assert execution.status == "Error"
+    assert "searchable fields (externalCompanyId, id, company)" in execution.error_message
+    assert market.queries == []
+    assert not any((data_dir / "out" / "companies").rglob("*.jsonl"))  # nothing published
