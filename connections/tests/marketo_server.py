@@ -16,6 +16,11 @@ Marketo's published REST API documentation shows:
   https://experienceleague.adobe.com/en/docs/marketo-developer/marketo/rest/lead-database/leads
   https://experienceleague.adobe.com/en/docs/marketo-developer/marketo/rest/lead-database/activities
   http://developers.marketo.com/rest-api/lead-database/custom-objects/
+- Companies and opportunities (describe with idField / dedupeFields / searchableFields; query with
+  the required filterType (a searchable field) and filterValues (comma-separated, at most 300),
+  optional fields / batchSize / nextPageToken; a requested field with no value is left out):
+  https://experienceleague.adobe.com/en/docs/marketo-developer/marketo/rest/lead-database/companies
+  https://experienceleague.adobe.com/en/docs/marketo-developer/marketo/rest/lead-database/opportunities
 
 Leads are synthetic and computed from their number (lead i was created at BASE + i * step), so a
 million of them cost nothing until an export writes them: the bench's data generation is an
@@ -71,6 +76,29 @@ CAR_FIELDS = [
     ("createdAt", "datetime"),
     ("updatedAt", "datetime"),
 ]
+# Companies and opportunities: (name, dataType) and describe's keys, as Marketo documents them.
+QUERY_OBJECTS = {
+    "companies": {
+        "name": "company",
+        "idField": "id",
+        "dedupeFields": ["externalCompanyId"],
+        "searchableFields": [["externalCompanyId"], ["id"], ["company"]],
+        "fields": [("id", "integer"), ("externalCompanyId", "string"), ("company", "string"),
+                   ("industry", "string"), ("annualRevenue", "currency"), ("numberOfEmployees", "integer"),
+                   ("createdAt", "datetime"), ("updatedAt", "datetime")],
+        "count": 700,
+    },
+    "opportunities": {
+        "name": "opportunity",
+        "idField": "marketoGUID",
+        "dedupeFields": ["externalOpportunityId"],
+        "searchableFields": [["externalOpportunityId"], ["marketoGUID"]],
+        "fields": [("marketoGUID", "string"), ("externalOpportunityId", "string"), ("name", "string"),
+                   ("amount", "currency"), ("isWon", "boolean"), ("closeDate", "date"),
+                   ("createdAt", "datetime"), ("updatedAt", "datetime")],
+        "count": 40,
+    },
+}
 FIRST = ["Ada", "Björn", "Chloé", "Dmitri", "Eun-ji", "Farah", "Gustav", "Hana"]
 
 
@@ -104,6 +132,7 @@ class FakeMarketo:
     jobs: dict[str, dict] = field(default_factory=dict)
     written: dict[str, dict] = field(default_factory=dict)  # email -> lead written by a sync
     cars: dict[str, dict] = field(default_factory=dict)  # vin -> custom object record
+    queries: list[dict] = field(default_factory=list)  # the company / opportunity query parameters
     folder: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="marketo-"))
     _expired_once: bool = False
 
@@ -172,6 +201,58 @@ class FakeMarketo:
             "createdAt": when,
             "updatedAt": when,
         }
+
+    def query_record(self, entity: str, i: int) -> dict:
+        when = self.start + timedelta(days=i)
+        if entity == "companies":  # every other company is called the same: a query can match hundreds
+            return {"id": 5000 + i, "externalCompanyId": f"EXT{i:04d}",
+                    "company": "Ünïcødé GmbH" if i % 2 == 0 else f"Company {i}",
+                    "industry": None if i % 3 == 0 else "Manufacturing", "annualRevenue": i * 1000.5,
+                    "numberOfEmployees": i, "createdAt": mtime(BASE), "updatedAt": mtime(when)}
+        return {"marketoGUID": f"opp-guid-{i}", "externalOpportunityId": f"OPP{i}", "name": f"Deal «{i}»",
+                "amount": None if i % 4 == 0 else i * 99.5, "isWon": i % 2 == 0,
+                "closeDate": (BASE + timedelta(days=30 + i)).date().isoformat(),
+                "createdAt": mtime(BASE), "updatedAt": mtime(when)}
+
+    def describe_query_object(self, entity: str) -> dict:
+        meta = QUERY_OBJECTS[entity]
+        return self.ok([{
+            "name": meta["name"], "displayName": meta["name"].title(), "createdAt": mtime(BASE),
+            "updatedAt": mtime(BASE), "idField": meta["idField"], "dedupeFields": meta["dedupeFields"],
+            "searchableFields": meta["searchableFields"],
+            "fields": [{"name": n, "displayName": n, "dataType": t, "updateable": n not in (
+                meta["idField"], "createdAt", "updatedAt")} for n, t in meta["fields"]],
+        }])
+
+    def query(self, entity: str, params: dict) -> dict:
+        """Marketo's query: filterType and filterValues required, 300 values at most, 300 records a
+        page (nextPageToken); the requested fields only (id / dedupe fields / dates by default),
+        each record with its seq; a field with no value is left out."""
+        meta = QUERY_OBJECTS[entity]
+        with self.lock:
+            self.queries.append(dict(params))
+        kind, raw = params.get("filterType"), params.get("filterValues")
+        if not kind or not raw:
+            return self.error("1003", "filterType and filterValues are required")
+        if [kind] not in meta["searchableFields"]:
+            return self.error("1003", f"Invalid filterType '{kind}'")
+        values = raw.split(",")
+        if len(values) > 300:
+            return self.error("1003", "Too many values in filterValues (300 at most)")
+        known = [n for n, _ in meta["fields"]]
+        names = params["fields"].split(",") if params.get("fields") else [
+            meta["idField"], *meta["dedupeFields"], "createdAt", "updatedAt"]
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            return self.error("1006", f"Field '{unknown[0]}' not found")
+        matched = [r for r in (self.query_record(entity, i) for i in range(meta["count"]))
+                   if str(r[kind]) in values]
+        size = min(int(params.get("batchSize", 300)), 300)
+        start = int(params.get("nextPageToken", "0").removeprefix("QTOKEN") or 0)
+        page = [{"seq": start + seq, **{n: r[n] for n in names if r.get(n) is not None}}
+                for seq, r in enumerate(matched[start : start + size])]
+        more = start + size < len(matched)
+        return self.ok(page, moreResult=more, **({"nextPageToken": f"QTOKEN{start + size}"} if more else {}))
 
     # -- answers ---------------------------------------------------------------------------
     @staticmethod
@@ -300,6 +381,10 @@ class FakeMarketo:
                 ),
                 "json",
             )
+        if path in ("/rest/v1/companies/describe.json", "/rest/v1/opportunities/describe.json"):
+            return 200, self.describe_query_object(path.split("/")[3]), "json"
+        if path in ("/rest/v1/companies.json", "/rest/v1/opportunities.json"):
+            return 200, self.query(path.split("/")[3].removesuffix(".json"), params), "json"
         if path in ("/rest/v1/campaigns.json", "/rest/v1/lists.json"):
             return 200, self.token_page(path, params), "json"
         if path == "/rest/asset/v1/programs.json":

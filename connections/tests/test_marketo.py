@@ -60,7 +60,8 @@ def test_connection_test_names_the_wrong_credential_without_showing_it(monkeypat
 def test_objects_and_fields_come_from_the_describe_calls(monkeypatch, waits):
     market = serve(monkeypatch)
     names = {e.name for e in MARKETO.list_entities(conn_for(market))}
-    assert names == {"leads", "programs", "campaigns", "lists", "activities/1", "activities/6", "car_c"}
+    assert names == {"leads", "programs", "campaigns", "lists", "companies", "opportunities", "activities/1",
+                     "activities/6", "car_c"}
     fields = {f.name: f for f in MARKETO.describe_entity(conn_for(market), "leads")}
     assert fields["annualRevenue"].data_type == "double" and fields["unsubscribed"].data_type == "boolean"
     assert fields["updatedAt"].timestamp_for_incremental and fields["email"].upsert_key
@@ -284,5 +285,6 @@ def test_destination_properties_are_checked_naming_the_field():
                          "externalSalesPersonId, sfdcLeadId, sfdcContactId, sfdcAccountId, not phone")]
     assert MARKETO.check_destination_properties({"object": "car_c", "writeOperationType": "DELETE"}) == [
         ("writeOperationType", "must be one of INSERT, UPDATE, UPSERT")]
-    assert MARKETO.check_source_properties({"object": "opportunities"})[0][0] == "object"
+    assert MARKETO.check_source_properties({"object": "salespersons"})[0][0] == "object"
+    assert MARKETO.check_source_properties({"object": "opportunities"}) == []
     assert MARKETO.check_source_properties({"object": "activities/6"}) == []

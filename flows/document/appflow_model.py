@@ -90,9 +90,9 @@ CONNECTOR_OPERATORS: dict[str, tuple[str, ...]] = {
         "MASK_ALL", "MASK_FIRST_N", "MASK_LAST_N", "VALIDATE_NON_NULL", "VALIDATE_NON_ZERO",
         "VALIDATE_NON_NEGATIVE", "VALIDATE_NUMERIC", "NO_OP",
     ),
-    "Marketo": (
-        "PROJECTION", "LESS_THAN", "GREATER_THAN", "BETWEEN", "ADDITION", "MULTIPLICATION", "DIVISION",
-        "SUBTRACTION", "MASK_ALL", "MASK_FIRST_N", "MASK_LAST_N", "VALIDATE_NON_NULL",
+    "Marketo": (  # + EQUAL_TO (Sluice's): the values that look up Marketo companies / opportunities
+        "PROJECTION", "LESS_THAN", "GREATER_THAN", "BETWEEN", "EQUAL_TO", "ADDITION", "MULTIPLICATION",
+        "DIVISION", "SUBTRACTION", "MASK_ALL", "MASK_FIRST_N", "MASK_LAST_N", "VALIDATE_NON_NULL",
         "VALIDATE_NON_ZERO", "VALIDATE_NON_NEGATIVE", "VALIDATE_NUMERIC", "NO_OP",
     ),
     "S3": (

@@ -5,7 +5,9 @@
   `/rest/v1/activities/types.json`): the Bulk Activity Extract's columns, the type's attributes
   kept as the JSON text Marketo sends in `attributes`;
 - custom objects (`<name>_c`, from `/rest/v1/customobjects.json`): fields from their describe;
-- programs, campaigns and static lists: the documented fields of those list calls."""
+- programs, campaigns and static lists: the documented fields of those list calls;
+- companies and opportunities: fields, keys (idField, dedupeFields) and searchableFields from their
+  describe calls; Marketo reads them only through a query on one searchable field (query.py)."""
 
 from __future__ import annotations
 
@@ -46,6 +48,7 @@ class Kind:
     offset_paging: bool = False  # the Asset API's offset/maxReturn instead of nextPageToken
     incremental: tuple[str, ...] = ()  # fields that can decide a window / be pushed down
     writable: bool = False
+    query: bool = False  # read only by filterType / filterValues on a searchable field (query.py)
 
 
 ACTIVITY_FIELDS = (
@@ -99,12 +102,16 @@ KINDS = {
     "programs": Kind(None, "/rest/asset/v1/programs.json", offset_paging=True, incremental=("updatedAt",)),
     "campaigns": Kind(None, "/rest/v1/campaigns.json"),
     "lists": Kind(None, "/rest/v1/lists.json"),
+    "companies": Kind(None, "/rest/v1/companies.json", incremental=("updatedAt",), query=True),
+    "opportunities": Kind(None, "/rest/v1/opportunities.json", incremental=("updatedAt",), query=True),
 }
 LABELS = {
     "leads": "Leads (people)",
     "programs": "Programs",
     "campaigns": "Smart campaigns",
     "lists": "Static lists",
+    "companies": "Companies",
+    "opportunities": "Opportunities",
 }
 
 
@@ -117,7 +124,7 @@ def kind_of(entity: str) -> Kind:
         return Kind(f"customobjects/{entity}", incremental=("updatedAt",), writable=True)
     raise ConnectorError(
         f'"{entity[:100]}" is not a Marketo object Sluice reads (leads, activities/<type id>, '
-        "programs, campaigns, lists, or a custom object <name>_c)."
+        "programs, campaigns, lists, companies, opportunities, or a custom object <name>_c)."
     )
 
 
@@ -162,11 +169,23 @@ def fields(api: MarketoApi, entity: str) -> list[Field]:
         if not found:
             raise ConnectorError("Marketo's lead describe call returned no fields this API user can read.")
         return found
-    answer = api.call("GET", f"/rest/v1/customobjects/{entity}/describe.json", f"the fields of {entity}")
+    if kind.query:
+        return described_fields(describe(api, entity))
+    return described_fields(describe(api, entity, f"/rest/v1/customobjects/{entity}/describe.json"))
+
+
+def describe(api: MarketoApi, entity: str, path: str = "") -> dict:
+    """The describe answer of a custom object, companies or opportunities: name, idField,
+    dedupeFields, searchableFields, fields."""
+    answer = api.call("GET", path or f"/rest/v1/{entity}/describe.json", f"the fields of {entity} (describe)")
     rows = answer.get("result") or []
-    if not rows:
-        raise MissingAtSource(f'Marketo has no custom object "{entity}" (any more).', entity=entity)
-    meta = rows[0]
+    if not rows or not isinstance(rows[0], dict):
+        raise MissingAtSource(f'Marketo has no object "{entity}" (any more).', entity=entity)
+    return rows[0]
+
+
+def described_fields(meta: dict) -> list[Field]:
+    """Fields of a describe answer; key: the idField and the dedupeFields (what a record is found by)."""
     dedupe = {
         f for group in meta.get("dedupeFields") or [] for f in (group if isinstance(group, list) else [group])
     }
@@ -181,4 +200,13 @@ def fields(api: MarketoApi, entity: str) -> list[Field]:
         )
         for f in meta.get("fields") or []
         if isinstance(f, dict) and f.get("name")
+    ]
+
+
+def searchable(meta: dict) -> list[str]:
+    """The searchable fields a query can take alone (a compound group needs a POST body: not used)."""
+    return [
+        str(group[0] if isinstance(group, list) else group)
+        for group in meta.get("searchableFields") or []
+        if group and (not isinstance(group, list) or len(group) == 1)
     ]

@@ -5,7 +5,8 @@ Extract API (bulk.py): the run's date range — the incremental window, narrowed
 on createdAt / updatedAt / activityDate (LESS_THAN, GREATER_THAN, BETWEEN, pushed into the
 export job's filter) — split into export jobs of at most 31 days. Programs, smart campaigns and
 static lists are small and read through their list calls (nextPageToken paging; programs, an
-Asset API call, page by offset). Writes: writing.py."""
+Asset API call, page by offset). Companies and opportunities only through a query on a searchable
+field, which a Filter task with EQUAL_TO gives (query.py). Writes: writing.py."""
 
 from __future__ import annotations
 
@@ -30,10 +31,11 @@ from connections.connectors.base import (
 from connections.connectors.saas import TEXT_TIME_ARROW_TYPES, VALUE_OPERATORS, SaasConnector
 from flows.engine.values import parse_value
 
-from . import bulk, catalog, writing
+from . import bulk, catalog, query, writing
 from .client import MarketoApi, instance_url
 
-PUSHDOWN_OPERATORS = ("LESS_THAN", "GREATER_THAN", "BETWEEN")
+# EQUAL_TO is Sluice's, not AppFlow's: it names the companies / opportunities to look up.
+PUSHDOWN_OPERATORS = ("LESS_THAN", "GREATER_THAN", "BETWEEN", "EQUAL_TO")
 ALL_OPERATORS = ("PROJECTION", *PUSHDOWN_OPERATORS, *VALUE_OPERATORS)
 DEFAULT_EARLIEST = "2006-01-01"  # Marketo was founded in 2006: nothing is older
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -99,8 +101,9 @@ class MarketoConnector(SaasConnector):
     properties_key: ClassVar[str] = "Marketo"
     display_name: ClassVar[str] = "Marketo"
     description: ClassVar[str] = (
-        "Adobe Marketo Engage: leads, activities by type, programs, smart campaigns, static lists and custom "
-        "objects; large reads through the Bulk Extract API. Writes leads and custom objects. Incremental "
+        "Adobe Marketo Engage: leads, activities by type, programs, smart campaigns, static lists, custom "
+        "objects, and companies and opportunities looked up by a searchable field; large reads through "
+        "the Bulk Extract API. Writes leads and custom objects. Incremental "
         "runs use updatedAt (leads, custom objects) or activityDate (activities)."
     )
     can_be_source: ClassVar[bool] = True
@@ -155,8 +158,8 @@ class MarketoConnector(SaasConnector):
             return [
                 (
                     "object",
-                    "is required: leads, activities/<type id>, programs, campaigns, lists or a "
-                    "custom object <name>_c",
+                    "is required: leads, activities/<type id>, programs, campaigns, lists, companies, "
+                    "opportunities or a custom object <name>_c",
                 )
             ]
         try:
@@ -187,7 +190,7 @@ class MarketoConnector(SaasConnector):
                 f.name,
                 f.data_type,
                 nullable=not f.key,
-                primary_key=f.name in ("id", "marketoGUID"),
+                primary_key=f.key if kind.query else f.name in ("id", "marketoGUID"),
                 filter_operators=self.filter_operators,
                 timestamp_for_incremental=f.name in kind.incremental,
                 upsert_key=f.key,
@@ -206,7 +209,9 @@ class MarketoConnector(SaasConnector):
     ) -> Iterator[SourceBatch]:
         api = self.api(conn)
         kind = catalog.kind_of(entity)
-        columns = {f.name: f for f in catalog.fields(api, entity)}
+        meta = catalog.describe(api, entity) if kind.query else None
+        found = catalog.described_fields(meta) if meta is not None else catalog.fields(api, entity)
+        columns = {f.name: f for f in found}
         names = list(fields) if fields else list(columns)
         unknown = [n for n in names if n not in columns]
         if unknown:
@@ -216,7 +221,13 @@ class MarketoConnector(SaasConnector):
                 fields=unknown,
             )
         schema = pa.schema([(n, TEXT_TIME_ARROW_TYPES[columns[n].data_type]) for n in names])
-        if kind.bulk:
+        if meta is not None:  # checked before any record is read: the run fails with nothing published
+            field, values = query.query_filter(entity, catalog.searchable(meta), filters)
+            stamp = window.field or "updatedAt"  # _rest keeps the window by it: ask for it too
+            asked = names if window.is_open or stamp in names else [*names, stamp]
+            pages = query.pages(api, entity, kind.path, field, values, asked)
+            yield from self._rest(api, entity, kind, names, columns, schema, window, pages)
+        elif kind.bulk:
             yield from self._bulk(api, conn, entity, kind, names, columns, schema, filters, window)
         else:
             yield from self._rest(api, entity, kind, names, columns, schema, window)
@@ -256,11 +267,10 @@ class MarketoConnector(SaasConnector):
         if not sent:
             yield SourceBatch(table=schema.empty_table())
 
-    def _rest(self, api, entity, kind, names, columns, schema, window):
-        params: dict[str, Any] = {}
-        if kind.offset_paging:
-            pages = api.offset_pages(kind.path, f"the {entity}", params)
-        else:
+    def _rest(self, api, entity, kind, names, columns, schema, window, pages=None):
+        if pages is None and kind.offset_paging:
+            pages = api.offset_pages(kind.path, f"the {entity}", {})
+        elif pages is None:
             pages = api.pages(kind.path, f"the {entity}", {"batchSize": 300})
         low = window.start.astimezone(UTC) if window.start else None
         high = window.end.astimezone(UTC) if window.end else None
