@@ -25,6 +25,7 @@ CONNECTORS: dict[str, str] = {
     "Pardot": "connections.connectors.pardot.PardotConnector",
     "Googleanalytics": "connections.connectors.googleanalytics.GoogleAnalyticsConnector",
     "Marketo": "connections.connectors.marketo.MarketoConnector",
+    "Trendmicro": "connections.connectors.trendmicro.TrendMicroConnector",
 }
 
 

@@ -234,6 +234,17 @@ def marketo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
     )
 
 
+def trendmicro(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    """A local Deep Security API (connections/tests/trendmicro_server.py) reached through apiUrl."""
+    from connections.tests.trendmicro_server import KEY, serve
+
+    fake = serve(monkeypatch, count=60)
+    return ContractFixture(
+        connection=ConnectionInfo("contract", "Trendmicro", "", {"apiUrl": fake.base}, {"apiSecretKey": KEY}),
+        source_props={"object": "intrusionPreventionEvents"},
+    )
+
+
 FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "LocalFiles": local_files,
     "DemoCRM": demo_crm,
@@ -248,4 +259,5 @@ FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "Pardot": pardot,
     "Googleanalytics": google_analytics,
     "Marketo": marketo,
+    "Trendmicro": trendmicro,
 }
