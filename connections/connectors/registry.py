@@ -26,6 +26,7 @@ CONNECTORS: dict[str, str] = {
     "Googleanalytics": "connections.connectors.googleanalytics.GoogleAnalyticsConnector",
     "Marketo": "connections.connectors.marketo.MarketoConnector",
     "Trendmicro": "connections.connectors.trendmicro.TrendMicroConnector",
+    "Infornexus": "connections.connectors.infornexus.InforNexusConnector",
 }
 
 

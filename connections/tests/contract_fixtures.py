@@ -245,6 +245,17 @@ def trendmicro(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixtu
     )
 
 
+def infor_nexus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    """A local Infor Nexus REST API (connections/tests/infornexus_server.py) that checks HMAC_1 signatures."""
+    from connections.tests.infornexus_server import CREDENTIALS, serve
+
+    fake = serve(monkeypatch, count=30)
+    return ContractFixture(
+        connection=ConnectionInfo("contract", "Infornexus", "", {"instanceUrl": fake.base}, dict(CREDENTIALS)),
+        source_props={"object": "OrderDetail"},
+    )
+
+
 FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "LocalFiles": local_files,
     "DemoCRM": demo_crm,
@@ -260,4 +271,5 @@ FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "Googleanalytics": google_analytics,
     "Marketo": marketo,
     "Trendmicro": trendmicro,
+    "Infornexus": infor_nexus,
 }
