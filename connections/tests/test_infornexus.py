@@ -120,6 +120,8 @@ def test_properties_and_source_are_checked():
     assert cls.check_source_properties({"object": "Order Detail; drop"})[0][0] == "object"
     from connections.connectors.infornexus.client import api_base
     assert api_base({"instanceUrl": "network.infornexus.com"}) == "https://network.infornexus.com/rest/3.1"
+    assert api_base({"instanceUrl": "network"}) == "https://network.gtnexus.com/rest/3.1"
+    assert api_base({"instanceUrl": "https://h.example/rest/3.1.0/"}) == "https://h.example/rest/3.1.0"
 
 
 def test_the_instance_goes_through_the_ssrf_guard():

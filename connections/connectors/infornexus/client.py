@@ -27,8 +27,9 @@ _HOST = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
 
 
 def api_base(properties: Mapping[str, Any]) -> str:
-    """The REST API address from instanceUrl: a host name (network.infornexus.com) or a full address;
-    an address without a path gets /rest/3.1. Ends without a slash."""
+    """The REST API address from instanceUrl: a subdomain (AppFlow's dialog: "network" for
+    network.gtnexus.com), a host name (network.infornexus.com) or a full address; an address without
+    a path gets /rest/3.1. Ends without a slash."""
     raw = str(properties.get("instanceUrl") or "").strip()
     if not raw:
         raise ConnectorError("instanceUrl: is required (your Infor Nexus address, e.g. "
@@ -36,7 +37,9 @@ def api_base(properties: Mapping[str, Any]) -> str:
     if not re.match(r"^https?://", raw, re.IGNORECASE):
         if not _HOST.match(raw.lower().rstrip("/")):
             raise ConnectorError(f'instanceUrl: "{raw[:100]}" is not a host name or an https:// address.')
-        raw = "https://" + raw.rstrip("/")
+        host = raw.lower().rstrip("/")
+        # AppFlow's dialog asks for the subdomain of https://<subdomain>.gtnexus.com
+        raw = "https://" + (host if "." in host else f"{host}.gtnexus.com")
     parts = urlsplit(raw)
     if not parts.hostname:
         raise ConnectorError(f'instanceUrl: "{raw[:100]}" has no host name.')

@@ -86,19 +86,21 @@ class InforNexusConnector(SaasConnector):
     can_be_source: ClassVar[bool] = True
     auth_kind: ClassVar[str] = "api_key"
     config_fields: ClassVar[tuple[ConfigField, ...]] = (
-        ConfigField("accessKeyId", "secret", "Access key ID", secret=True,
-                    help="From your Infor Nexus administrator. Stored encrypted."),
-        ConfigField("userId", "secret", "User ID", secret=True,
-                    help="The Infor Nexus user the key belongs to. Stored encrypted."),
+        ConfigField("accessKeyId", "string", "Access key ID", secret=True,
+                    help="From your Infor Nexus administrator. Stored encrypted with the secrets."),
+        ConfigField("userId", "string", "User ID", secret=True,
+                    help="The Infor Nexus user the key belongs to. Stored encrypted with the secrets."),
         ConfigField("secretAccessKey", "secret", "Secret access key", secret=True,
                     help="Signs every request; never sent. Stored encrypted; Sluice never shows it again."),
         ConfigField("datakey", "secret", "Data key", secret=True,
                     help="Your application's data key. Stored encrypted."),
-        ConfigField("instanceUrl", "url", "Instance URL",
-                    help="Your Infor Nexus address, e.g. https://network.infornexus.com (the REST API is "
-                         "under /rest/3.1).", sends_credentials_to=True),
+        ConfigField("instanceUrl", "string", "Instance",
+                    help="Your Infor Nexus subdomain (the network of network.gtnexus.com) or address, e.g. "
+                         "https://network.infornexus.com (the REST API is under /rest/3.1).",
+                    sends_credentials_to=True),
     )
     trigger_types: ClassVar[tuple[str, ...]] = ("OnDemand", "Scheduled")
+    fastest_schedule_minutes: ClassVar[int] = 1  # AppFlow: up to one run a minute
     filter_operators: ClassVar[tuple[str, ...]] = OPERATORS
 
     @classmethod
