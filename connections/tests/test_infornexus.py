@@ -128,3 +128,14 @@ def test_the_instance_goes_through_the_ssrf_guard():
     conn = ConnectionInfo("n", "Infornexus", "", {"instanceUrl": "http://169.254.169.254"}, CREDENTIALS)
     with pytest.raises(net.BlockedAddress):
         get_connector("Infornexus").test(conn)
+
+
+def test_an_appflow_connector_profile_imports_unchanged():
+    from connections import services
+
+    cls = type(get_connector("Infornexus"))
+    properties, credentials = services.split_profile_config("Infornexus", {
+        "connectorProfileProperties": {"InforNexus": {"instanceUrl": "network"}},
+        "connectorProfileCredentials": {"InforNexus": dict(CREDENTIALS)}})
+    services.check_fields(cls, properties, credentials)
+    assert credentials == CREDENTIALS and properties == {"instanceUrl": "network"}

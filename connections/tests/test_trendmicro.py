@@ -129,3 +129,14 @@ def test_the_api_address_goes_through_the_ssrf_guard():
     conn = ConnectionInfo("tm", "Trendmicro", "", {"apiUrl": "http://169.254.169.254/api"}, {"apiSecretKey": "k"})
     with pytest.raises(net.BlockedAddress):
         get_connector("Trendmicro").test(conn)
+
+
+def test_an_appflow_connector_profile_imports_unchanged():
+    from connections import services
+
+    cls = type(get_connector("Trendmicro"))
+    properties, credentials = services.split_profile_config("Trendmicro", {
+        "connectorProfileProperties": {"Trendmicro": {}},
+        "connectorProfileCredentials": {"Trendmicro": {"apiSecretKey": "2:abc"}}})
+    services.check_fields(cls, properties, credentials)  # no error: region defaults to us-1
+    assert credentials == {"apiSecretKey": "2:abc"} and properties == {}
