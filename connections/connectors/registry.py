@@ -31,6 +31,8 @@ CONNECTORS: dict[str, str] = {
     "SAPOData": "connections.connectors.sapodata.SAPODataConnector",
     "Datadog": "connections.connectors.datadog.DatadogConnector",
     "Dynatrace": "connections.connectors.dynatrace.DynatraceConnector",
+    "Trendmicro": "connections.connectors.trendmicro.TrendMicroConnector",
+    "Infornexus": "connections.connectors.infornexus.InforNexusConnector",
 }
 
 

@@ -301,6 +301,28 @@ def dynatrace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixtur
     )
 
 
+def trendmicro(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    """A local Deep Security API (connections/tests/trendmicro_server.py) reached through apiUrl."""
+    from connections.tests.trendmicro_server import KEY, serve
+
+    fake = serve(monkeypatch, count=60)
+    return ContractFixture(
+        connection=ConnectionInfo("contract", "Trendmicro", "", {"apiUrl": fake.base}, {"apiSecretKey": KEY}),
+        source_props={"object": "intrusionPreventionEvents"},
+    )
+
+
+def infor_nexus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    """A local Infor Nexus REST API (connections/tests/infornexus_server.py) that checks HMAC_1 signatures."""
+    from connections.tests.infornexus_server import CREDENTIALS, serve
+
+    fake = serve(monkeypatch, count=30)
+    return ContractFixture(
+        connection=ConnectionInfo("contract", "Infornexus", "", {"instanceUrl": fake.base}, dict(CREDENTIALS)),
+        source_props={"object": "OrderDetail"},
+    )
+
+
 FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "LocalFiles": local_files,
     "DemoCRM": demo_crm,
@@ -321,4 +343,6 @@ FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "SAPOData": sap_odata,
     "Datadog": datadog,
     "Dynatrace": dynatrace,
+    "Trendmicro": trendmicro,
+    "Infornexus": infor_nexus,
 }
