@@ -66,7 +66,7 @@ def test_connector_verbs(demo):
     fields = json.loads(sluice("describe-connector-entity", "--connector-profile-name", "demo-local-files",
                                "--connector-entity-name", "accounts.csv").out)["connectorEntityFields"]
     assert fields and all("supportedFieldTypeDetails" in f for f in fields)
-    unknown = sluice("describe-connector", "--connector-type", "Marketo")
+    unknown = sluice("describe-connector", "--connector-type", "Honeycode")
     assert unknown.code == 254 and "(ResourceNotFoundException)" in unknown.err
 
 

@@ -24,7 +24,7 @@ def test_the_catalog_lists_amplitude_and_singular_and_amplitude_connects(page, o
     amplitude = page.locator(".catalog-item", has_text="Amplitude")
     singular = page.locator(".catalog-item", has_text="Singular")
     expect(amplitude).to_contain_text("Export API")
-    expect(amplitude).to_contain_text("Authentication: API key · Fastest schedule: every 1440 min")
+    expect(amplitude).to_contain_text("Authentication: API key · Fastest schedule: once a day")
     expect(singular).to_contain_text("Reporting API")
     expect(singular).to_contain_text("Authentication: API key · Fastest schedule: every 60 min")
     shot(page, "catalog-amplitude-singular")
