@@ -66,6 +66,7 @@ def celery_worker(transactional_db):
         state.should_terminate = 0
         for _ in range(2):
             app.send_task("celery.ping")
+    app.control.purge()  # what the stopped worker left (Redis: the wake-ups) is no other test's
 
 
 @pytest.fixture
