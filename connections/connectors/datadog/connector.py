@@ -28,6 +28,7 @@ from connections.connectors.base import (
     SourceBatch,
     Window,
 )
+from connections.connectors.records import as_json, at, epoch
 from connections.connectors.saas import VALUE_OPERATORS, SaasConnector
 from connections.connectors.windowing import in_window, unreadable_warning
 from flows.engine.values import parse_value
@@ -52,82 +53,57 @@ def _iso(value: Any) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def _epoch(value: Any, scale: float = 1.0) -> datetime | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        return datetime.fromtimestamp(value / scale, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def _at(*path: str) -> Callable[[Mapping[str, Any]], Any]:
-    def get(record: Mapping[str, Any]) -> Any:
-        value: Any = record
-        for key in path:
-            value = value.get(key) if isinstance(value, Mapping) else None
-        return value
-    return get
-
-
-def _json(*path: str) -> Callable[[Mapping[str, Any]], Any]:
-    def get(record: Mapping[str, Any]) -> Any:
-        value = _at(*path)(record)
-        return None if value is None else json.dumps(value, ensure_ascii=False)
-    return get
-
-
 # object -> fields: (name, type, getter, primary key); the first datetime field is its time field
 Spec = tuple[str, str, Callable[[Mapping[str, Any]], Any], bool]
 _QUERY: Spec = (QUERY, "string", lambda r: None, False)  # filled by read(): the query that found the record
 OBJECTS: dict[str, tuple[str, tuple[Spec, ...]]] = {
     "logs": ("Logs (Logs Search API)", (
-        ("id", "string", _at("id"), True),
-        ("timestamp", "datetime", lambda r: _iso(_at("attributes", "timestamp")(r)), False),
-        ("host", "string", _at("attributes", "host"), False),
-        ("service", "string", _at("attributes", "service"), False),
-        ("status", "string", _at("attributes", "status"), False),
-        ("message", "string", _at("attributes", "message"), False),
-        ("tags", "string", _json("attributes", "tags"), False),
-        ("attributes", "string", _json("attributes", "attributes"), False),
+        ("id", "string", at("id"), True),
+        ("timestamp", "datetime", lambda r: _iso(at("attributes", "timestamp")(r)), False),
+        ("host", "string", at("attributes", "host"), False),
+        ("service", "string", at("attributes", "service"), False),
+        ("status", "string", at("attributes", "status"), False),
+        ("message", "string", at("attributes", "message"), False),
+        ("tags", "string", as_json("attributes", "tags"), False),
+        ("attributes", "string", as_json("attributes", "attributes"), False),
         _QUERY)),
     "events": ("Events", (
-        ("id", "string", _at("id"), True),
-        ("timestamp", "datetime", lambda r: _iso(_at("attributes", "timestamp")(r)), False),
-        ("title", "string", _at("attributes", "attributes", "title"), False),
-        ("message", "string", _at("attributes", "message"), False),
-        ("source", "string", _at("attributes", "attributes", "source_type_name"), False),
-        ("priority", "string", _at("attributes", "attributes", "priority"), False),
-        ("tags", "string", _json("attributes", "tags"), False),
+        ("id", "string", at("id"), True),
+        ("timestamp", "datetime", lambda r: _iso(at("attributes", "timestamp")(r)), False),
+        ("title", "string", at("attributes", "attributes", "title"), False),
+        ("message", "string", at("attributes", "message"), False),
+        ("source", "string", at("attributes", "attributes", "source_type_name"), False),
+        ("priority", "string", at("attributes", "attributes", "priority"), False),
+        ("tags", "string", as_json("attributes", "tags"), False),
         _QUERY)),
     "incidents": ("Incidents", (
-        ("id", "string", _at("id"), True),
-        ("created", "datetime", lambda r: _iso(_at("attributes", "created")(r)), False),
-        ("modified", "datetime", lambda r: _iso(_at("attributes", "modified")(r)), False),
-        ("resolved", "datetime", lambda r: _iso(_at("attributes", "resolved")(r)), False),
-        ("public_id", "integer", _at("attributes", "public_id"), False),
-        ("title", "string", _at("attributes", "title"), False),
-        ("state", "string", _at("attributes", "state"), False),
-        ("severity", "string", _at("attributes", "severity"), False),
-        ("customer_impacted", "boolean", _at("attributes", "customer_impacted"), False),
+        ("id", "string", at("id"), True),
+        ("created", "datetime", lambda r: _iso(at("attributes", "created")(r)), False),
+        ("modified", "datetime", lambda r: _iso(at("attributes", "modified")(r)), False),
+        ("resolved", "datetime", lambda r: _iso(at("attributes", "resolved")(r)), False),
+        ("public_id", "integer", at("attributes", "public_id"), False),
+        ("title", "string", at("attributes", "title"), False),
+        ("state", "string", at("attributes", "state"), False),
+        ("severity", "string", at("attributes", "severity"), False),
+        ("customer_impacted", "boolean", at("attributes", "customer_impacted"), False),
         _QUERY)),
     "monitors": ("Monitors", (
-        ("id", "integer", _at("id"), True),
-        ("last_triggered", "datetime", lambda r: _epoch(r.get("last_triggered_ts")), False),
-        ("name", "string", _at("name"), False),
-        ("type", "string", _at("type"), False),
-        ("status", "string", _at("status"), False),
-        ("monitor_query", "string", _at("query"), False),
-        ("tags", "string", _json("tags"), False),
-        ("creator", "string", _at("creator", "handle"), False),
+        ("id", "integer", at("id"), True),
+        ("last_triggered", "datetime", lambda r: epoch(r.get("last_triggered_ts")), False),
+        ("name", "string", at("name"), False),
+        ("type", "string", at("type"), False),
+        ("status", "string", at("status"), False),
+        ("monitor_query", "string", at("query"), False),
+        ("tags", "string", as_json("tags"), False),
+        ("creator", "string", at("creator", "handle"), False),
         _QUERY)),
     "metrics": ("Metric timeseries (a metric query)", (
-        ("timestamp", "datetime", lambda r: _epoch(r.get("time"), 1000.0), True),
-        ("metric", "string", _at("metric"), True),
-        ("scope", "string", _at("scope"), True),
-        ("expression", "string", _at("expression"), False),
-        ("value", "double", _at("value"), False),
-        ("unit", "string", _at("unit"), False),
+        ("timestamp", "datetime", lambda r: epoch(r.get("time"), 1000.0), True),
+        ("metric", "string", at("metric"), True),
+        ("scope", "string", at("scope"), True),
+        ("expression", "string", at("expression"), False),
+        ("value", "double", at("value"), False),
+        ("unit", "string", at("unit"), False),
         _QUERY)),
 }
 

@@ -27,6 +27,7 @@ from connections.connectors.base import (
     SourceBatch,
     Window,
 )
+from connections.connectors.records import as_json, at, epoch
 from connections.connectors.saas import VALUE_OPERATORS, SaasConnector
 from connections.connectors.windowing import in_window, unreadable_warning
 from flows.engine.values import parse_value
@@ -42,86 +43,61 @@ ARROW_TYPES = {"string": pa.string(), "integer": pa.int64(), "double": pa.float6
                "datetime": pa.timestamp("us", tz="UTC")}
 
 
-def _ms(value: Any) -> datetime | None:
-    """Dynatrace's epoch milliseconds; -1 (an open problem's endTime) and nulls are None."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        return None
-    try:
-        return datetime.fromtimestamp(value / 1000.0, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def _at(*path: str) -> Callable[[Mapping[str, Any]], Any]:
-    def get(record: Mapping[str, Any]) -> Any:
-        value: Any = record
-        for key in path:
-            value = value.get(key) if isinstance(value, Mapping) else None
-        return value
-    return get
-
-
-def _json(*path: str) -> Callable[[Mapping[str, Any]], Any]:
-    def get(record: Mapping[str, Any]) -> Any:
-        value = _at(*path)(record)
-        return None if value is None else json.dumps(value, ensure_ascii=False)
-    return get
-
-
 def _time(*path: str) -> Callable[[Mapping[str, Any]], Any]:
-    return lambda record: _ms(_at(*path)(record))
+    # Dynatrace answers epoch milliseconds; -1 (an open problem's endTime) reads as null
+    return lambda record: epoch(at(*path)(record), 1000.0)
 
 
 Spec = tuple[str, str, Callable[[Mapping[str, Any]], Any], bool]
 # kind -> (label, path, list key in the answer, its fields; the first datetime field is the time field)
 KINDS: dict[str, tuple[str, str, str, tuple[Spec, ...]]] = {
     "problems": ("Problems", "/problems", "problems", (
-        ("problemId", "string", _at("problemId"), True),
+        ("problemId", "string", at("problemId"), True),
         ("startTime", "datetime", _time("startTime"), False),
         ("endTime", "datetime", _time("endTime"), False),
-        ("displayId", "string", _at("displayId"), False),
-        ("title", "string", _at("title"), False),
-        ("status", "string", _at("status"), False),
-        ("severityLevel", "string", _at("severityLevel"), False),
-        ("impactLevel", "string", _at("impactLevel"), False),
-        ("rootCauseEntity", "string", _at("rootCauseEntity", "entityId", "id"), False),
-        ("affectedEntities", "string", _json("affectedEntities"), False),
-        ("managementZones", "string", _json("managementZones"), False))),
+        ("displayId", "string", at("displayId"), False),
+        ("title", "string", at("title"), False),
+        ("status", "string", at("status"), False),
+        ("severityLevel", "string", at("severityLevel"), False),
+        ("impactLevel", "string", at("impactLevel"), False),
+        ("rootCauseEntity", "string", at("rootCauseEntity", "entityId", "id"), False),
+        ("affectedEntities", "string", as_json("affectedEntities"), False),
+        ("managementZones", "string", as_json("managementZones"), False))),
     "events": ("Events", "/events", "events", (
-        ("eventId", "string", _at("eventId"), True),
+        ("eventId", "string", at("eventId"), True),
         ("startTime", "datetime", _time("startTime"), False),
         ("endTime", "datetime", _time("endTime"), False),
-        ("eventType", "string", _at("eventType"), False),
-        ("title", "string", _at("title"), False),
-        ("status", "string", _at("status"), False),
-        ("entityId", "string", _at("entityId", "entityId", "id"), False),
-        ("entityName", "string", _at("entityId", "name"), False),
-        ("properties", "string", _json("properties"), False))),
+        ("eventType", "string", at("eventType"), False),
+        ("title", "string", at("title"), False),
+        ("status", "string", at("status"), False),
+        ("entityId", "string", at("entityId", "entityId", "id"), False),
+        ("entityName", "string", at("entityId", "name"), False),
+        ("properties", "string", as_json("properties"), False))),
     "auditlogs": ("Audit logs", "/auditlogs", "auditLogs", (
-        ("logId", "string", _at("logId"), True),
+        ("logId", "string", at("logId"), True),
         ("timestamp", "datetime", _time("timestamp"), False),
-        ("eventType", "string", _at("eventType"), False),
-        ("category", "string", _at("category"), False),
-        ("user", "string", _at("user"), False),
-        ("userType", "string", _at("userType"), False),
-        ("userOrigin", "string", _at("userOrigin"), False),
-        ("entityId", "string", _at("entityId"), False),
-        ("success", "boolean", _at("success"), False),
-        ("message", "string", _at("message"), False),
-        ("patch", "string", _at("patch"), False))),
+        ("eventType", "string", at("eventType"), False),
+        ("category", "string", at("category"), False),
+        ("user", "string", at("user"), False),
+        ("userType", "string", at("userType"), False),
+        ("userOrigin", "string", at("userOrigin"), False),
+        ("entityId", "string", at("entityId"), False),
+        ("success", "boolean", at("success"), False),
+        ("message", "string", at("message"), False),
+        ("patch", "string", at("patch"), False))),
     "entities": ("Monitored entities", "/entities", "entities", (
-        ("entityId", "string", _at("entityId"), True),
+        ("entityId", "string", at("entityId"), True),
         ("lastSeen", "datetime", _time("lastSeenTms"), False),
         ("firstSeen", "datetime", _time("firstSeenTms"), False),
-        ("type", "string", _at("type"), False),
-        ("displayName", "string", _at("displayName"), False),
-        ("tags", "string", _json("tags"), False),
-        ("properties", "string", _json("properties"), False))),
+        ("type", "string", at("type"), False),
+        ("displayName", "string", at("displayName"), False),
+        ("tags", "string", as_json("tags"), False),
+        ("properties", "string", as_json("properties"), False))),
     "metrics": ("Metric data points", "/metrics/query", "result", (
         ("timestamp", "datetime", _time("timestamp"), True),
-        ("metricId", "string", _at("metricId"), True),
-        ("dimensions", "string", _json("dimensionMap"), True),
-        ("value", "double", _at("value"), False))),
+        ("metricId", "string", at("metricId"), True),
+        ("dimensions", "string", as_json("dimensionMap"), True),
+        ("value", "double", at("value"), False))),
 }
 
 

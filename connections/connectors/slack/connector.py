@@ -21,6 +21,7 @@ from connections.connectors.base import (
     SourceBatch,
     Window,
 )
+from connections.connectors.records import as_json, at
 from connections.connectors.saas import VALUE_OPERATORS, SaasConnector
 from connections.connectors.windowing import in_window, unreadable_warning
 
@@ -42,69 +43,53 @@ def _epoch(value: Any) -> datetime | None:
         return None
 
 
-def _at(*path: str) -> Callable[[Mapping[str, Any]], Any]:
-    def get(record: Mapping[str, Any]) -> Any:
-        value: Any = record
-        for key in path:
-            value = value.get(key) if isinstance(value, Mapping) else None
-        return value
-    return get
-
-
-def _json(*path: str) -> Callable[[Mapping[str, Any]], Any]:
-    def get(record: Mapping[str, Any]) -> Any:
-        value = _at(*path)(record)
-        return None if value is None else json.dumps(value, ensure_ascii=False)
-    return get
-
-
 # entity kind -> (field, type, getter, primary key, usable for incremental)
 Spec = tuple[str, str, Callable[[Mapping[str, Any]], Any], bool, bool]
 CONVERSATION_FIELDS: tuple[Spec, ...] = (
-    ("id", "string", _at("id"), True, False),
-    ("name", "string", _at("name"), False, False),
-    ("is_channel", "boolean", _at("is_channel"), False, False),
-    ("is_group", "boolean", _at("is_group"), False, False),
-    ("is_private", "boolean", _at("is_private"), False, False),
-    ("is_archived", "boolean", _at("is_archived"), False, False),
-    ("is_general", "boolean", _at("is_general"), False, False),
-    ("is_member", "boolean", _at("is_member"), False, False),
+    ("id", "string", at("id"), True, False),
+    ("name", "string", at("name"), False, False),
+    ("is_channel", "boolean", at("is_channel"), False, False),
+    ("is_group", "boolean", at("is_group"), False, False),
+    ("is_private", "boolean", at("is_private"), False, False),
+    ("is_archived", "boolean", at("is_archived"), False, False),
+    ("is_general", "boolean", at("is_general"), False, False),
+    ("is_member", "boolean", at("is_member"), False, False),
     ("created", "datetime", lambda r: _epoch(r.get("created")), False, True),
-    ("creator", "string", _at("creator"), False, False),
-    ("topic", "string", _at("topic", "value"), False, False),
-    ("purpose", "string", _at("purpose", "value"), False, False),
-    ("num_members", "integer", _at("num_members"), False, False),
+    ("creator", "string", at("creator"), False, False),
+    ("topic", "string", at("topic", "value"), False, False),
+    ("purpose", "string", at("purpose", "value"), False, False),
+    ("num_members", "integer", at("num_members"), False, False),
 )
 MESSAGE_FIELDS: tuple[Spec, ...] = (
     ("ts", "datetime", lambda r: _epoch(r.get("ts")), True, True),
-    ("message_ts", "string", _at("ts"), False, False),  # the exact ts text, Slack's message id
-    ("channel", "string", _at("channel"), False, False),
-    ("type", "string", _at("type"), False, False),
-    ("subtype", "string", _at("subtype"), False, False),
-    ("user", "string", _at("user"), False, False),
-    ("bot_id", "string", _at("bot_id"), False, False),
-    ("text", "string", _at("text"), False, False),
-    ("thread_ts", "string", _at("thread_ts"), False, False),
-    ("reply_count", "integer", _at("reply_count"), False, False),
+    ("message_ts", "string", at("ts"), False, False),  # the exact ts text, Slack's message id
+    ("channel", "string", at("channel"), False, False),
+    ("type", "string", at("type"), False, False),
+    ("subtype", "string", at("subtype"), False, False),
+    ("user", "string", at("user"), False, False),
+    ("bot_id", "string", at("bot_id"), False, False),
+    ("text", "string", at("text"), False, False),
+    ("thread_ts", "string", at("thread_ts"), False, False),
+    ("reply_count", "integer", at("reply_count"), False, False),
     ("latest_reply", "datetime", lambda r: _epoch(r.get("latest_reply")), False, False),
-    ("edited_at", "datetime", lambda r: _epoch(_at("edited", "ts")(r)), False, False),
-    ("reactions", "string", _json("reactions"), False, False),
-    ("files", "string", _json("files"), False, False),
+    ("edited_at", "datetime", lambda r: _epoch(at("edited", "ts")(r)), False, False),
+    ("reactions", "string", as_json("reactions"), False, False),
+    ("files", "string", as_json("files"), False, False),
 )
 USER_FIELDS: tuple[Spec, ...] = (
-    ("id", "string", _at("id"), True, False),
-    ("team_id", "string", _at("team_id"), False, False),
-    ("name", "string", _at("name"), False, False),
-    ("real_name", "string", _at("real_name"), False, False),
-    ("display_name", "string", _at("profile", "display_name"), False, False),
-    ("email", "string", _at("profile", "email"), False, False),
-    ("title", "string", _at("profile", "title"), False, False),
-    ("deleted", "boolean", _at("deleted"), False, False),
-    ("is_admin", "boolean", _at("is_admin"), False, False),
-    ("is_owner", "boolean", _at("is_owner"), False, False),
-    ("is_bot", "boolean", _at("is_bot"), False, False),
-    ("is_restricted", "boolean", _at("is_restricted"), False, False),
-    ("tz", "string", _at("tz"), False, False),
+    ("id", "string", at("id"), True, False),
+    ("team_id", "string", at("team_id"), False, False),
+    ("name", "string", at("name"), False, False),
+    ("real_name", "string", at("real_name"), False, False),
+    ("display_name", "string", at("profile", "display_name"), False, False),
+    ("email", "string", at("profile", "email"), False, False),
+    ("title", "string", at("profile", "title"), False, False),
+    ("deleted", "boolean", at("deleted"), False, False),
+    ("is_admin", "boolean", at("is_admin"), False, False),
+    ("is_owner", "boolean", at("is_owner"), False, False),
+    ("is_bot", "boolean", at("is_bot"), False, False),
+    ("is_restricted", "boolean", at("is_restricted"), False, False),
+    ("tz", "string", at("tz"), False, False),
     ("updated", "datetime", lambda r: _epoch(r.get("updated")), False, True),
 )
 
