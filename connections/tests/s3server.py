@@ -74,3 +74,17 @@ def keys(bucket: str, prefix: str = "") -> list[str]:
 
 def body(bucket: str, key: str) -> bytes:
     return client().get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def lake_destination(bucket: str, prefix: str, file_type: str = "JSON", name: str = "lake") -> dict:
+    """A saved S3 connection `name` on this server, and a flow's destination block writing
+    `file_type` files under `prefix` of `bucket` through it."""
+    from connections.models import Connection
+
+    if not Connection.objects.filter(name=name).exists():
+        lake = Connection(name=name, connector_type="S3", properties={"region": REGION, "endpointUrl": need_s3()})
+        lake.credentials = {"accessKeyId": ACCESS_KEY, "secretAccessKey": SECRET_KEY}
+        lake.save()
+    return {"connectorType": "S3", "connectorProfileName": name,
+            "destinationConnectorProperties": {"S3": {"bucketName": bucket, "bucketPrefix": prefix,
+                                                      "s3OutputFormatConfig": {"fileType": file_type}}}}

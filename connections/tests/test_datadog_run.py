@@ -82,14 +82,7 @@ def test_datadog_logs_into_s3_on_a_real_worker(celery_worker, owner, monkeypatch
     monkeypatch.setenv("SLUICE_NET_ALLOW", "127.0.0.1")  # the Datadog server and moto, on their two ports
     bucket = s3server.new_bucket()
     dd_connection(fake)
-    s3 = Connection(name="lake", connector_type="S3", properties={"region": s3server.REGION,
-                                                                  "endpointUrl": s3server.need_s3()})
-    s3.credentials = {"accessKeyId": s3server.ACCESS_KEY, "secretAccessKey": s3server.SECRET_KEY}
-    s3.save()
-    flow = services.create_flow(document({
-        "connectorType": "S3", "connectorProfileName": "lake",
-        "destinationConnectorProperties": {"S3": {"bucketName": bucket, "bucketPrefix": "datadog",
-                                                  "s3OutputFormatConfig": {"fileType": "JSON"}}}}))
+    flow = services.create_flow(document(s3server.lake_destination(bucket, "datadog")))
 
     execution = wait_for(services.start_flow(flow))
 
@@ -107,14 +100,7 @@ def test_a_malformed_page_fails_the_run_and_publishes_nothing(celery_worker, own
     fake.malformed_page = 2
     bucket = s3server.new_bucket()
     dd_connection(fake)
-    s3 = Connection(name="lake", connector_type="S3", properties={"region": s3server.REGION,
-                                                                  "endpointUrl": s3server.need_s3()})
-    s3.credentials = {"accessKeyId": s3server.ACCESS_KEY, "secretAccessKey": s3server.SECRET_KEY}
-    s3.save()
-    flow = services.create_flow(document({
-        "connectorType": "S3", "connectorProfileName": "lake",
-        "destinationConnectorProperties": {"S3": {"bucketName": bucket, "bucketPrefix": "datadog",
-                                                  "s3OutputFormatConfig": {"fileType": "JSON"}}}}))
+    flow = services.create_flow(document(s3server.lake_destination(bucket, "datadog")))
 
     execution = wait_for(services.start_flow(flow))
 

@@ -41,16 +41,6 @@ def document(destination: dict) -> dict:
     }
 
 
-def s3_destination(bucket: str) -> dict:
-    s3 = Connection(name="lake", connector_type="S3", properties={"region": s3server.REGION,
-                                                                  "endpointUrl": s3server.need_s3()})
-    s3.credentials = {"accessKeyId": s3server.ACCESS_KEY, "secretAccessKey": s3server.SECRET_KEY}
-    s3.save()
-    return {"connectorType": "S3", "connectorProfileName": "lake",
-            "destinationConnectorProperties": {"S3": {"bucketName": bucket, "bucketPrefix": "dynatrace",
-                                                      "s3OutputFormatConfig": {"fileType": "JSON"}}}}
-
-
 def test_a_70_day_backfill_into_local_files_on_a_real_worker(celery_worker, demo, monkeypatch):
     fake = serve(monkeypatch)
     monkeypatch.setattr(connector, "PAGE_SIZE", 20)
@@ -82,7 +72,7 @@ def test_dynatrace_problems_into_s3_on_a_real_worker(celery_worker, owner, monke
     monkeypatch.setenv("SLUICE_NET_ALLOW", "127.0.0.1")  # the Dynatrace server and moto
     bucket = s3server.new_bucket()
     dt_connection(fake)
-    flow = services.create_flow(document(s3_destination(bucket)))
+    flow = services.create_flow(document(s3server.lake_destination(bucket, "dynatrace")))
 
     execution = wait_for(services.start_flow(flow, window=(T0, T0 + timedelta(days=10))))
 
@@ -100,7 +90,7 @@ def test_a_malformed_page_fails_the_run_and_publishes_nothing(celery_worker, own
     fake.malformed_page = 2
     bucket = s3server.new_bucket()
     dt_connection(fake)
-    flow = services.create_flow(document(s3_destination(bucket)))
+    flow = services.create_flow(document(s3server.lake_destination(bucket, "dynatrace")))
 
     execution = wait_for(services.start_flow(flow, window=(T0, T0 + timedelta(days=10))))
 

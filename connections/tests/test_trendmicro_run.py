@@ -70,15 +70,8 @@ def test_computers_into_s3_on_a_real_worker(celery_worker, owner, monkeypatch):
     monkeypatch.setenv("SLUICE_NET_ALLOW", "127.0.0.1")  # the Trend Micro server and moto, on their two ports
     bucket = s3server.new_bucket()
     trendmicro_connection(fake)
-    s3 = Connection(name="lake", connector_type="S3", properties={"region": s3server.REGION,
-                                                                  "endpointUrl": s3server.need_s3()})
-    s3.credentials = {"accessKeyId": s3server.ACCESS_KEY, "secretAccessKey": s3server.SECRET_KEY}
-    s3.save()
-    flow = services.create_flow(document({
-        "connectorType": "S3", "connectorProfileName": "lake",
-        "destinationConnectorProperties": {"S3": {"bucketName": bucket, "bucketPrefix": "tm",
-                                                  "s3OutputFormatConfig": {"fileType": "JSON"}}}},
-        "computers", ["ID", "hostName", "lastAgentCommunication"]))
+    flow = services.create_flow(document(s3server.lake_destination(bucket, "tm"),
+                                         "computers", ["ID", "hostName", "lastAgentCommunication"]))
 
     execution = wait_for(services.start_flow(flow))
 
