@@ -136,6 +136,18 @@ class RecordFailure:
     record: Mapping[str, Any] | None = None
 
 
+@dataclass(frozen=True)
+class SourceFile:
+    """A file a source hands over beside its records (Veeva Vault: a document's source file or a
+    rendition). `name` is where it goes under the run's `documents/` folder at the destination
+    ("<document id>/<version>/source/<file name>"); `path` is a local file that belongs to the
+    engine from then on: it deletes it when the run ends, published or not."""
+
+    name: str
+    path: str
+    size: int
+
+
 @dataclass
 class SourceBatch:
     table: pa.Table
@@ -146,6 +158,8 @@ class SourceBatch:
     warnings: list[str] = field(default_factory=list)
     # things worth a line in the execution log that are not warnings (e.g. the API quota left)
     notes: list[str] = field(default_factory=list)
+    # files handed over with these records (a destination with accepts_files stores them)
+    files: list[SourceFile] = field(default_factory=list)
 
 
 @dataclass
@@ -180,6 +194,9 @@ class Connector:
     # (AppFlow's "what was written stays"). False: the engine raises into the batches instead, so
     # the destination discards everything, as for a failure (S3: nothing under the final prefix).
     publishes_on_cancel: ClassVar[bool] = True
+    # True when write() also stores the files a source hands over (SourceBatch.files), listed in
+    # options["sourceFiles"] once the batches are consumed, in the same publish as the records.
+    accepts_files: ClassVar[bool] = False
     write_operations: ClassVar[tuple[str, ...]] = ()
     # True: the console keeps list_entities / describe_entity answers for a while
     # (SLUICE_METADATA_MAX_AGE_SECONDS, connections/metadata.py), as AppFlow does: asking a SaaS
@@ -235,6 +252,12 @@ class Connector:
     def entity_name(cls, props: Mapping[str, Any]) -> str:
         """The entity named by this connector's block of source/destinationConnectorProperties."""
         return str(props.get("object") or props.get("entityName") or "")
+
+    @classmethod
+    def hands_over_files(cls, props: Mapping[str, Any]) -> bool:
+        """Whether read() with this source block hands over files beside its records
+        (SourceBatch.files): then the flow needs a destination that accepts_files."""
+        return False
 
     @classmethod
     def check_source_properties(cls, props: Any) -> list[tuple[str, str]]:

@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from . import fencing
+from . import fencing, sourcefiles
 from .base import (
     ConfigField,
     ConnectionInfo,
@@ -92,6 +92,7 @@ class LocalFilesConnector(Connector):
     trigger_types: ClassVar[tuple[str, ...]] = ("OnDemand", "Scheduled", "Event")
     write_operations: ClassVar[tuple[str, ...]] = ("INSERT",)
     partitions_output: ClassVar[bool] = True
+    accepts_files: ClassVar[bool] = True  # e.g. Veeva Vault documents, under <executionId>/documents/
 
     # -- flow document properties -------------------------------------------------------------
 
@@ -250,8 +251,9 @@ class LocalFilesConnector(Connector):
 
         options: the destination properties (customProperties.fileType, default JSONL) plus
         executionId, and partitionKeys from a Partition task: then each partition gets its own
-        `field=value/` folders under <executionId>/ (fileformats/partitions.py). A rerun of the
-        same execution replaces its earlier output."""
+        `field=value/` folders under <executionId>/ (fileformats/partitions.py). Files a source
+        handed over (options["sourceFiles"]) go under <executionId>/documents/, in the same
+        rename. A rerun of the same execution replaces its earlier output."""
         root = root_folder(conn)
         if not entity:
             raise ConnectorError("The destination needs an entityName: the folder to write into.")
@@ -290,6 +292,7 @@ class LocalFilesConnector(Connector):
             for table in batches:
                 writers.write(table)
             size = writers.close()
+            size += sourcefiles.copy_into(staging, sourcefiles.handed(options))  # same rename as the records
             _fsync_tree(staging)
             fencing.before_publish()  # a run that lost its lease deletes its staging instead
             _commit(staging, final)

@@ -6,6 +6,7 @@ page."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -169,7 +170,7 @@ def test_a_vault_failure_answer_is_shown_with_its_type(vault):
 @pytest.mark.parametrize("props, key", [
     ({}, "object"),
     ({"object": "Documents; DROP"}, "object"),
-    ({"object": "documents", "includeSourceFiles": True}, "includeSourceFiles"),
+    ({"object": "product__v", "includeSourceFiles": True}, "includeSourceFiles"),
     ({"object": "documents", "includeRenditions": "yes"}, "includeRenditions"),
     ({"object": "product__v", "documentType": "Reference"}, "documentType"),
     ({"object": "documents", "region": "x"}, "region"),
@@ -191,3 +192,50 @@ def test_the_catalog_lists_veeva_vault_with_its_auth_and_schedule(signed_in):
     html = signed_in.get(reverse("connections:list")).content.decode()
     entry = html[html.index("Veeva Vault"):][:1500]
     assert "every 1 min" in entry and "modified_date__v" in entry
+
+
+def test_a_document_block_with_files_is_fine_and_hands_over_files():
+    props = {"object": "documents", "includeSourceFiles": True, "includeRenditions": True}
+    assert VeevaConnector.check_source_properties(props) == []
+    assert VeevaConnector.hands_over_files(props)
+    assert not VeevaConnector.hands_over_files({"object": "documents", "includeSourceFiles": False})
+
+
+def test_document_files_and_renditions_come_with_their_records(vault):
+    vault.expire_after = 1  # the session ends after the first query page, in the middle of the downloads
+    batches, rows = read(vault, fields=["name__v"],
+                         options={"object": "documents", "includeSourceFiles": True, "includeRenditions": True})
+    files = {f.name: f for b in batches for f in b.files}
+    try:
+        assert len(rows) == 25 and set(rows[0]) == {"name__v"}  # the version fields stay out of the records
+        assert Path(files["1/1.1/source/brochure-1.pdf"].path).read_bytes() == \
+            b"%PDF-1.4 document 1 version 1.1\n" * 50
+        assert "7/1.1/source/Broschüre 7.pdf" in files  # RFC 6266 filename*
+        assert "1/1.1/renditions/viewable_rendition__v/brochure-1-viewable.pdf" in files
+        assert not any(name.startswith("2/") and "renditions" in name for name in files)
+        assert not any(name.startswith("5/") and "/source/" in name for name in files)  # a placeholder
+        warnings = [w for b in batches for w in b.warnings]
+        assert any("document 5 version 2.1" in w and "without the file" in w for w in warnings), warnings
+        assert all(f.size == Path(f.path).stat().st_size for f in files.values())
+        assert vault.sign_ins == 2  # the ended session was renewed once
+    finally:
+        for handed in files.values():
+            Path(handed.path).unlink(missing_ok=True)
+
+
+def test_a_failed_download_deletes_the_files_of_its_page(vault, monkeypatch):
+    from connections.connectors.veeva import documents
+
+    made = []
+    real = documents._download
+
+    def download(api, path, folder, what):
+        if len(made) == 3:
+            raise ConnectorError("Veeva Vault answered HTTP 503 for a file", permanent=False)
+        made.append(real(api, path, folder, what))
+        return made[-1]
+
+    monkeypatch.setattr(documents, "_download", download)
+    with pytest.raises(ConnectorError, match="503"):
+        read(vault, options={"object": "documents", "includeSourceFiles": True})
+    assert len(made) == 3 and not any(Path(f.path).exists() for f in made)

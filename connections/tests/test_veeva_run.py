@@ -98,11 +98,39 @@ def test_a_malformed_page_fails_the_run_and_publishes_nothing(celery_worker, dem
     assert not (demo["root"] / "out").exists() or not any((demo["root"] / "out").rglob("*.jsonl"))
 
 
-def test_a_file_export_is_refused_when_the_flow_is_saved(owner, monkeypatch):
-    from console.errors import UserError
-
-    vault = serve(monkeypatch)
+def test_documents_with_their_files_into_s3_on_a_real_worker(celery_worker, owner, monkeypatch):
+    vault = serve(monkeypatch, documents=8, page_size=3)
+    monkeypatch.setenv("SLUICE_NET_ALLOW", "127.0.0.1")
+    bucket = s3server.new_bucket()
     veeva_connection(vault)
-    with pytest.raises(UserError) as caught:
-        services.create_flow(document(local_files("files"), {"object": "documents", "includeSourceFiles": True}))
-    assert "includeSourceFiles" in str(caught.value) and "Metadata only" in str(caught.value)
+    flow = services.create_flow(document(s3server.lake_destination(bucket, "vault"), {
+        "object": "documents", "includeSourceFiles": True, "includeRenditions": True}))
+
+    execution = wait_for(services.start_flow(flow))
+
+    assert execution.status == "Successful", execution.error_message
+    run = f"vault/{execution.pk}/"
+    keys = [k.removeprefix(run) for k in s3server.keys(bucket, run)]
+    sources = [k for k in keys if "/source/" in k]
+    assert sources == [f"documents/{n}/{n % 3}.1/source/{'Broschüre 7' if n == 7 else f'brochure-{n}'}.pdf"
+                       for n in (1, 2, 3, 4, 6, 7, 8)]  # 5 is a placeholder
+    assert [k for k in keys if "/renditions/" in k] == [
+        f"documents/{n}/{n % 3}.1/renditions/viewable_rendition__v/brochure-{n}-viewable.pdf" for n in (1, 3, 5, 7)]
+    assert s3server.body(bucket, run + sources[1]) == b"%PDF-1.4 document 2 version 2.1\n" * 100
+    manifest = json.loads(s3server.body(bucket, run + "_manifest.json"))
+    assert len(manifest["documents"]) == 11 and manifest["records"] == 8 == execution.records_written
+    messages = list(execution.log_lines.values_list("message", flat=True))
+    assert any("11 files from Veeva Vault" in m for m in messages), messages
+    assert any("document 5 version 2.1" in m and "without the file" in m for m in messages)
+    assert not s3server.keys(bucket, "vault/.sluice-staging/")
+
+
+def test_a_file_export_to_a_destination_that_stores_no_files_is_refused_when_saved():
+    from flows.document import validate_flow_document
+
+    flow = document({"connectorType": "Salesforce", "connectorProfileName": "sf",
+                     "destinationConnectorProperties": {"Salesforce": {"object": "Account"}}},
+                    {"object": "documents", "includeSourceFiles": True})
+    errors = [(e.path, e.message) for e in validate_flow_document(flow)]
+    assert any(path == "destinationFlowConfigList[0].connectorType" and "cannot store files" in message
+               and "choose S3 or Local files" in message for path, message in errors), errors

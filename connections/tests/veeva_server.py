@@ -11,13 +11,20 @@ Vault API reference:
 - http://developer.veevavault.com/docs/vault-query-api-overview/ (VQL: case-sensitive names and
   values, quoted string values)
 - https://general.veevavault.dev/vault-api/references/api-rate-limits (burst limits)
+- https://developer.veevavault.com/api/24.1/ (Documents: Download Document Version File,
+  Retrieve Document Version Renditions, Download Document Version Rendition File) and
+  https://limited.veevavault.dev/vault-api/api-reference/24.2/documents/document-attachments/download-document-attachment/
+  (a download answers `Content-Type` of the file and `Content-Disposition: attachment;filename="..."`)
 
 Quirks kept: failures are HTTP 200 with responseStatus FAILURE; date-times are ISO text with
 milliseconds and `Z`; nulls; unicode and quotes in names; picklists as lists. The WHERE clause is
 evaluated for the subset Sluice sends (`field op 'value'` joined by AND, with `\\'` and `\\\\`
 escapes), so a wrong query returns wrong records. Switches: `expire_after` (queries answered before
 the session is ended), `limit_at` (the query page that answers API_LIMIT_EXCEEDED), `malformed_at`
-(the query page answered without a data list)."""
+(the query page answered without a data list). Document files: document n's version file is
+"brochure-<n>.pdf" (document 7's name is sent as RFC 6266 `filename*`), document 5 is a
+placeholder without a file (answered as Vault's JSON FAILURE; the error type is this server's
+choice), odd documents have a viewable rendition; `files_fetched` counts the downloads."""
 
 from __future__ import annotations
 
@@ -128,6 +135,11 @@ class Vault:
         self.next_page_host = ""  # e.g. "https://elsewhere.example": next_page as a full URL
         self.base = ""
         self.lock = threading.Lock()
+        self.files_fetched: list[str] = []
+
+    def find(self, doc_id: int, major: int, minor: int) -> dict | None:
+        return next((d for d in self.documents if d["id"] == doc_id and d["major_version_number__v"] == major
+                     and d["minor_version_number__v"] == minor), None)
 
     def run_query(self, q: str) -> tuple[str, list[dict]] | None:
         match = _QUERY.match(q)
@@ -233,11 +245,46 @@ def _handler(vault: Vault):
                 return self.failure("MALFORMED_URL", "The specified resource cannot be found.")
             if path == f"/api/{VERSION}/metadata/objects/documents/properties":
                 return self.answer({"responseStatus": "SUCCESS", "properties": DOCUMENT_PROPERTIES})
+            match = re.match(rf"^/api/{VERSION}/objects/documents/(\d+)/versions/(\d+)/(\d+)/"
+                             r"(file|renditions)(?:/([a-z_]+))?$", path)
+            if match:
+                return self.document_file(match)
             match = re.match(rf"^/api/{VERSION}/query/([0-9a-f-]+)$", path)
             if match:
                 params = local_server.single_values(parts.query)
                 return self.page(match.group(1), int(params.get("pageoffset") or 0))
             return self.failure("MALFORMED_URL", "The specified resource cannot be found.")
+
+        def document_file(self, match: re.Match) -> None:
+            doc_id, major, minor = (int(match.group(i)) for i in (1, 2, 3))
+            found = vault.find(doc_id, major, minor)
+            if found is None:
+                return self.failure("INVALID_DATA", f"Invalid document version [{doc_id}/{major}/{minor}].")
+            rendered = doc_id % 2 == 1
+            if match.group(4) == "renditions" and match.group(5) is None:
+                base = f"{vault.base}/api/{VERSION}/objects/documents/{doc_id}/versions/{major}/{minor}/renditions"
+                kinds = ["viewable_rendition__v"] if rendered else []
+                return self.answer({"responseStatus": "SUCCESS", "renditionTypes": kinds,
+                                    "renditions": {k: f"{base}/{k}" for k in kinds}})
+            if match.group(4) == "renditions":
+                if not rendered or match.group(5) != "viewable_rendition__v":
+                    return self.failure("INVALID_DATA", f"Rendition [{match.group(5)}] not found.")
+                content, name = f"viewable rendition of {doc_id}\n".encode(), f"brochure-{doc_id}-viewable.pdf"
+            elif doc_id == 5:
+                return self.failure("INVALID_DATA", "Document has no content: it is a placeholder.")
+            else:
+                content = f"%PDF-1.4 document {doc_id} version {major}.{minor}\n".encode() * (doc_id * 50)
+                name = f"brochure-{doc_id}.pdf"
+            vault.files_fetched.append(self.path)
+            disposition = "attachment;filename*=UTF-8''Brosch%C3%BCre%207.pdf" if doc_id == 7 and \
+                match.group(4) == "file" else f'attachment;filename="{name}"'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/pdf")
+            self.send_header("Content-Disposition", disposition)
+            self.send_header("Content-Length", str(len(content)))
+            self.send_header("X-VaultAPI-BurstLimitRemaining", "1998")
+            self.end_headers()
+            self.wfile.write(content)
 
     return Handler
 

@@ -79,7 +79,7 @@ def validate_flow_document(doc: Any) -> list[DocumentError]:
         "metadataCatalogConfig": expect_object,
         "triggerConfig": lambda p, at, v: _check_trigger(p, at, v, source),
         "sourceFlowConfig": lambda p, at, v: check_flow_config(p, at, v, SOURCE),
-        "destinationFlowConfigList": _check_destinations,
+        "destinationFlowConfigList": lambda p, at, v: _check_destinations(p, at, v, source, doc),
         "tasks": lambda p, at, v: check_tasks(p, at, v, source_key, source),
         "tags": _check_tags,
     })
@@ -164,7 +164,8 @@ def _check_scheduled(problems: Problems, path: Path, value: Any, source: type[Co
         problems.add((*path, key), message)
 
 
-def _check_destinations(problems: Problems, path: Path, value: Any) -> None:
+def _check_destinations(problems: Problems, path: Path, value: Any, source: type[Connector] | None,
+                        doc: dict) -> None:
     destinations = expect_list(problems, path, value)
     if destinations is None:
         return
@@ -176,6 +177,23 @@ def _check_destinations(problems: Problems, path: Path, value: Any) -> None:
                            f"{len(destinations)}); make one flow per destination")
     for index, destination in enumerate(destinations):
         check_flow_config(problems, (*path, index), destination, DESTINATION)
+    if source is None or not source.hands_over_files(_source_block(doc)):
+        return
+    for index, destination in enumerate(destinations):
+        target = connector_for(destination)
+        if target is not None and not target.accepts_files:
+            problems.add((*path, index, "connectorType"),
+                         f"{source.display_name} hands over files beside the records here (source files "
+                         f"or renditions), and {target.display_name} cannot store files: choose S3 or "
+                         "Local files, or ask for the records only")
+
+
+def _source_block(doc: dict) -> dict:
+    """The source connector's own block of sourceConnectorProperties ({} when it has no sound one)."""
+    config = doc.get("sourceFlowConfig")
+    block = config.get("sourceConnectorProperties") if isinstance(config, dict) else None
+    inner = next(iter(block.values()), None) if isinstance(block, dict) and len(block) == 1 else None
+    return inner if isinstance(inner, dict) else {}
 
 
 def _check_tags(problems: Problems, path: Path, value: Any) -> None:

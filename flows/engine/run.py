@@ -3,6 +3,8 @@ cancellation between batches and a log a person can read."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from connections.connectors.base import (
     ConnectorError,
     MissingAtSource,
     RecordFailure,
+    SourceFile,
     Window,
 )
 
@@ -125,7 +128,10 @@ def run_flow(
     if pushed:
         log("INFO", f"{_name(source)} filters at the source too: "
                     f"{'; '.join(f['description'] for f in pushed)} (the engine checks again).")
-    options = {**destination_props, "executionId": execution_id}
+    # Files a source hands over beside its records (SourceBatch.files): filled while the
+    # destination consumes the batches, read by it when it publishes, deleted here afterwards.
+    handed: list[SourceFile] = []
+    options = {**destination_props, "executionId": execution_id, "sourceFiles": handed}
     if plan.partition_keys:
         if destination.connector.partitions_output:
             options["partitionKeys"] = list(plan.partition_keys)
@@ -167,6 +173,8 @@ def run_flow(
         discard,
         limits,
         fence,
+        handed,
+        destination,
     )
     try:
         # The destination pulls the batches, and with them the source's calls: _batches says
@@ -201,7 +209,14 @@ def run_flow(
         ) from None
     finally:
         batches.close()
+        for handed_file in handed:
+            with contextlib.suppress(OSError):
+                os.unlink(handed_file.path)
 
+    if handed:
+        size = sum(f.size for f in handed)
+        log("INFO", f"{len(handed):,} file{'s' if len(handed) != 1 else ''} from {_name(source)} "
+                    f"({_size(size)}) stored beside the records.")
     counters.records_written = result.records_written
     counters.bytes_written = result.bytes_written
     for failure in counters.add_failures(result.failures)[:_LOGGED_FAILURES]:
@@ -231,6 +246,8 @@ def _batches(
     discard: bool = False,
     limits: RunLimits = NO_LIMITS,
     fence: Callable[[], None] = lambda: None,
+    handed: list[SourceFile] | None = None,
+    destination: Endpoint | None = None,
 ) -> Iterator[pa.Table]:
     """The transformed batches the destination consumes; ends early on a cancel request, or
     raises DiscardOnCancel then when `discard` (the destination publishes nothing of a cancelled run)."""
@@ -257,6 +274,16 @@ def _batches(
                 return
             except ConnectorError as exc:
                 raise _read_error(entity, source, exc) from None
+            if batch.files:
+                if handed is None or destination is None or not destination.connector.accepts_files:
+                    for orphan in batch.files:
+                        with contextlib.suppress(OSError):
+                            os.unlink(orphan.path)
+                    where = _name(destination) if destination is not None else "This destination"
+                    raise RunError(f"{_name(source)} hands over files beside the records (e.g. "
+                                   f"{batch.files[0].name}), and {where} cannot store files: "
+                                   "write to S3 or Local files, or ask for the records only.")
+                handed.extend(batch.files)
             failed_at_source = len(batch.failures)
             counters.records_processed += batch.table.num_rows + failed_at_source
             counters.bytes_processed += batch.bytes_read

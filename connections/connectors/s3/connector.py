@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import botocore.exceptions as bx
 import pyarrow as pa
 
+from .. import sourcefiles
 from ..base import (
     ConfigField,
     ConnectionInfo,
@@ -81,6 +82,7 @@ class S3Connector(Connector):
     trigger_types: ClassVar[tuple[str, ...]] = ("OnDemand", "Scheduled")
     write_operations: ClassVar[tuple[str, ...]] = ("INSERT",)
     partitions_output: ClassVar[bool] = True  # field=value/ folders (fileformats/partitions.py)
+    accepts_files: ClassVar[bool] = True  # e.g. Veeva Vault documents, under the run's documents/ folder
     # Issue 7: a failed *or cancelled* run leaves no file under the final prefix, so readers of
     # the prefix never see a partial export (Local files and databases keep what a cancel wrote).
     publishes_on_cancel: ClassVar[bool] = False
@@ -171,6 +173,7 @@ class S3Connector(Connector):
         return write_objects(
             make_client(settings), settings, bucket, prefix, output, execution_id, batches,
             partition_keys=list(options.get("partitionKeys") or ()),
+            handed_files=sourcefiles.handed(options),
         )
 
 

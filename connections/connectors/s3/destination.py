@@ -41,8 +41,8 @@ import pyarrow as pa
 import pyarrow.types as pat
 from boto3.s3.transfer import TransferConfig
 
-from .. import fencing
-from ..base import ConnectorError, WriteResult
+from .. import fencing, sourcefiles
+from ..base import ConnectorError, SourceFile, WriteResult
 from ..fileformats import FILE_TYPES, TableFileWriter, json_text_values, open_writer, writing_to
 from ..fileformats.partitions import Partition, Partitioner
 from .client import S3_ERRORS, S3Settings, s3_error
@@ -79,7 +79,10 @@ def write_objects(
     batches: Iterable[pa.Table],
     started: datetime | None = None,
     partition_keys: Sequence[str] = (),
+    handed_files: Sequence[SourceFile] = (),
 ) -> WriteResult:
+    """Stage the batches as files (and, once they are read, the files a source handed over:
+    `handed_files` fills up while the batches are consumed), then publish them all at once."""
     file_type = output_file_type(output)
     if file_type is None:
         raise ConnectorError(
@@ -123,6 +126,8 @@ def write_objects(
                         run.stage(writers.pop(folder), partition)
             for folder in sorted(writers):
                 run.stage(writers.pop(folder), partitioner.seen[folder] if partitioner else None)
+            for handed_file in handed_files:  # complete now that the batches are read
+                run.stage_document(handed_file)
         except BaseException:
             for writer in writers.values():
                 writer.abort()
@@ -135,7 +140,7 @@ def write_objects(
         run.delete_prefix(staging)
     return WriteResult(
         records_written=sum(s.records for s in run.staged),
-        bytes_written=sum(s.size for s in run.staged),
+        bytes_written=sum(s.size for s in run.staged + run.documents),
         location=f"s3://{bucket}/{keys.folder}",
     )
 
@@ -154,6 +159,7 @@ class _Run:
         self.staging, self.keys = staging, keys
         self.record = record
         self.staged: list[_Staged] = []
+        self.documents: list[_Staged] = []  # files a source handed over (sourcefiles.py)
 
     def stage(self, writer: TableFileWriter, partition: Partition | None = None) -> None:
         size = writer.close()
@@ -174,10 +180,18 @@ class _Run:
         writer.path.unlink()  # the spool holds one file at a time
         self.staged.append(_Staged(key, final, writer.records, size, digest, partition))
 
+    def stage_document(self, handed_file: SourceFile) -> None:
+        name = sourcefiles.checked_name(handed_file.name)
+        key = f"{self.staging}{sourcefiles.FOLDER}/{name}"
+        self._call(f"Uploading s3://{self.bucket}/{key}", self.client.upload_file, handed_file.path,
+                   self.bucket, key, ExtraArgs=self.settings.upload_args(), Config=_TRANSFER)
+        self.documents.append(_Staged(key, self.keys.documents_prefix + name, 0, handed_file.size,
+                                      _sha256(Path(handed_file.path))))
+
     def publish(self, execution_id: str, file_type: str, partition_keys: Sequence[str] = ()) -> None:
         """Copy the staged files to their final keys, remove an earlier attempt's, write the
         manifest. When this fails, what was copied is deleted again (nothing half-published)."""
-        finals = [s.final_key for s in self.staged] + [self.keys.manifest_key]
+        finals = [s.final_key for s in self.staged + self.documents] + [self.keys.manifest_key]
         if self.record is not None:
             self.record.publishing(finals)  # a kill from here on: the next attempt deletes them
         try:
@@ -191,7 +205,7 @@ class _Run:
             self.record.remove()
 
     def _publish(self, execution_id: str, file_type: str, partition_keys: Sequence[str]) -> None:
-        for staged in self.staged:
+        for staged in self.staged + self.documents:
             self._call(
                 f"Publishing s3://{self.bucket}/{staged.final_key}",
                 self.client.copy,
@@ -212,6 +226,8 @@ class _Run:
             "records": sum(s.records for s in self.staged),
             "bytes": sum(s.size for s in self.staged),
             "files": [_listed(s) for s in sorted(self.staged, key=lambda s: s.final_key)],
+            **({"documents": [_listed(s) for s in sorted(self.documents, key=lambda s: s.final_key)]}
+               if self.documents else {}),
             "writtenAt": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         self._call(

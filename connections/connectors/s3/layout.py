@@ -64,6 +64,12 @@ class Layout:
         """Every key of this execution's unpartitioned files starts with this (to find stale ones)."""
         return f"{self.folder}{self.file_stem}-"
 
+    @property
+    def documents_prefix(self) -> str:
+        """Where the files a source handed over go ("<folder>documents/", or
+        "<folder><executionId>-documents/" in a folder runs share)."""
+        return f"{self.folder}{self.file_stem.removesuffix('part')}documents/"
+
     def is_own_file(self, key: str) -> bool:
         """Whether `key` is a file of this execution, in the run's folder or a partition folder."""
         return key.startswith(self.folder) and key.rsplit("/", 1)[-1].startswith(f"{self.file_stem}-")

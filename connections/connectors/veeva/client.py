@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
-from urllib.parse import urlencode, urlsplit
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import unquote, urlencode, urlsplit
 
 from connections import net
 from connections.connectors.base import ConnectionInfo, ConnectorError
@@ -44,6 +45,19 @@ def vault_url(properties: Mapping[str, Any]) -> str:
     return f"https://{host}/"
 
 
+def _file_name(disposition: str) -> str:
+    """The file name of `Content-Disposition: attachment;filename="brochure.pdf"` (RFC 6266,
+    filename* first), reduced to a plain name: no folders, no leading dots."""
+    found = re.search(r"filename\*\s*=\s*[^']*'[^']*'([^;]+)", disposition, re.IGNORECASE)
+    name = unquote(found.group(1)) if found else ""
+    if not name:
+        found = re.search(r'filename\s*=\s*"((?:[^"\\]|\\.)*)"|filename\s*=\s*([^;]+)', disposition,
+                          re.IGNORECASE)
+        name = (found.group(1) or found.group(2) or "").strip() if found else ""
+    name = re.sub(r'[\x00-\x1f/\\:*?"<>|]+', "_", name.replace("\\", "/").rsplit("/", 1)[-1]).strip(" .")
+    return name[:200] or "file"
+
+
 def _errors(body: Any) -> list[tuple[str, str]]:
     found = body.get("errors") if isinstance(body, dict) else None
     if not isinstance(found, list):
@@ -66,8 +80,9 @@ class VaultApi:
         self.sign_ins = 0
         self.limits: dict[str, str] = {}
 
-    def _send(self, method: str, path_or_url: str, form: Mapping[str, Any] | None,
-              headers: Mapping[str, str], what: str) -> tuple[int, Any, Mapping[str, str]]:
+    def _exchange(self, method: str, path_or_url: str, form: Mapping[str, Any] | None,
+                  headers: Mapping[str, str], what: str, sink: BinaryIO | None = None) -> net.Response:
+        """One call, with the answers that are not Vault's JSON handled: busy, redirected, missing."""
         self.calls += 1
         url = self.base + path_or_url.lstrip("/")  # always below the Vault's own address
         body = urlencode(form).encode() if form is not None else None
@@ -75,7 +90,7 @@ class VaultApi:
         if body is not None:
             all_headers["Content-Type"] = "application/x-www-form-urlencoded"
         try:
-            response = net.request(method, url, headers=all_headers, body=body)
+            response = net.request(method, url, headers=all_headers, body=body, sink=sink)
         except net.BlockedAddress:
             raise
         except ConnectorError as exc:
@@ -94,14 +109,43 @@ class VaultApi:
         if status in (301, 302, 303, 307, 308):
             raise ConnectorError(f"{self.host} redirected {what} elsewhere: it does not look like a Vault. "
                                  "Check the Vault DNS name.")
+        return response
+
+    def _send(self, method: str, path_or_url: str, form: Mapping[str, Any] | None,
+              headers: Mapping[str, str], what: str) -> tuple[int, Any, Mapping[str, str]]:
+        response = self._exchange(method, path_or_url, form, headers, what)
+        return response.status, self._payload(response.status, response.body, what), response.headers
+
+    def _payload(self, status: int, raw: bytes, what: str) -> dict:
         try:
-            payload = json.loads(response.body.decode("utf-8"))
+            payload = json.loads(raw.decode("utf-8"))
         except (ValueError, UnicodeDecodeError):
             payload = None
         if not isinstance(payload, dict) or "responseStatus" not in payload:
             raise ConnectorError(f"Veeva Vault {self.host} answered {what} with something that is not the "
                                  f"Vault API's JSON (HTTP {status}): nothing was published.")
-        return status, payload, response.headers
+        return payload
+
+    def download(self, path: str, what: str, target: Path) -> str:
+        """Stream the file at `path` into `target` (never whole in memory); the file name Vault
+        gives it (Content-Disposition). Vault answers a failure as JSON, often with HTTP 200, so
+        a JSON answer is read as one: a timed-out session signs in again once."""
+        if self._session is None:
+            self.sign_in()
+        for attempt in (1, 2):
+            with open(target, "wb") as sink:
+                response = self._exchange("GET", path, None, {"Authorization": str(self._session),
+                                                              "Accept": "*/*"}, what, sink)
+            kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+            if 200 <= response.status < 300 and kind != "application/json":
+                return _file_name(response.headers.get("content-disposition", ""))
+            raw = response.body or target.read_bytes()[:1 << 20]
+            body = self._payload(response.status, raw, what)
+            if "INVALID_SESSION_ID" in {t for t, _ in _errors(body)} and attempt == 1:
+                self.sign_in()
+                continue
+            self._raise(body, what)
+        raise AssertionError("unreachable")
 
     def sign_in(self) -> None:
         self.sign_ins += 1

@@ -1,4 +1,5 @@
-"""Veeva Vault (source): its documents' metadata and its objects' records, read with VQL.
+"""Veeva Vault (source): its documents' metadata (with their files: documents.py) and its objects'
+records, read with VQL.
 
 Sign-in: user name and password for a session id (client.py). Entities come from the metadata API
 (catalog.py). A read is one VQL query (vql.py) POSTed to `/api/{version}/query` with the
@@ -26,7 +27,7 @@ from connections.connectors.base import (
 )
 from connections.connectors.saas import TEXT_TIME_ARROW_TYPES, VALUE_OPERATORS, SaasConnector
 
-from . import catalog, vql
+from . import catalog, documents, vql
 from .client import API_VERSION, VaultApi, vault_url
 
 ALL_OPERATORS = (
@@ -65,8 +66,9 @@ class VeevaConnector(SaasConnector):
     properties_key: ClassVar[str] = "Veeva"
     display_name: ClassVar[str] = "Veeva Vault"
     description: ClassVar[str] = (
-        "Veeva Vault: documents' metadata and the records of every Vault object your user can query, "
-        "read with VQL. Incremental runs use modified_date__v."
+        "Veeva Vault: documents' metadata, with their source files and renditions when asked, and the "
+        "records of every Vault object your user can query, read with VQL. Incremental runs use "
+        "modified_date__v."
     )
     can_be_source: ClassVar[bool] = True
     auth_kind: ClassVar[str] = "basic"
@@ -100,18 +102,19 @@ class VeevaConnector(SaasConnector):
         for key in ("includeSourceFiles", "includeRenditions", "includeAllVersions"):
             if key in props and not isinstance(props[key], bool):
                 problems.append((key, "must be true or false"))
-        for key in ("includeSourceFiles", "includeRenditions"):
-            if props.get(key) is True:
-                problems.append((key, "is not supported by Sluice yet: it reads documents' metadata only. "
-                                      "Set it to false (AppFlow's \"Metadata only\")."))
         doc_type = props.get("documentType")
         if doc_type is not None and (not isinstance(doc_type, str) or "\n" in doc_type):
             problems.append(("documentType", "must be a document type name on one line, e.g. "
                                              "Promotional Piece"))
-        if (doc_type or props.get("includeAllVersions")) and entity != catalog.DOCUMENTS:
-            problems.append(("documentType" if doc_type else "includeAllVersions",
-                             "applies to documents only: set object to documents"))
+        for key in ("documentType", "includeAllVersions", "includeSourceFiles", "includeRenditions"):
+            if props.get(key) and entity != catalog.DOCUMENTS:
+                problems.append((key, "applies to documents only: set object to documents"))
+                break
         return problems
+
+    @classmethod
+    def hands_over_files(cls, props: Mapping[str, Any]) -> bool:
+        return props.get("object") == catalog.DOCUMENTS and any(documents.wanted(props))
 
     def test(self, conn: ConnectionInfo) -> None:
         vault_url(conn.properties)
@@ -139,7 +142,11 @@ class VeevaConnector(SaasConnector):
         if unknown:
             raise MissingAtSource(f"The Vault entity {entity} has no queryable field {', '.join(unknown)} "
                                   "(any more).", entity=entity, fields=unknown)
-        query = vql.query(entity, names, window, columns, str(source.get("documentType") or ""),
+        source_files, renditions = documents.wanted(source) if entity == catalog.DOCUMENTS else (False, False)
+        # the files are found by document id and version: asked for even when not mapped
+        selected = names + [n for n in documents.VERSION_FIELDS if n not in names] \
+            if source_files or renditions else names
+        query = vql.query(entity, selected, window, columns, str(source.get("documentType") or ""),
                           bool(source.get("includeAllVersions")))
         schema = pa.schema([(n, TEXT_TIME_ARROW_TYPES[columns[n].data_type]) for n in names])
         target, form, method = f"api/{API_VERSION}/query", {"q": query}, "POST"
@@ -156,7 +163,11 @@ class VeevaConnector(SaasConnector):
                 [{n: _cell(r.get(n), columns[n].data_type) for n in names} for r in rows], schema=schema)
             next_page = details.get("next_page")
             last = not next_page
-            yield SourceBatch(table=table, bytes_read=len(json.dumps(rows, ensure_ascii=False).encode()),
+            files, warnings = documents.fetch(api, rows, source_files, renditions) \
+                if source_files or renditions else ([], [])
+            yield SourceBatch(table=table, files=files, warnings=warnings,
+                              bytes_read=len(json.dumps(rows, ensure_ascii=False).encode())
+                              + sum(f.size for f in files),
                               notes=[api.limits_note()] if last and api.limits else [])
             if last:
                 return
