@@ -254,6 +254,13 @@ class Connector:
         return str(props.get("object") or props.get("entityName") or "")
 
     @classmethod
+    def source_option_fields(cls, entity: str) -> tuple[ConfigField, ...]:
+        """The options of its source block this connector offers for `entity` in step 2 of the
+        flow wizard, each a key of sourceConnectorProperties (boolean: true when ticked, left
+        out otherwise; string: left out when empty). E.g. Veeva's includeSourceFiles."""
+        return ()
+
+    @classmethod
     def hands_over_files(cls, props: Mapping[str, Any]) -> bool:
         """Whether read() with this source block hands over files beside its records
         (SourceBatch.files): then the flow needs a destination that accepts_files."""

@@ -286,3 +286,28 @@ def test_s3_source_takes_its_file_type(signed_in, draft, demo):
         "S3": {"bucketName": "bucket", "bucketPrefix": "in", "s3InputFormatConfig": {"s3InputFileType": "JSON"}}}
     html = signed_in.get(url(draft)).content.decode()
     assert '<option value="JSON" selected>' in html
+
+
+def test_a_source_offers_its_own_options_veeva_document_files(signed_in, draft, demo, monkeypatch):
+    from connections.tests.veeva_server import serve
+
+    vault = serve(monkeypatch)
+    connection = Connection(name="vault", connector_type="Veeva", properties={"instanceUrl": vault.base})
+    connection.credentials = {"username": vault.user, "password": vault.password}
+    connection.save()
+    data = configure_data(demo["connection"].name, source_connector="Veeva", source_connection="vault",
+                          source_was="Veeva|vault", source_object="documents",
+                          source_opt_documentType=" Reference ", source_opt_includeSourceFiles="on")
+    page = signed_in.post(url(draft), {**data, "refresh": "1"}).content.decode()
+    assert 'name="source_opt_includeRenditions"' in page and "Document metadata and source files" in page
+
+    response = signed_in.post(url(draft), data)
+
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    draft.refresh_from_db()
+    assert draft.data["sourceFlowConfig"]["sourceConnectorProperties"] == {
+        "Veeva": {"object": "documents", "documentType": "Reference", "includeSourceFiles": True}}
+    html = signed_in.get(url(draft)).content.decode()
+    assert 'id="id_source_opt_includeSourceFiles" checked' in html
+    assert 'name="source_opt_documentType" id="id_source_opt_documentType" value="Reference"' in html
+    assert 'id="id_source_opt_includeRenditions" aria-describedby' in html  # not ticked

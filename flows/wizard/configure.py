@@ -136,7 +136,7 @@ def build(document: dict, source: Side, destination: Side, data) -> dict:
         if not (s.connector and s.connection):
             continue
         props = shape.entity_properties(s.connector, s.entity) if s.entity else {}
-        props.update(options.source_options(s.connector, data) if s.name == "source"
+        props.update(options.source_options(s.connector, data, s.entity) if s.name == "source"
                      else options.destination_options(s.connector, data))
         cfg = shape.endpoint(s.connector, s.connection.name, s.name, props)
         if s.name == "source":
@@ -262,6 +262,7 @@ def page(request, draft, source, destination, trigger, data, errors, *, status: 
         "general_errors": errors.get("general", []) + errors.get("trigger", []),
         "file_types": options.file_types(destination.connector),
         "source_is_s3": options.is_s3(source.connector),
+        "source_options": options.source_option_inputs(source.connector, source.entity, data),
         "is_s3": options.is_s3(destination.connector),
         "handles_errors": options.handles_errors(destination.connector),
         "key_pattern": options.key_pattern(destination_props) if options.is_s3(destination.connector) else "",

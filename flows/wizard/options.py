@@ -38,16 +38,37 @@ def handles_errors(cls: type[Connector] | None) -> bool:
     return not any(path.startswith("errorHandlingConfig") for path, _ in problems)
 
 
-def source_options(cls: type[Connector], data) -> dict[str, Any]:
+def source_options(cls: type[Connector], data, entity: str = "") -> dict[str, Any]:
     if is_s3(cls) and data.get("source_file_type"):
         return {"s3InputFormatConfig": {"s3InputFileType": data["source_file_type"]}}
-    return {}
+    found: dict[str, Any] = {}
+    for option in cls.source_option_fields(entity):
+        raw = (data.get(f"source_opt_{option.name}") or "").strip()
+        if raw:
+            found[option.name] = True if option.kind == "boolean" else raw
+    return found
 
 
 def source_initial(cls: type[Connector] | None, props: dict) -> dict[str, str]:
     if is_s3(cls):
         return {"source_file_type": (props.get("s3InputFormatConfig") or {}).get("s3InputFileType", "CSV")}
-    return {}
+    if cls is None:
+        return {}
+    found = {}
+    for option in cls.source_option_fields(cls.entity_name(props)):
+        value = props.get(option.name)
+        if value not in (None, False, ""):
+            found[f"source_opt_{option.name}"] = "on" if option.kind == "boolean" else str(value)
+    return found
+
+
+def source_option_inputs(cls: type[Connector] | None, entity: str, data) -> list[dict[str, Any]]:
+    """The source's own options as the page shows them, with what the form holds."""
+    if cls is None or not entity:
+        return []
+    return [{"name": f"source_opt_{o.name}", "key": o.name, "kind": o.kind, "label": o.label or o.name,
+             "help": o.help, "value": data.get(f"source_opt_{o.name}") or ""}
+            for o in cls.source_option_fields(entity)]
 
 
 def hierarchy_of(data) -> list[str]:

@@ -113,6 +113,22 @@ class VeevaConnector(SaasConnector):
         return problems
 
     @classmethod
+    def source_option_fields(cls, entity: str) -> tuple[ConfigField, ...]:
+        if entity != catalog.DOCUMENTS:
+            return ()
+        return (
+            ConfigField("documentType", "string", "Document type", required=False,
+                        help="Only documents of this type, e.g. Promotional Piece. Empty: every type."),
+            ConfigField("includeAllVersions", "boolean", "All versions", required=False,
+                        help="Every version of each document, not only the latest."),
+            ConfigField("includeSourceFiles", "boolean", "Document metadata and source files", required=False,
+                        help="Download each document's file with its metadata (to S3 or Local files, under "
+                             "documents/). Unticked: metadata only."),
+            ConfigField("includeRenditions", "boolean", "Include renditions", required=False,
+                        help="Also download each version's renditions (e.g. the viewable PDF)."),
+        )
+
+    @classmethod
     def hands_over_files(cls, props: Mapping[str, Any]) -> bool:
         return props.get("object") == catalog.DOCUMENTS and any(documents.wanted(props))
 
