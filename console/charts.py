@@ -18,10 +18,10 @@ from datetime import timedelta
 from console.templatetags.sluice import duration
 
 WIDTH = 720
-HEIGHT = 200
-LEFT, RIGHT, TOP, BOTTOM = 64, 16, 28, 44  # room for the y labels, the legend, the x labels
-BAR_ROW = 26
-BAR_LABEL = 220  # width of the label column of a bar chart
+HEIGHT = 220
+LEFT, RIGHT, TOP, BOTTOM = 64, 16, 34, 48  # room for the y labels, the legend, the x labels
+BAR_ROW = 32
+BAR_LABEL = 250  # width of the label column of a bar chart
 
 
 @dataclass(frozen=True)
@@ -173,14 +173,14 @@ def line_chart(title: str, slots: Sequence, series: Sequence[Series], *, empty: 
 
 
 def _legend(x: float, series: Sequence[Series], failed: bool) -> list[LegendEntry]:
-    """Shape then words, left to right above the plot; about 7 px a character at the chart's size."""
+    """Shape then words, left to right above the plot; about 8 px a character at the chart's size."""
     entries = [(s.marker, s.css, s.name) for s in series]
     if failed:
         entries.append(("cross", "failure", "failed run"))
     legend = []
     for shape, css, text in entries:
-        legend.append(LegendEntry(marker(shape, x + 5, 12), css, text, x + 14))
-        x += 14 + 7 * len(text) + 18
+        legend.append(LegendEntry(marker(shape, x + 5, 13), css, text, x + 14))
+        x += 14 + 8 * len(text) + 20
     return legend
 
 
@@ -225,12 +225,12 @@ def bar_chart(title: str, bars: Sequence[Bar], *, empty: str) -> BarChart:
     the length is a picture of the number, the number is always there to read."""
     chart = BarChart(title=title, empty="" if bars else empty)
     # What the longest bar may take: the rest of the width after the labels and the longest
-    # number's text (about 7 px a character), so the text never runs off the picture.
-    room = max(120, WIDTH - BAR_LABEL - 16 - 7 * max((len(bar.text) for bar in bars), default=0))
+    # number's text (about 9 px a character), so the text never runs off the picture.
+    room = max(100, WIDTH - BAR_LABEL - 16 - 9 * max((len(bar.text) for bar in bars), default=0))
     top = max((bar.value for bar in bars), default=0) or 1
     for index, bar in enumerate(bars):
         width = round(room * bar.value / top, 1)
-        label = bar.label if len(bar.label) <= 30 else bar.label[:29] + "…"
+        label = bar.label if len(bar.label) <= 26 else bar.label[:25] + "…"
         chart.rows.append(BarRow(bar, index * BAR_ROW, max(width, 2.0) if bar.value else 0, label))
     chart.height = len(bars) * BAR_ROW
     return chart

@@ -97,7 +97,7 @@ def test_bars_carry_their_number_as_text_and_scale_to_the_longest():
     chart = bar_chart("Runs by status", [Bar("Successful", 40, "40"), Bar("Error", 10, "10", href="/x/")],
                       empty="No runs.")
     ok, error = chart.rows
-    assert error.width == ok.width / 4 and ok.width > 0 and error.y == 26
+    assert error.width == ok.width / 4 and ok.width > 0 and error.y == 32
     html = render_to_string("console/_bars.html", {"chart": chart})
     assert ">40</text>" in html and ">10</text>" in html and '<a href="/x/">' in html
     assert "style=" not in html
@@ -107,6 +107,6 @@ def test_bars_carry_their_number_as_text_and_scale_to_the_longest():
 
 def test_long_labels_are_shortened_and_durations_read_as_the_history_says_them():
     (row,) = bar_chart("t", [Bar("x" * 40, 1, "1")], empty="").rows
-    assert row.label == "x" * 29 + "…"
+    assert row.label == "x" * 25 + "…"
     assert [seconds_text(v) for v in (None, 0, 5, 2.5, 75)] == ["not finished", "0 s", "5 s", "2.50 s", "1 min 15 s"]
     assert seconds_text(timedelta(hours=2).total_seconds()) == "2 h 0 min"
