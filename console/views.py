@@ -11,6 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from connections.models import Connection
+from console.run_charts import dashboard_context
 from flows.models import Execution
 from flows.views import flows_with_last_run
 
@@ -26,6 +27,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "flows": flows[:HOME_FLOWS],
         "more_flows": len(flows) > HOME_FLOWS,
         "executions": Execution.objects.select_related("flow", "started_by")[:RECENT_EXECUTIONS],
+        **dashboard_context(request),
     }
     return render(request, "console/home.html", context)
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from console.errors import UserError
+from console.run_charts import flow_chart_context
 from flows import guardrails, services
 from flows.forms import DeleteFlowForm, ImportFlowForm
 from flows.models import EventEndpoint, Execution, Flow, FlowDraft
@@ -161,6 +162,7 @@ def flow_detail(request: HttpRequest, name: str, new_secret: str = "") -> HttpRe
         **schedule_context(flow),
         **webhook_context(request, flow, new_secret),
         **versions_context(flow),
+        **flow_chart_context(request, flow),
         "activity": flow.activity.select_related("user")[:ACTIVITY_SHOWN],
         "running": flow.executions.filter(status=Execution.Status.IN_PROGRESS).count(),
         "guardrails": guardrails.describe(flow),
