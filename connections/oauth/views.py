@@ -51,7 +51,8 @@ def not_oauth(connector_cls: type[Connector], properties) -> str | None:
     connector whose auth kind each connection decides: Generic REST's spec says oauth2 or not)."""
     if connector_cls.auth_kind_for(properties) == "oauth2":
         return None
-    return f"This {connector_cls.display_name} connection does not use OAuth 2.0 authorization code: nothing to authorize."
+    return (f"This {connector_cls.display_name} connection does not use OAuth 2.0 authorization code: "
+            "nothing to authorize.")
 
 
 def _session_key(request: HttpRequest) -> str:

@@ -58,9 +58,17 @@ class GitHub(Server):
 
     @staticmethod
     def issue(number: int, updated: datetime) -> dict:
-        return {"id": 1000 + number, "number": number, "title": f"Issue n°{number}", "state": "open",
-                "user": {"login": f"user{number % 3}"}, "labels": [{"name": "bug"}] if number % 2 else [],
-                "created_at": _iso(updated - timedelta(hours=1)), "updated_at": _iso(updated), "closed_at": None}
+        return {
+            "id": 1000 + number,
+            "number": number,
+            "title": f"Issue n°{number}",
+            "state": "open",
+            "user": {"login": f"user{number % 3}"},
+            "labels": [{"name": "bug"}] if number % 2 else [],
+            "created_at": _iso(updated - timedelta(hours=1)),
+            "updated_at": _iso(updated),
+            "closed_at": None,
+        }
 
     def answer(self, handler: JsonHandler, path: str, params: dict) -> None:
         if handler.headers.get("Authorization") not in (f"Bearer {TOKEN}", f"token {TOKEN}"):
@@ -70,9 +78,11 @@ class GitHub(Server):
         issues = sorted(self.issues, key=lambda i: i["created_at"], reverse=True)
         if params.get("since"):
             since = datetime.fromisoformat(params["since"].replace("Z", "+00:00"))
-            issues = [i for i in issues if datetime.fromisoformat(i["updated_at"].replace("Z", "+00:00")) >= since]
+            issues = [
+                i for i in issues if datetime.fromisoformat(i["updated_at"].replace("Z", "+00:00")) >= since
+            ]
         per_page, page = int(params.get("per_page") or 30), int(params.get("page") or 1)
-        chunk = issues[(page - 1) * per_page:page * per_page]
+        chunk = issues[(page - 1) * per_page : page * per_page]
         headers = {}
         if page * per_page < len(issues):
             host = self.next_host or self.base
@@ -90,17 +100,29 @@ class Stripe(Server):
 
     @staticmethod
     def customer(n: int, created: int) -> dict:
-        return {"id": f"cus_{n:08d}", "object": "customer", "created": created, "email": f"c{n}@example.com",
-                "name": f"Client {n}", "balance": n % 7 * 100, "delinquent": n % 11 == 0,
-                "metadata": {"n": str(n)}, "address": None}
+        return {
+            "id": f"cus_{n:08d}",
+            "object": "customer",
+            "created": created,
+            "email": f"c{n}@example.com",
+            "name": f"Client {n}",
+            "balance": n % 7 * 100,
+            "delinquent": n % 11 == 0,
+            "metadata": {"n": str(n)},
+            "address": None,
+        }
 
     def answer(self, handler: JsonHandler, path: str, params: dict) -> None:
         auth = handler.headers.get("Authorization") or ""
         basic = "Basic " + base64.b64encode(f"{STRIPE_KEY}:".encode()).decode()
         if auth not in (f"Bearer {STRIPE_KEY}", basic):
-            return handler.reply(401, {"error": {"type": "invalid_request_error", "message": "Invalid API Key"}})
+            return handler.reply(
+                401, {"error": {"type": "invalid_request_error", "message": "Invalid API Key"}}
+            )
         if path != "/v1/customers":
-            return handler.reply(404, {"error": {"type": "invalid_request_error", "message": "Unrecognized request URL"}})
+            return handler.reply(
+                404, {"error": {"type": "invalid_request_error", "message": "Unrecognized request URL"}}
+            )
         if self.huge_bytes:
             return self.send_huge(handler)
         limit = min(max(int(params.get("limit") or 10), 1), 100)
@@ -111,11 +133,15 @@ class Stripe(Server):
         if after and not self.repeat:
             index = next((i for i, c in enumerate(rows) if c["id"] == after), None)
             if index is None:
-                return handler.reply(400, {"error": {"type": "invalid_request_error",
-                                                     "message": f"No such customer: '{after}'"}})
-            rows = rows[index + 1:]
-        handler.reply(200, {"object": "list", "url": "/v1/customers", "has_more": len(rows) > limit,
-                            "data": rows[:limit]})
+                return handler.reply(
+                    400,
+                    {"error": {"type": "invalid_request_error", "message": f"No such customer: '{after}'"}},
+                )
+            rows = rows[index + 1 :]
+        handler.reply(
+            200,
+            {"object": "list", "url": "/v1/customers", "has_more": len(rows) > limit, "data": rows[:limit]},
+        )
 
     @property
     def ordered(self) -> list[dict]:
@@ -151,43 +177,81 @@ class HubSpot(Server):
     @staticmethod
     def contact(n: int, modified: datetime) -> dict:
         stamp = modified.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        return {"id": str(500 + n), "properties": {"email": f"p{n}@example.org", "firstname": f"Prénom {n}",
-                                                    "lastmodifieddate": stamp, "createdate": stamp},
-                "createdAt": stamp, "updatedAt": stamp, "archived": False}
+        return {
+            "id": str(500 + n),
+            "properties": {
+                "email": f"p{n}@example.org",
+                "firstname": f"Prénom {n}",
+                "lastmodifieddate": stamp,
+                "createdate": stamp,
+            },
+            "createdAt": stamp,
+            "updatedAt": stamp,
+            "archived": False,
+        }
 
     def token(self, handler: JsonHandler) -> None:
         form = handler.form()
         if (form.get("client_id"), form.get("client_secret")) != (HUBSPOT_CLIENT_ID, HUBSPOT_SECRET):
-            return handler.reply(400, {"status": "BAD_CLIENT_ID", "error": "invalid_client",
-                                       "message": "missing or unknown client_id"})
+            return handler.reply(
+                400,
+                {
+                    "status": "BAD_CLIENT_ID",
+                    "error": "invalid_client",
+                    "message": "missing or unknown client_id",
+                },
+            )
         grant = form.get("grant_type")
-        if grant == "authorization_code" and self.codes.pop(form.get("code", ""), None) == form.get("redirect_uri"):
+        if grant == "authorization_code" and self.codes.pop(form.get("code", ""), None) == form.get(
+            "redirect_uri"
+        ):
             pass
         elif grant == "refresh_token" and form.get("refresh_token") == self.refresh_token:
             pass
         else:
-            return handler.reply(400, {"status": "BAD_AUTH_CODE", "error": "invalid_grant", "message": "bad code"})
+            return handler.reply(
+                400, {"status": "BAD_AUTH_CODE", "error": "invalid_grant", "message": "bad code"}
+            )
         number = int(self.access_token.rsplit("-", 1)[1]) + 1
         self.access_token = f"hs-access-{number}"
-        handler.reply(200, {"token_type": "bearer", "access_token": self.access_token,
-                            "refresh_token": self.refresh_token, "expires_in": 1800})
+        handler.reply(
+            200,
+            {
+                "token_type": "bearer",
+                "access_token": self.access_token,
+                "refresh_token": self.refresh_token,
+                "expires_in": 1800,
+            },
+        )
 
     def search(self, handler: JsonHandler, body: dict) -> None:
         if handler.headers.get("Authorization") != f"Bearer {self.access_token}":
-            return handler.reply(401, {"status": "error", "message": "Authentication credentials not found.",
-                                       "category": "INVALID_AUTHENTICATION"})
+            return handler.reply(
+                401,
+                {
+                    "status": "error",
+                    "message": "Authentication credentials not found.",
+                    "category": "INVALID_AUTHENTICATION",
+                },
+            )
         rows = sorted(self.contacts, key=lambda c: (c["updatedAt"], c["id"]))
         for group in body.get("filterGroups") or []:
             for f in group.get("filters") or []:
                 if f.get("propertyName") == "lastmodifieddate" and f.get("operator") == "GTE":
                     since = datetime.fromtimestamp(int(f["value"]) / 1000, UTC)
-                    rows = [c for c in rows if datetime.fromisoformat(c["updatedAt"].replace("Z", "+00:00")) >= since]
+                    rows = [
+                        c
+                        for c in rows
+                        if datetime.fromisoformat(c["updatedAt"].replace("Z", "+00:00")) >= since
+                    ]
         limit = min(int(body.get("limit") or 10), 200)
         offset = int(body.get("after") or 0)
-        page = rows[offset:offset + limit]
+        page = rows[offset : offset + limit]
         answer = {"total": len(rows), "results": page}
         if offset + limit < len(rows):
-            answer["paging"] = {"next": {"after": str(offset + limit), "link": "?after=" + str(offset + limit)}}
+            answer["paging"] = {
+                "next": {"after": str(offset + limit), "link": "?after=" + str(offset + limit)}
+            }
         handler.reply(200, answer)
 
 
@@ -209,7 +273,9 @@ def serve(kind: str, monkeypatch: pytest.MonkeyPatch, count: int = 25):
             if len(state.requests) in state.rate_limited:
                 return self.reply(429, {"message": "slow down"}, {"Retry-After": "1"})
             if kind == "hubspot":
-                return state.token(self) if parts.path == "/oauth/v1/token" else state.search(self, body or {})
+                return (
+                    state.token(self) if parts.path == "/oauth/v1/token" else state.search(self, body or {})
+                )
             state.answer(self, parts.path, params)
 
     state.base = start(Handler, monkeypatch)

@@ -16,8 +16,11 @@ from connections.tests import rest_servers
 from connections.tests.rest_servers import HUBSPOT_CLIENT_ID, HUBSPOT_SECRET, STRIPE_KEY, TOKEN
 
 EXAMPLES = Path(spec.__file__).with_name("examples")
-VENDOR = {"github": "https://api.github.com", "stripe": "https://api.stripe.com",
-          "hubspot": "https://api.hubapi.com"}
+VENDOR = {
+    "github": "https://api.github.com",
+    "stripe": "https://api.stripe.com",
+    "hubspot": "https://api.hubapi.com",
+}
 
 
 def example(kind: str, base: str, **replace: str) -> str:
@@ -31,12 +34,13 @@ def example(kind: str, base: str, **replace: str) -> str:
 
 
 def connection(text: str, **credentials) -> ConnectionInfo:
-    return ConnectionInfo("rest", "CustomConnector", "GenericREST",
-                          {"spec": text, "clientId": HUBSPOT_CLIENT_ID}, credentials)
+    return ConnectionInfo(
+        "rest", "CustomConnector", "GenericREST", {"spec": text, "clientId": HUBSPOT_CLIENT_ID}, credentials
+    )
 
 
-def rows(conn: ConnectionInfo, entity: str, window: Window = Window(), fields=None) -> list[dict]:
-    batches = GenericRestConnector().read(conn, entity, fields, [], window, {})
+def rows(conn: ConnectionInfo, entity: str, window: Window | None = None, fields=None) -> list[dict]:
+    batches = GenericRestConnector().read(conn, entity, fields, [], window or Window(), {})
     return [r for b in batches for r in b.table.to_pylist()]
 
 
@@ -51,8 +55,10 @@ def no_sleep(monkeypatch):
 
 
 def test_spec_errors_name_the_line_and_the_path():
-    text = "version: 1\nbase_url: https://api.example.com\nstreams:\n  - name: a\n    path: /a\n" \
-           "    paging:\n      type: pages\n  - name: b\n    path: b\n"
+    text = (
+        "version: 1\nbase_url: https://api.example.com\nstreams:\n  - name: a\n    path: /a\n"
+        "    paging:\n      type: pages\n  - name: b\n    path: b\n"
+    )
     with pytest.raises(spec.SpecError) as caught:
         spec.load(text)
     assert caught.value.problems[0].startswith("line 7: streams[0].paging.type: 'pages' is not one of")
@@ -62,18 +68,23 @@ def test_spec_errors_name_the_line_and_the_path():
 def test_json_specs_and_their_errors_too():
     with pytest.raises(spec.SpecError, match=r"line 3: not valid JSON or YAML"):
         spec.load('{"version": 1,\n "base_url": "https://x.example",\n "streams": [}')
-    text = '{"version": 1,\n "base_url": "https://x.example",\n "streams": [{"name": "a", "path": "/a",\n' \
-           '   "records": "data[?"}]}'
+    text = (
+        '{"version": 1,\n "base_url": "https://x.example",\n "streams": [{"name": "a", "path": "/a",\n'
+        '   "records": "data[?"}]}'
+    )
     with pytest.raises(spec.SpecError, match=r"line 4: streams\[0\].records: not a JMESPath expression"):
         spec.load(text)
 
 
 def test_the_examples_are_valid_and_the_auth_kind_follows_the_spec():
-    kinds = {p.stem: GenericRestConnector.auth_kind_for({"spec": p.read_text()}) for p in EXAMPLES.glob("*.yaml")}
+    kinds = {
+        p.stem: GenericRestConnector.auth_kind_for({"spec": p.read_text()}) for p in EXAMPLES.glob("*.yaml")
+    }
     assert kinds == {"github": "api_key", "stripe": "api_key", "hubspot": "oauth2"}
     assert GenericRestConnector.auth_kind_for({"spec": "not: [a spec"}) == "none"
     assert GenericRestConnector.oauth_scopes_for({"spec": (EXAMPLES / "hubspot.yaml").read_text()}) == (
-        "crm.objects.contacts.read",)
+        "crm.objects.contacts.read",
+    )
 
 
 def test_editing_a_stream_keeps_the_credential_address_moving_the_host_does_not():
@@ -107,7 +118,9 @@ def test_github_style_link_header_paging_and_since(monkeypatch):
     start = datetime.now(UTC) - timedelta(days=2, minutes=5, seconds=30)
     recent = rows(conn, "issues", Window(start, None, None))
     assert len(recent) == 5  # updated at now - 2 days - 1..5 minutes
-    assert server.requests[-1]["params"]["since"] == start.isoformat(timespec="seconds").replace("+00:00", "Z")
+    assert server.requests[-1]["params"]["since"] == start.isoformat(timespec="seconds").replace(
+        "+00:00", "Z"
+    )
 
 
 def test_stripe_style_cursor_and_has_more_with_a_429_waited_out(monkeypatch, no_sleep):
@@ -117,7 +130,11 @@ def test_stripe_style_cursor_and_has_more_with_a_429_waited_out(monkeypatch, no_
     found = rows(conn, "customers")
     assert len(found) == 25 and found[0]["id"] == "cus_00000024"
     assert [r["params"].get("starting_after") for r in server.requests] == [
-        None, "cus_00000015", "cus_00000015", "cus_00000005"]
+        None,
+        "cus_00000015",
+        "cus_00000015",
+        "cus_00000005",
+    ]
     assert no_sleep and no_sleep[0] >= 1  # Retry-After: 1
     assert isinstance(found[0]["created"], int) and found[0]["delinquent"] is False
 
@@ -131,8 +148,14 @@ def test_hubspot_style_body_cursor_and_a_refreshed_token(monkeypatch):
         return {"accessToken": server.access_token, "clientSecret": HUBSPOT_SECRET}
 
     text = example("hubspot", server.base, **{"size: 100": "size: 10"})
-    conn = ConnectionInfo("rest", "CustomConnector", "GenericREST", {"spec": text, "clientId": HUBSPOT_CLIENT_ID},
-                          {"accessToken": "expired", "clientSecret": HUBSPOT_SECRET}, refresh=refresh)
+    conn = ConnectionInfo(
+        "rest",
+        "CustomConnector",
+        "GenericREST",
+        {"spec": text, "clientId": HUBSPOT_CLIENT_ID},
+        {"accessToken": "expired", "clientSecret": HUBSPOT_SECRET},
+        refresh=refresh,
+    )
     found = rows(conn, "contacts")
     assert refreshed == ["expired"]
     assert len(found) == 25 and found[0]["email"].endswith("@example.org")
@@ -145,13 +168,19 @@ def test_declared_fields_and_inferred_ones(monkeypatch):
     server = rest_servers.serve("stripe", monkeypatch, count=3)
     text = example("stripe", server.base)
     declared = GenericRestConnector().describe_entity(connection(text, apiKey=STRIPE_KEY), "customers")
-    assert [(f.name, f.data_type) for f in declared][:4] == [("id", "string"), ("email", "string"),
-                                                             ("name", "string"), ("created", "integer")]
+    assert [(f.name, f.data_type) for f in declared][:4] == [
+        ("id", "string"),
+        ("email", "string"),
+        ("name", "string"),
+        ("created", "integer"),
+    ]
     assert next(f for f in declared if f.name == "created").timestamp_for_incremental
-    bare = text[:text.index("    fields:")]
+    bare = text[: text.index("    fields:")]
     inferred = GenericRestConnector().describe_entity(connection(bare, apiKey=STRIPE_KEY), "customers")
     types = {f.name: f.data_type for f in inferred}
-    assert types["created"] == "integer" and types["delinquent"] == "boolean" and types["metadata"] == "string"
+    assert (
+        types["created"] == "integer" and types["delinquent"] == "boolean" and types["metadata"] == "string"
+    )
 
 
 # --- hostile specs and services ----------------------------------------------------------------
@@ -161,7 +190,9 @@ def test_a_next_link_to_another_host_is_refused(monkeypatch):
     server = rest_servers.serve("github", monkeypatch, count=25)
     server.next_host = "http://attacker.example:8080"
     conn = connection(example("github", server.base, **{"size: 100": "size: 10"}), apiKey=TOKEN)
-    with pytest.raises(ConnectorError, match="points to http://attacker.example:8080, not the spec's base_url host"):
+    with pytest.raises(
+        ConnectorError, match="points to http://attacker.example:8080, not the spec's base_url host"
+    ):
         rows(conn, "issues")
     assert len(server.requests) == 1
 
@@ -176,9 +207,14 @@ def test_an_internal_address_is_refused_before_connecting(address, monkeypatch):
 
 def test_a_records_expression_that_selects_nothing_is_an_error(monkeypatch):
     server = rest_servers.serve("stripe", monkeypatch, count=3)
-    conn = connection(example("stripe", server.base, **{"records: data": "records: customers"}), apiKey=STRIPE_KEY)
-    with pytest.raises(ConnectorError, match=r'stream customers, page 1: the records expression "customers" '
-                                             r"selects nothing in the answer \(it has: object, url, has_more, data\)"):
+    conn = connection(
+        example("stripe", server.base, **{"records: data": "records: customers"}), apiKey=STRIPE_KEY
+    )
+    with pytest.raises(
+        ConnectorError,
+        match=r'stream customers, page 1: the records expression "customers" '
+        r"selects nothing in the answer \(it has: object, url, has_more, data\)",
+    ):
         rows(conn, "customers")
 
 
@@ -193,7 +229,11 @@ def test_a_paging_loop_is_stopped(monkeypatch):
 
 def test_max_pages_bounds_a_stream(monkeypatch):
     server = rest_servers.serve("github", monkeypatch, count=25)
-    text = example("github", server.base, **{"size: 100": "size: 5", "rate_limit:": "limits: {max_pages: 3}\nrate_limit:"})
+    text = example(
+        "github",
+        server.base,
+        **{"size: 100": "size: 5", "rate_limit:": "limits: {max_pages: 3}\nrate_limit:"},
+    )
     with pytest.raises(ConnectorError, match=r"stopped after 3 pages \(limits.max_pages\)"):
         rows(connection(text, apiKey=TOKEN), "issues")
 

@@ -39,7 +39,11 @@ def max_response_bytes(spec: Spec) -> int:
 
 def origin(url: str) -> tuple[str, str, int]:
     parts = urlsplit(url)
-    return parts.scheme, (parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80)
+    return (
+        parts.scheme,
+        (parts.hostname or "").lower(),
+        parts.port or (443 if parts.scheme == "https" else 80),
+    )
 
 
 class RestApi:
@@ -56,7 +60,10 @@ class RestApi:
         self.retries = int(limits.get("max_retries", 5))
         self.max_wait = float(limits.get("max_wait_seconds", 120))
         self.cap = max_response_bytes(spec)
-        self.headers = {"Accept": "application/json", **{k: str(v) for k, v in (spec.document.get("headers") or {}).items()}}
+        self.headers = {
+            "Accept": "application/json",
+            **{k: str(v) for k, v in (spec.document.get("headers") or {}).items()},
+        }
         self.calls = 0
         self.waited = 0.0
         self._credentials = dict(conn.credentials)
@@ -73,9 +80,11 @@ class RestApi:
         a next link must never carry the credentials somewhere else."""
         if origin(url) != self.origin:
             scheme, host, port = origin(url)
-            raise ConnectorError(f"{what} points to {scheme}://{host}:{port}, not the spec's base_url host "
-                                 f"{self.origin[1]}:{self.origin[2]}. Sluice follows next links on the same "
-                                 "host only; the run stops and nothing is published.")
+            raise ConnectorError(
+                f"{what} points to {scheme}://{host}:{port}, not the spec's base_url host "
+                f"{self.origin[1]}:{self.origin[2]}. Sluice follows next links on the same "
+                "host only; the run stops and nothing is published."
+            )
         return url
 
     # --- calls -----------------------------------------------------------------------------------
@@ -92,9 +101,11 @@ class RestApi:
             self.calls += 1
             response = net.request(method, signed_url, headers=headers, body=raw, max_body_bytes=self.cap + 1)
             if len(response.body) > self.cap:
-                raise ConnectorError(f"{what}: the answer is larger than {self.cap} bytes (limits.max_response_bytes "
-                                     "or SLUICE_REST_MAX_RESPONSE_BYTES); ask for smaller pages (paging.size). "
-                                     "The run stops and nothing is published.")
+                raise ConnectorError(
+                    f"{what}: the answer is larger than {self.cap} bytes (limits.max_response_bytes "
+                    "or SLUICE_REST_MAX_RESPONSE_BYTES); ask for smaller pages (paging.size). "
+                    "The run stops and nothing is published."
+                )
             if response.status == 401 and not refreshed and self._refresh():
                 refreshed = True
                 continue
@@ -109,25 +120,33 @@ class RestApi:
         try:
             return json.loads(response.body)
         except ValueError:
-            raise ConnectorError(f"{what}: the answer is not JSON (HTTP {response.status}, "
-                                 f"{response.headers.get('content-type') or 'no content type'}); the run stops "
-                                 "and nothing is published.") from None
+            raise ConnectorError(
+                f"{what}: the answer is not JSON (HTTP {response.status}, "
+                f"{response.headers.get('content-type') or 'no content type'}); the run stops "
+                "and nothing is published."
+            ) from None
 
     def _checked(self, response: net.Response, what: str) -> net.Response:
         status = response.status
         if response.ok:
             return response
         if status in (401, 403):
-            raise ConnectorError(f"{what}: the service refused the credentials (HTTP {status}). Check the "
-                                 "connection's secrets and the spec's auth section.")
+            raise ConnectorError(
+                f"{what}: the service refused the credentials (HTTP {status}). Check the "
+                "connection's secrets and the spec's auth section."
+            )
         if status in (429, 503) or status >= 500:
-            raise ConnectorError(f"{what}: the service answered HTTP {status}"
-                                 f"{' (rate limited)' if status == 429 else ''}; the run will retry later.",
-                                 permanent=False, retry_after=parse_retry_after(response.headers.get("retry-after")))
+            raise ConnectorError(
+                f"{what}: the service answered HTTP {status}"
+                f"{' (rate limited)' if status == 429 else ''}; the run will retry later.",
+                permanent=False,
+                retry_after=parse_retry_after(response.headers.get("retry-after")),
+            )
         if status == 404:
             raise ConnectorError(f"{what}: not found (HTTP 404). Check the stream's path and the base_url.")
-        raise ConnectorError(f"{what}: the service refused the request (HTTP {status}). Check the stream's "
-                             "params and body.")
+        raise ConnectorError(
+            f"{what}: the service refused the request (HTTP {status}). Check the stream's params and body."
+        )
 
     def _wait(self, seconds: float) -> None:
         if seconds > 0:
@@ -168,12 +187,16 @@ class RestApi:
             form["scope"] = " ".join(auth["scopes"])
         try:
             payload = oauth_client.client_credentials(
-                str(auth["token_url"]), form, client_id=str(self.conn.properties.get("clientId") or ""),
+                str(auth["token_url"]),
+                form,
+                client_id=str(self.conn.properties.get("clientId") or ""),
                 client_secret=str(self._credentials.get("clientSecret") or ""),
-                client_auth=str(auth.get("client_auth") or "client_secret_basic"))
+                client_auth=str(auth.get("client_auth") or "client_secret_basic"),
+            )
         except oauth_client.OAuthError as exc:
-            raise ConnectorError(f"The token endpoint refused the client credentials: {exc.message}",
-                                 permanent=exc.permanent) from None
+            raise ConnectorError(
+                f"The token endpoint refused the client credentials: {exc.message}", permanent=exc.permanent
+            ) from None
         expires = float(payload.get("expires_in") or 3600)
         self._client_token = (str(payload["access_token"]), time.time() + expires)
         return self._client_token[0]

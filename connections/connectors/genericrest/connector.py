@@ -38,15 +38,28 @@ from . import spec as specs
 from .api import RestApi
 from .paging import pages
 
-RECORD_OPERATORS = ("PROJECTION", "LESS_THAN", "GREATER_THAN", "CONTAINS", "BETWEEN", "LESS_THAN_OR_EQUAL_TO",
-                    "GREATER_THAN_OR_EQUAL_TO", "EQUAL_TO", "NOT_EQUAL_TO")
+RECORD_OPERATORS = (
+    "PROJECTION",
+    "LESS_THAN",
+    "GREATER_THAN",
+    "CONTAINS",
+    "BETWEEN",
+    "LESS_THAN_OR_EQUAL_TO",
+    "GREATER_THAN_OR_EQUAL_TO",
+    "EQUAL_TO",
+    "NOT_EQUAL_TO",
+)
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # which secrets each auth type needs, as (credential, label)
-NEEDED = {"api_key": [("apiKey", "API key or token")], "bearer": [("apiKey", "API key or token")],
-          "basic": [("password", "Password")], "oauth2_client_credentials": [("clientSecret", "Client secret")],
-          "oauth2": [("clientSecret", "Client secret")]}
+NEEDED = {
+    "api_key": [("apiKey", "API key or token")],
+    "bearer": [("apiKey", "API key or token")],
+    "basic": [("password", "Password")],
+    "oauth2_client_credentials": [("clientSecret", "Client secret")],
+    "oauth2": [("clientSecret", "Client secret")],
+}
 
 
 def infer_type(values: list[Any]) -> str:
@@ -144,21 +157,50 @@ class GenericRestConnector(Connector):
     trigger_types: ClassVar[tuple[str, ...]] = ("OnDemand", "Scheduled")
     filter_operators: ClassVar[tuple[str, ...]] = (*RECORD_OPERATORS, *VALUE_OPERATORS)
     config_fields: ClassVar[tuple[ConfigField, ...]] = (
-        ConfigField("spec", "text", "Spec (JSON or YAML)",
-                    help="Describes the API: base_url, auth, streams, paging, rate limits. See Generic REST in "
-                         "the docs for the format and worked examples.",
-                    # where credentials go is the spec's base_url and token / authorize URLs:
-                    # credential_address() compares those, not the whole text
-                    sends_credentials_to=True),
-        ConfigField("username", "string", "User name", required=False,
-                    help="For auth type basic.", sends_credentials_to=False),
-        ConfigField("clientId", "string", "OAuth client ID", required=False,
-                    help="For auth types oauth2 and oauth2_client_credentials."),
-        ConfigField("apiKey", "secret", "API key or token", required=False, secret=True,
-                    help="For auth types api_key and bearer."),
-        ConfigField("password", "secret", "Password", required=False, secret=True, help="For auth type basic."),
-        ConfigField("clientSecret", "secret", "OAuth client secret", required=False, secret=True,
-                    help="For auth types oauth2 and oauth2_client_credentials."),
+        ConfigField(
+            "spec",
+            "text",
+            "Spec (JSON or YAML)",
+            help="Describes the API: base_url, auth, streams, paging, rate limits. See Generic REST in "
+            "the docs for the format and worked examples.",
+            # where credentials go is the spec's base_url and token / authorize URLs:
+            # credential_address() compares those, not the whole text
+            sends_credentials_to=True,
+        ),
+        ConfigField(
+            "username",
+            "string",
+            "User name",
+            required=False,
+            help="For auth type basic.",
+            sends_credentials_to=False,
+        ),
+        ConfigField(
+            "clientId",
+            "string",
+            "OAuth client ID",
+            required=False,
+            help="For auth types oauth2 and oauth2_client_credentials.",
+        ),
+        ConfigField(
+            "apiKey",
+            "secret",
+            "API key or token",
+            required=False,
+            secret=True,
+            help="For auth types api_key and bearer.",
+        ),
+        ConfigField(
+            "password", "secret", "Password", required=False, secret=True, help="For auth type basic."
+        ),
+        ConfigField(
+            "clientSecret",
+            "secret",
+            "OAuth client secret",
+            required=False,
+            secret=True,
+            help="For auth types oauth2 and oauth2_client_credentials.",
+        ),
     )
 
     # --- what the connection's spec decides -------------------------------------------------------
@@ -193,8 +235,16 @@ class GenericRestConnector(Connector):
         from .api import origin
 
         auth = spec.auth
-        return json.dumps([origin(spec.base_url), auth.get("type"), auth.get("name"), auth.get("in"),
-                           auth.get("token_url"), auth.get("authorize_url")])
+        return json.dumps(
+            [
+                origin(spec.base_url),
+                auth.get("type"),
+                auth.get("name"),
+                auth.get("in"),
+                auth.get("token_url"),
+                auth.get("authorize_url"),
+            ]
+        )
 
     @classmethod
     def check_connection_properties(cls, properties: Mapping[str, Any]) -> list[str]:
@@ -212,8 +262,11 @@ class GenericRestConnector(Connector):
     def check_source_properties(cls, props: Any) -> list[tuple[str, str]]:
         if not isinstance(props, Mapping):
             return [("", "must be a JSON object")]
-        problems = [(k, "is not a property of a Generic REST source (only entityName, the stream)")
-                    for k in props if k not in ("entityName", "customProperties")]
+        problems = [
+            (k, "is not a property of a Generic REST source (only entityName, the stream)")
+            for k in props
+            if k not in ("entityName", "customProperties")
+        ]
         if not props.get("entityName"):
             problems.append(("entityName", "is required: the name of one of the spec's streams"))
         return problems
@@ -225,12 +278,18 @@ class GenericRestConnector(Connector):
         kind = spec.auth["type"]
         missing = [label for name, label in NEEDED.get(kind, []) if not conn.credentials.get(name)]
         if kind == "oauth2" and not conn.credentials.get("accessToken"):
-            raise ConnectorError("The connection is not authorized yet: choose Re-authorize (or save the form) to "
-                                 "go through the service's consent page.")
+            raise ConnectorError(
+                "The connection is not authorized yet: choose Re-authorize (or save the form) to "
+                "go through the service's consent page."
+            )
         if missing:
-            raise ConnectorError(f"The spec's auth type {kind} needs {', '.join(missing)}: enter it on the connection.")
+            raise ConnectorError(
+                f"The spec's auth type {kind} needs {', '.join(missing)}: enter it on the connection."
+            )
         if kind == "basic" and not conn.properties.get("username"):
-            raise ConnectorError("The spec's auth type basic needs the User name: enter it on the connection.")
+            raise ConnectorError(
+                "The spec's auth type basic needs the User name: enter it on the connection."
+            )
         return spec
 
     def test(self, conn: ConnectionInfo) -> None:
@@ -254,9 +313,13 @@ class GenericRestConnector(Connector):
     @staticmethod
     def _field(stream: Mapping[str, Any], field: Mapping[str, Any]) -> EntityField:
         name = field["name"]
-        return EntityField(name, field.get("type", "string"), primary_key=name in (stream.get("primary_key") or []),
-                           filter_operators=RECORD_OPERATORS,
-                           timestamp_for_incremental=name == stream.get("cursor_field"))
+        return EntityField(
+            name,
+            field.get("type", "string"),
+            primary_key=name in (stream.get("primary_key") or []),
+            filter_operators=RECORD_OPERATORS,
+            timestamp_for_incremental=name == stream.get("cursor_field"),
+        )
 
     def _fields(self, conn: ConnectionInfo, spec: specs.Spec, stream: Mapping[str, Any]) -> list[dict]:
         if stream.get("fields"):
@@ -266,8 +329,15 @@ class GenericRestConnector(Connector):
             return infer_fields(_records(answer, stream, 1))
         return []
 
-    def read(self, conn: ConnectionInfo, entity: str, fields: list[str] | None, filters: list[Mapping[str, Any]],
-             window: Window, options: Mapping[str, Any]) -> Iterator[SourceBatch]:
+    def read(
+        self,
+        conn: ConnectionInfo,
+        entity: str,
+        fields: list[str] | None,
+        filters: list[Mapping[str, Any]],
+        window: Window,
+        options: Mapping[str, Any],
+    ) -> Iterator[SourceBatch]:
         spec = self._spec(conn)
         stream = spec.stream(entity)
         api = RestApi(conn, spec)
@@ -284,8 +354,11 @@ class GenericRestConnector(Connector):
                 wanted = list(fields) if fields is not None else list(known)
                 unknown = [n for n in wanted if n not in known and declared]
                 if unknown:
-                    raise MissingAtSource(f"The stream {entity} has no field {', '.join(unknown)}. Fields: "
-                                          f"{', '.join(known)}.", entity=entity, fields=unknown)
+                    raise MissingAtSource(
+                        f"The stream {entity} has no field {', '.join(unknown)}. Fields: {', '.join(known)}.",
+                        entity=entity,
+                        fields=unknown,
+                    )
                 columns = [known.get(n) or {"name": n, "type": "string"} for n in wanted]
                 getters = [_getter(c) for c in columns]
                 cursor_get = _getter(known.get(time_field) or {"name": time_field}) if time_field else None
@@ -293,13 +366,22 @@ class GenericRestConnector(Connector):
             if not window.is_open and cursor_get is not None:
                 records, unreadable = _in_window(records, cursor_get, window, fmt)
                 if unreadable:
-                    warnings.append(f"{unreadable} record(s) of {entity} have no readable time in {time_field} and "
-                                    "were left out of the incremental window.")
+                    warnings.append(
+                        f"{unreadable} record(s) of {entity} have no readable time in {time_field} and "
+                        "were left out of the incremental window."
+                    )
             table = pa.Table.from_arrays(
-                [_column([get(r) for r in records], c.get("type", "string")) for c, get in zip(columns, getters)],
-                names=[c["name"] for c in columns])
-            notes = [f"Generic REST: {api.calls} API call(s), {api.waited:g} s waited for the rate limit."] \
-                if number == 1 or api.waited else []
+                [
+                    _column([get(r) for r in records], c.get("type", "string"))
+                    for c, get in zip(columns, getters, strict=True)
+                ],
+                names=[c["name"] for c in columns],
+            )
+            notes = (
+                [f"Generic REST: {api.calls} API call(s), {api.waited:g} s waited for the rate limit."]
+                if number == 1 or api.waited
+                else []
+            )
             yield SourceBatch(table=table, bytes_read=size, warnings=warnings, notes=notes)
 
 
@@ -317,14 +399,18 @@ def _records(answer: Any, stream: Mapping[str, Any], page: int) -> list[Mapping[
     found = jmespath.search(expression, answer)
     if found is None:
         keys = ", ".join(list(answer)[:10]) if isinstance(answer, dict) else type(answer).__name__
-        raise ConnectorError(f'stream {stream["name"]}, page {page}: the records expression "{expression}" selects '
-                             f"nothing in the answer (it has: {keys or 'nothing'}). Fix streams.records in the spec; "
-                             "the run stops and nothing is published.")
+        raise ConnectorError(
+            f'stream {stream["name"]}, page {page}: the records expression "{expression}" selects '
+            f"nothing in the answer (it has: {keys or 'nothing'}). Fix streams.records in the spec; "
+            "the run stops and nothing is published."
+        )
     if isinstance(found, dict):
         found = [found]
     if not isinstance(found, list) or not all(isinstance(r, dict) for r in found):
-        raise ConnectorError(f'stream {stream["name"]}, page {page}: the records expression "{expression}" selects '
-                             "something that is not a list of objects; point it at the list of records.")
+        raise ConnectorError(
+            f'stream {stream["name"]}, page {page}: the records expression "{expression}" selects '
+            "something that is not a list of objects; point it at the list of records."
+        )
     return found
 
 

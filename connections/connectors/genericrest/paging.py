@@ -22,7 +22,7 @@ from .api import RestApi
 
 DEFAULT_MAX_PAGES = 10_000
 START, END = "{window_start}", "{window_end}"
-_LINK = re.compile(r'<([^>]*)>\s*((?:;\s*[^;,]+)*)')
+_LINK = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]+)*)")
 
 
 def window_value(when: datetime | None, fmt: str, *, default: datetime) -> str | int:
@@ -56,9 +56,15 @@ def first_request(stream: Mapping[str, Any], window: Window) -> tuple[dict[str, 
     spec_window = stream.get("window") or {}
     fmt = spec_window.get("format", "iso8601")
     epoch, now = datetime(1970, 1, 1, tzinfo=UTC), datetime.now(UTC)
-    values = {START: window_value(window.start, fmt, default=epoch), END: window_value(window.end, fmt, default=now)}
-    params = {k: v for k, v in (stream.get("params") or {}).items()
-              if not (v in (START, END) and (window.start if v == START else window.end) is None)}
+    values = {
+        START: window_value(window.start, fmt, default=epoch),
+        END: window_value(window.end, fmt, default=now),
+    }
+    params = {
+        k: v
+        for k, v in (stream.get("params") or {}).items()
+        if not (v in (START, END) and (window.start if v == START else window.end) is None)
+    }
     params = _fill(params, values)
     body = _fill(copy.deepcopy(stream["body"]), values) if stream.get("body") is not None else None
     target = params if spec_window.get("in", "query") == "query" else body
@@ -111,12 +117,16 @@ def pages(api: RestApi, stream: Mapping[str, Any], window: Window) -> Iterator[t
             return
         mark = following if isinstance(following, str) else repr(sorted(place.items()))
         if mark in seen or (isinstance(following, str) and following == url):
-            raise ConnectorError(f"stream {name}: the service sent the same next page again after page {number} "
-                                 f"({_short(mark)}); a paging loop. The run stops and nothing is published.")
+            raise ConnectorError(
+                f"stream {name}: the service sent the same next page again after page {number} "
+                f"({_short(mark)}); a paging loop. The run stops and nothing is published."
+            )
         seen.add(mark)
         url = following if isinstance(following, str) else api.url(stream["path"], params)
-    raise ConnectorError(f"stream {name}: stopped after {max_pages} pages (limits.max_pages) and there were "
-                         "more; raise the limit or narrow the stream. Nothing is published.")
+    raise ConnectorError(
+        f"stream {name}: stopped after {max_pages} pages (limits.max_pages) and there were "
+        "more; raise the limit or narrow the stream. Nothing is published."
+    )
 
 
 def _short(text: str) -> str:
@@ -128,8 +138,16 @@ def _count(answer: Any, stream: Mapping[str, Any]) -> int:
     return len(found) if isinstance(found, list) else (1 if found is not None else 0)
 
 
-def _following(api: RestApi, paging: Mapping[str, Any], response, answer: Any, place: dict, count: int,
-               size: int | None, what: str) -> str | bool | None:
+def _following(
+    api: RestApi,
+    paging: Mapping[str, Any],
+    response,
+    answer: Any,
+    place: dict,
+    count: int,
+    size: int | None,
+    what: str,
+) -> str | bool | None:
     """The next page: a URL (link_header, next_url), True when `place` was moved on (page number,
     offset, cursor), None when this was the last page."""
     kind = paging["type"]
@@ -157,13 +175,19 @@ def _following(api: RestApi, paging: Mapping[str, Any], response, answer: Any, p
         if cursor in (None, "", [], {}):
             return None
         if place.get(paging["param"]) == cursor:
-            raise ConnectorError(f"{what}: the service sent back the cursor it was given "
-                                 f"({_short(str(cursor))}); a paging loop. The run stops and nothing is published.")
+            raise ConnectorError(
+                f"{what}: the service sent back the cursor it was given "
+                f"({_short(str(cursor))}); a paging loop. The run stops and nothing is published."
+            )
         place[paging["param"]] = cursor
         return True
     if kind == "link_header":
         link = next_link(response.headers.get("link"))
-        return api.same_host(urljoin(response.url, link), f"{what}: the Link header's next URL") if link else None
+        return (
+            api.same_host(urljoin(response.url, link), f"{what}: the Link header's next URL")
+            if link
+            else None
+        )
     link = jmespath.search(paging["next_url"], answer)
     if not link:
         return None

@@ -28,8 +28,14 @@ MAX_SPEC_CHARS = 200_000
 
 # The auth types of a spec, as the connection form, OAuth views and services call them
 # (Connector.auth_kind_for).
-AUTH_KINDS = {"none": "none", "api_key": "api_key", "bearer": "api_key", "basic": "basic",
-              "oauth2_client_credentials": "client_credentials", "oauth2": "oauth2"}
+AUTH_KINDS = {
+    "none": "none",
+    "api_key": "api_key",
+    "bearer": "api_key",
+    "basic": "basic",
+    "oauth2_client_credentials": "client_credentials",
+    "oauth2": "oauth2",
+}
 
 
 class SpecError(ConnectorError):
@@ -63,7 +69,9 @@ class Spec:
         try:
             return self.streams[name]
         except KeyError:
-            raise ConnectorError(f'The spec has no stream "{name}". Streams: {", ".join(self.streams)}.') from None
+            raise ConnectorError(
+                f'The spec has no stream "{name}". Streams: {", ".join(self.streams)}.'
+            ) from None
 
 
 def auth_kind(text: str) -> str:
@@ -114,10 +122,14 @@ def _semantic_problems(document: Mapping[str, Any], node: yaml.Node) -> list[tup
     for index, stream in enumerate(document["streams"]):
         where = ["streams", index]
         if stream["name"] in names:
-            problems.append((_line(node, [*where, "name"]), f"streams[{index}].name: \"{stream['name']}\" repeats"))
+            problems.append(
+                (_line(node, [*where, "name"]), f'streams[{index}].name: "{stream["name"]}" repeats')
+            )
         names.add(stream["name"])
         expressions = [("records", stream.get("records"))]
-        expressions += [(f"fields[{i}].path", f.get("path")) for i, f in enumerate(stream.get("fields") or [])]
+        expressions += [
+            (f"fields[{i}].path", f.get("path")) for i, f in enumerate(stream.get("fields") or [])
+        ]
         paging = stream.get("paging") or {}
         expressions += [(f"paging.{k}", paging.get(k)) for k in ("cursor", "has_more", "next_url")]
         for key, expression in expressions:
@@ -128,24 +140,41 @@ def _semantic_problems(document: Mapping[str, Any], node: yaml.Node) -> list[tup
             except JMESPathError as exc:
                 parts = key.replace("[", ".").replace("]", "").split(".")
                 path = [*where, *(int(p) if p.isdigit() else p for p in parts)]
-                problems.append((_line(node, path), f"streams[{index}].{key}: not a JMESPath expression "
-                                                    f"({str(exc).splitlines()[0]})"))
+                problems.append(
+                    (
+                        _line(node, path),
+                        f"streams[{index}].{key}: not a JMESPath expression ({str(exc).splitlines()[0]})",
+                    )
+                )
         declared = [f["name"] for f in stream.get("fields") or []]
         cursor = stream.get("cursor_field")
         if cursor and declared and cursor not in declared:
-            problems.append((_line(node, [*where, "cursor_field"]),
-                             f"streams[{index}].cursor_field: \"{cursor}\" is not one of its fields"))
+            problems.append(
+                (
+                    _line(node, [*where, "cursor_field"]),
+                    f'streams[{index}].cursor_field: "{cursor}" is not one of its fields',
+                )
+            )
         for key in stream.get("primary_key") or []:
             if declared and key not in declared:
-                problems.append((_line(node, [*where, "primary_key"]),
-                                 f"streams[{index}].primary_key: \"{key}\" is not one of its fields"))
+                problems.append(
+                    (
+                        _line(node, [*where, "primary_key"]),
+                        f'streams[{index}].primary_key: "{key}" is not one of its fields',
+                    )
+                )
         if paging.get("type") == "cursor" and not (paging.get("cursor") or paging.get("cursor_header")):
-            problems.append((_line(node, [*where, "paging"]),
-                             f"streams[{index}].paging: a cursor paging needs cursor (a JMESPath in the body) "
-                             "or cursor_header"))
+            problems.append(
+                (
+                    _line(node, [*where, "paging"]),
+                    f"streams[{index}].paging: a cursor paging needs cursor (a JMESPath in the body) "
+                    "or cursor_header",
+                )
+            )
         if stream.get("window") and not cursor:
-            problems.append((_line(node, [*where, "window"]),
-                             f"streams[{index}].window: needs the stream's cursor_field"))
+            problems.append(
+                (_line(node, [*where, "window"]), f"streams[{index}].window: needs the stream's cursor_field")
+            )
     return problems
 
 
