@@ -131,7 +131,8 @@ class Stripe(Server):
             rows = [c for c in rows if c["created"] >= int(params["created[gte]"])]
         after = params.get("starting_after")
         if after and not self.repeat:
-            index = next((i for i, c in enumerate(rows) if c["id"] == after), None)
+            index = self._index.get(after) if rows is self._ordered else \
+                next((i for i, c in enumerate(rows) if c["id"] == after), None)
             if index is None:
                 return handler.reply(
                     400,
@@ -148,6 +149,7 @@ class Stripe(Server):
         if getattr(self, "_ordered_for", None) != len(self.customers):
             self._ordered = sorted(self.customers, key=lambda c: (c["created"], c["id"]), reverse=True)
             self._ordered_for = len(self.customers)
+            self._index = {c["id"]: i for i, c in enumerate(self._ordered)}
         return self._ordered
 
     def send_huge(self, handler: JsonHandler) -> None:

@@ -115,6 +115,9 @@ def _coerce(value: Any, data_type: str) -> Any:
 
 def _column(values: list[Any], data_type: str) -> pa.Array:
     arrow_type = TEXT_TIME_ARROW_TYPES[data_type]
+    if arrow_type == pa.string():
+        # objects and lists become JSON text in one pass (a failed pa.array costs more than this)
+        return pa.array([v if v is None or v.__class__ is str else _text(v) for v in values], arrow_type)
     try:
         return pa.array(values, arrow_type)  # the common case: the service sent the declared types
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
