@@ -43,8 +43,9 @@ def declarative(base: str) -> int:
     from connections.tests.rest_servers import STRIPE_KEY
     from connections.tests.test_genericrest import example
 
-    conn = ConnectionInfo("bench", "CustomConnector", "GenericREST", {"spec": example("stripe", base)},
-                          {"apiKey": STRIPE_KEY})
+    conn = ConnectionInfo(
+        "bench", "CustomConnector", "GenericREST", {"spec": example("stripe", base)}, {"apiKey": STRIPE_KEY}
+    )
     batches = GenericRestConnector().read(conn, "customers", FIELDS, [], Window(), {})
     return sum(b.table.num_rows for b in batches)
 
@@ -56,15 +57,27 @@ def hand_written(base: str) -> int:
     from connections import net
     from connections.tests.rest_servers import STRIPE_KEY
 
-    schema = pa.schema([("id", pa.string()), ("email", pa.string()), ("name", pa.string()),
-                        ("created", pa.int64()), ("balance", pa.int64()), ("delinquent", pa.bool_()),
-                        ("metadata", pa.string())])
+    schema = pa.schema(
+        [
+            ("id", pa.string()),
+            ("email", pa.string()),
+            ("name", pa.string()),
+            ("created", pa.int64()),
+            ("balance", pa.int64()),
+            ("delinquent", pa.bool_()),
+            ("metadata", pa.string()),
+        ]
+    )
     headers = {"Authorization": f"Bearer {STRIPE_KEY}", "Accept": "application/json"}
     params: dict = {"limit": 100}
     total = 0
     while True:
-        answer = json.loads(net.request("GET", f"{base}/v1/customers?{urlencode(params)}", headers=headers).body)
-        rows = [{**{k: c.get(k) for k in FIELDS}, "metadata": json.dumps(c["metadata"])} for c in answer["data"]]
+        answer = json.loads(
+            net.request("GET", f"{base}/v1/customers?{urlencode(params)}", headers=headers).body
+        )
+        rows = [
+            {**{k: c.get(k) for k in FIELDS}, "metadata": json.dumps(c["metadata"])} for c in answer["data"]
+        ]
         total += pa.Table.from_pylist(rows, schema=schema).num_rows
         if not answer["has_more"] or not rows:
             return total
@@ -78,14 +91,21 @@ def main() -> None:
     args = parser.parse_args()
     if args.serve:
         return serve(args.serve)
-    server = subprocess.Popen([sys.executable, __file__, "--serve", str(args.count)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(args.count)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         base = server.stdout.readline().strip()
         os.environ["SLUICE_NET_ALLOW"] = base.removeprefix("http://")
         best = {}
         for _ in range(2):
-            for name, read in (("hand-written client", hand_written), ("Generic REST (stripe.yaml)", declarative)):
+            for name, read in (
+                ("hand-written client", hand_written),
+                ("Generic REST (stripe.yaml)", declarative),
+            ):
                 started = time.perf_counter()
                 records = read(base)
                 seconds = time.perf_counter() - started
