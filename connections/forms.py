@@ -25,7 +25,7 @@ def _with(help_text: str, note: str) -> str:
 
 
 def form_field(
-    field: ConfigField, *, editing: bool, connector_cls: type[Connector] | None = None
+    field: ConfigField, *, editing: bool, connector_cls: type[Connector] | None = None, auth_kind: str = ""
 ) -> forms.Field:
     common: dict[str, Any] = {
         "label": field.label or field.name,
@@ -35,7 +35,7 @@ def form_field(
     # Said before saving: stored credentials never follow a changed address (services enforces it).
     destinations = connector_cls.credential_destination_fields() if connector_cls and editing else ()
     if field in destinations:
-        reauthorize = " and re-authorize" if connector_cls.auth_kind == "oauth2" else ""
+        reauthorize = " and re-authorize" if auth_kind == "oauth2" else ""
         common["help_text"] = _with(field.help, "Changing it clears the stored credentials: type every "
                                                 f"secret again{reauthorize}.")
     if field.secret:
@@ -63,6 +63,11 @@ def form_field(
         return forms.BooleanField(initial=bool(field.default), **common)
     if field.kind == "integer":
         return forms.IntegerField(initial=field.default, **common)
+    if field.kind == "text":
+        # a document (Generic REST's spec): monospaced, long lines kept, not stripped of its indentation
+        widget = forms.Textarea(attrs={"rows": 24, "class": "mono code-editor", "spellcheck": "false",
+                                       "wrap": "off"})
+        return forms.CharField(initial=field.default, widget=widget, strip=False, **common)
     if field.kind == "url":
         return forms.URLField(initial=field.default, assume_scheme="https", **common)
     return forms.CharField(initial=field.default, **common)
@@ -83,8 +88,10 @@ class ConnectionForm(forms.Form):
             label="Connection mode", choices=Connection.Mode.choices, initial=Connection.Mode.PUBLIC,
             help_text="Private: the application is reached over a private network link.",
         )
+        auth_kind = connector_cls.auth_kind_for(self.typed_properties()) if editing else ""
         for field in connector_cls.config_fields:
-            self.fields[field.name] = form_field(field, editing=editing, connector_cls=connector_cls)
+            self.fields[field.name] = form_field(field, editing=editing, connector_cls=connector_cls,
+                                                 auth_kind=auth_kind)
 
     def clean_connection_name(self) -> str:
         import re
@@ -94,6 +101,13 @@ class ConnectionForm(forms.Form):
         if not re.fullmatch(r"[\w/!@#+=.-]+", name):
             raise forms.ValidationError("Use letters, digits and / ! @ # + = . _ - only (no spaces).")
         return name
+
+    def typed_properties(self, connection: Connection | None = None) -> dict[str, Any]:
+        """The plain settings as typed (a bound form, valid or not), else as stored or preset: what
+        decides the auth kind the page speaks of."""
+        if self.is_bound:
+            return {f.name: self.data.get(f.name) for f in self.connector_cls.config_fields if not f.secret}
+        return dict(connection.properties) if connection is not None else dict(self.initial)
 
     def secret_fields(self) -> list[forms.BoundField]:
         return [self[f.name] for f in self.connector_cls.config_fields if f.secret]

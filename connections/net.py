@@ -321,7 +321,7 @@ def _one_request(method, url, headers, body, timeout, ssl_context, max_body_byte
             shutil.copyfileobj(raw, sink, STREAM_CHUNK_BYTES)
             data = b""
         else:
-            data = raw.read() if max_body_bytes is None else raw.read(max_body_bytes)
+            data = raw.read() if max_body_bytes is None else _read_at_most(raw, max_body_bytes)
         return Response(raw.status, {k.lower(): v for k, v in raw.getheaders()}, data, url)
     except (OSError, http.client.HTTPException) as exc:
         # The message names the host, not the URL: a query string may hold a token.
@@ -329,6 +329,20 @@ def _one_request(method, url, headers, body, timeout, ssl_context, max_body_byte
                              permanent=False) from None
     finally:
         conn.close()
+
+
+def _read_at_most(raw: http.client.HTTPResponse, limit: int) -> bytes:
+    """Up to `limit` bytes of the answer, in chunks: http.client's read(n) allocates n bytes up
+    front whatever the answer's length, which costs milliseconds a call for a cap of megabytes."""
+    parts: list[bytes] = []
+    left = limit
+    while left > 0:
+        chunk = raw.read(min(left, 64 * 1024))
+        if not chunk:
+            break
+        parts.append(chunk)
+        left -= len(chunk)
+    return b"".join(parts)
 
 
 def check_host(host: str, port: int) -> IPAddress:

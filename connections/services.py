@@ -85,7 +85,7 @@ def check_fields(connector_cls, properties: Mapping[str, Any], credentials: Mapp
             errors.append(f"{field.name}: must be one of {', '.join(field.choices)}")
     errors += connector_cls.check_connection_properties(properties)
     known = {f.name for f in connector_cls.config_fields}
-    if connector_cls.auth_kind == "oauth2":
+    if connector_cls.auth_kind_for(properties) == "oauth2":
         known |= OAUTH_TOKEN_KEYS  # stored by the OAuth callback, not typed in a form
         known |= set(connector_cls.oauth_token_extras.values())
     for name in [*properties, *credentials]:
@@ -109,7 +109,8 @@ def _test_or_refuse(connector_cls, connection: Connection) -> None:
     except ConnectorError as exc:
         # Only a connection with credentials can fail to authenticate; a wrong folder or address
         # of one without is a plain validation error.
-        failed = UserError if connector_cls.auth_kind == "none" else ConnectorAuthenticationFailed
+        kind = connector_cls.auth_kind_for(connection.properties)
+        failed = UserError if kind == "none" else ConnectorAuthenticationFailed
         raise failed(f"The connection test failed: {exc.message}") from None
     now = timezone.now()
     connection.status = Connection.Status.AVAILABLE
@@ -184,14 +185,9 @@ def _refresh_expired_tokens(connection: Connection) -> bool:
 
 def moved_destination_fields(connector_cls, before: Mapping[str, Any], after: Mapping[str, Any]) -> list:
     """The fields that decide where credentials are sent (ConfigField.sends_credentials_to) whose
-    value differs between two sets of properties; a missing value counts as the field's default."""
-
-    def value(properties: Mapping[str, Any], field) -> str:
-        raw = properties.get(field.name)
-        raw = field.default if raw in (None, "") else raw
-        return "" if raw is None else str(raw)
-
-    return [f for f in connector_cls.credential_destination_fields() if value(before, f) != value(after, f)]
+    address (Connector.credential_address) differs between two sets of properties."""
+    return [f for f in connector_cls.credential_destination_fields()
+            if connector_cls.credential_address(f, before) != connector_cls.credential_address(f, after)]
 
 
 def _labels(fields) -> str:
@@ -200,7 +196,7 @@ def _labels(fields) -> str:
 
 
 def _credentials_for_new_address(connector_cls, stored: Mapping[str, Any], moved: list,
-                                 typed: Mapping[str, Any]) -> dict:
+                                 typed: Mapping[str, Any], auth_kind: str) -> dict:
     """The one rule of where credentials may go: when an edit changes a field that decides where
     they are sent, nothing stored goes along (a logged-in user could otherwise point a connection
     at their own server and collect its password or tokens). Every secret that was stored must be
@@ -208,7 +204,7 @@ def _credentials_for_new_address(connector_cls, stored: Mapping[str, Any], moved
     missing = [f for f in connector_cls.config_fields
                if f.secret and stored.get(f.name) not in (None, "") and f.name not in typed]
     if missing:
-        then = ", then re-authorize" if connector_cls.auth_kind == "oauth2" else ""
+        then = ", then re-authorize" if auth_kind == "oauth2" else ""
         raise UserError(
             f"{_labels(moved)} changed, so the stored credentials are cleared: Sluice never sends them "
             f"to a new address. Enter {_labels(missing)} again{then}, or undo the change."
@@ -241,7 +237,8 @@ def update_connection(
     replaced = sorted(typed)
     stored = connection.credentials
     if moved:
-        credentials = _credentials_for_new_address(connector_cls, stored, moved, typed)
+        credentials = _credentials_for_new_address(connector_cls, stored, moved, typed,
+                                                   connector_cls.auth_kind_for(properties))
     else:
         credentials = {**stored, **typed}
     if connection_mode is not None:
@@ -256,7 +253,7 @@ def update_connection(
     connection.properties = dict(properties)
     connection.credentials = credentials
     connection.updated_by = user
-    if moved and connector_cls.auth_kind == "oauth2":
+    if moved and connector_cls.auth_kind_for(properties) == "oauth2":
         connection.status = Connection.Status.NEEDS_REAUTHORIZATION
         connection.status_message = f"{_labels(moved)} changed, so the stored tokens were cleared."[:2048]
     else:

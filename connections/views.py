@@ -109,6 +109,7 @@ def connection_detail(request: HttpRequest, name: str) -> HttpResponse:
     context = {
         "connection": connection,
         "connector": connector_cls,
+        "auth_kind": connector_cls.auth_kind_for(connection.properties) if connector_cls else "",
         "properties": visible_properties(connection),
         "secret_names": secret_names,
         "flows": connection.flows.order_by("name"),
@@ -134,8 +135,10 @@ def connection_metadata_refresh(request: HttpRequest, name: str) -> HttpResponse
 def form_page(request, form, connector_cls, *, connection=None, errors=(), status=200):
     from connections.oauth.views import redirect_uri
 
-    oauth = connector_cls.auth_kind == "oauth2"
+    auth_kind = connector_cls.auth_kind_for(form.typed_properties(connection))
+    oauth = auth_kind == "oauth2"
     context = {
+        "auth_kind": auth_kind,
         "form": form,
         "connector": connector_cls,
         "connection": connection,
@@ -166,6 +169,11 @@ def connection_create(request: HttpRequest, key: str) -> HttpResponse:
     form = ConnectionForm(connector_cls, request.POST)
     if not form.is_valid():
         return form_page(request, form, connector_cls, status=400)
+    if connector_cls.auth_kind != "oauth2" and connector_cls.auth_kind_for(form.properties()) == "oauth2":
+        # The typed spec says OAuth 2.0 (Generic REST): on to the consent page, as the OAuth form does.
+        from connections.oauth.views import oauth_start
+
+        return oauth_start(request, key)
     try:
         connection = services.create_connection(
             name=form.cleaned_data[NAME_FIELD],

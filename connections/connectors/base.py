@@ -179,7 +179,7 @@ class Connector:
     description: ClassVar[str] = ""
     can_be_source: ClassVar[bool] = False
     can_be_destination: ClassVar[bool] = False
-    auth_kind: ClassVar[str] = "none"  # oauth2 | basic | api_key | none
+    auth_kind: ClassVar[str] = "none"  # oauth2 | basic | api_key | client_credentials | none | per_connection
     config_fields: ClassVar[tuple[ConfigField, ...]] = ()
     trigger_types: ClassVar[tuple[str, ...]] = ("OnDemand",)
     fastest_schedule_minutes: ClassVar[int] = 1
@@ -233,6 +233,32 @@ class Connector:
     def oauth_endpoints(cls, properties: Mapping[str, Any]) -> tuple[str, str]:
         """(authorization URL, token URL) for a connection with these properties."""
         raise NotImplementedError
+
+    @classmethod
+    def auth_kind_for(cls, properties: Mapping[str, Any]) -> str:
+        """The authentication kind of a connection with these properties. Every place that acts on
+        it (the form, the OAuth views, token refresh, services) asks here, not `auth_kind`: a
+        connector whose connections differ (Generic REST: its spec says) overrides this."""
+        return cls.auth_kind
+
+    @classmethod
+    def oauth_scopes_for(cls, properties: Mapping[str, Any]) -> tuple[str, ...]:
+        """The scopes to ask for, for a connection with these properties (oauth_scopes)."""
+        return cls.oauth_scopes
+
+    @classmethod
+    def oauth_client_auth_for(cls, properties: Mapping[str, Any]) -> str:
+        """How the token endpoint receives the client credentials, for these properties."""
+        return cls.oauth_client_auth
+
+    @classmethod
+    def credential_address(cls, field: ConfigField, properties: Mapping[str, Any]) -> str:
+        """The part of a sends_credentials_to field's value that decides where credentials go: the
+        value itself (a missing one is the default). Services compare it before and after an edit;
+        a field that holds more than an address (Generic REST's spec) narrows it to that."""
+        raw = properties.get(field.name)
+        raw = field.default if raw in (None, "") else raw
+        return "" if raw is None else str(raw)
 
     @classmethod
     def key(cls) -> str:

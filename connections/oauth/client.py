@@ -134,3 +134,10 @@ def needs_refresh(credentials: Mapping[str, Any], leeway: int = 120) -> bool:
     """True when the access token expires within `leeway` seconds (0 = no known expiry)."""
     expires_at = int(credentials.get("expiresAt") or 0)
     return bool(expires_at) and expires_at - leeway <= time.time()
+
+
+def client_credentials(token_url: str, form: Mapping[str, str], *, client_id: str, client_secret: str,
+                       client_auth: str = "client_secret_basic") -> Mapping[str, Any]:
+    """The token response of a client credentials grant (RFC 6749 4.4): `form` holds grant_type
+    and, when asked for, scope. Nothing is stored: the caller keeps the token for its run."""
+    return _token_call(token_url, form, client_id, client_secret, None, client_auth)

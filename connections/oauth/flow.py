@@ -64,7 +64,7 @@ def begin(
     authorize_url, _ = connector_cls.oauth_endpoints(properties)
     return client.authorization_url(
         authorize_url, client_id=str(properties.get("clientId") or ""), redirect_uri=redirect_uri,
-        scopes=connector_cls.oauth_scopes, state=state, pkce=pkce,
+        scopes=connector_cls.oauth_scopes_for(properties), state=state, pkce=pkce,
         scope_param=connector_cls.oauth_scope_param,
     )
 
@@ -98,7 +98,7 @@ def complete(pending: PendingAuthorization, connector_cls: type[Connector], *, c
             client_id=str(pending.properties.get("clientId") or ""),
             client_secret=secrets.get("clientSecret", ""),
             unwrap=connector_cls.oauth_token_payload,
-            client_auth=connector_cls.oauth_client_auth,
+            client_auth=connector_cls.oauth_client_auth_for(pending.properties),
         )
     except client.OAuthError as exc:
         raise UserError(f"{connector_cls.display_name} did not issue tokens. {exc.message}. "

@@ -26,7 +26,7 @@ LEEWAY_SECONDS = 120
 
 def is_oauth(connection: Connection) -> bool:
     try:
-        return get_connector_class(connection.connector_key).auth_kind == "oauth2"
+        return get_connector_class(connection.connector_key).auth_kind_for(connection.properties) == "oauth2"
     except ConnectorError:
         return False
 
@@ -74,7 +74,7 @@ def refresh_tokens(connection_pk: int, stale_access_token: str) -> dict:
                     client_id=str(connection.properties.get("clientId") or ""),
                     client_secret=str(credentials.get("clientSecret") or ""),
                     unwrap=connector_cls.oauth_token_payload,
-                    client_auth=connector_cls.oauth_client_auth,
+                    client_auth=connector_cls.oauth_client_auth_for(connection.properties),
                 )
         except client.OAuthError as exc:
             if exc.error != "invalid_grant":

@@ -41,9 +41,18 @@ def oauth_connector(key: str) -> type[Connector]:
         cls = get_connector_class(key)
     except ConnectorError as exc:
         raise Http404(exc.message) from None
-    if cls.auth_kind != "oauth2":
+    if cls.auth_kind not in ("oauth2", "per_connection"):
         raise Http404(f"{cls.display_name} does not use OAuth 2.0.")
     return cls
+
+
+def not_oauth(connector_cls: type[Connector], properties) -> str | None:
+    """Why a connection with these properties cannot go through the consent page, or None (a
+    connector whose auth kind each connection decides: Generic REST's spec says oauth2 or not)."""
+    if connector_cls.auth_kind_for(properties) == "oauth2":
+        return None
+    return (f"This {connector_cls.display_name} connection does not use OAuth 2.0 authorization code: "
+            "nothing to authorize.")
 
 
 def _session_key(request: HttpRequest) -> str:
@@ -65,10 +74,14 @@ def oauth_start(request: HttpRequest, key: str) -> HttpResponse:
             connection = services.get_connection(request.POST["connection"])
         except NotFound as exc:
             raise Http404(exc.errors[0]) from None
+        if why := not_oauth(connector_cls, connection.properties):
+            raise Http404(why)
         return redirect(flow.begin(connector_cls, connection=connection, **common))
     form = ConnectionForm(connector_cls, request.POST)
     if not form.is_valid():
         return form_page(request, form, connector_cls, status=400)
+    if why := not_oauth(connector_cls, form.properties()):
+        return form_page(request, form, connector_cls, errors=[why], status=400)
     try:
         url = flow.begin(
             connector_cls, name=form.cleaned_data[NAME_FIELD],
@@ -98,7 +111,7 @@ def oauth_callback(request: HttpRequest, key: str) -> HttpResponse:
     connector_cls = oauth_connector(key)
     pending = flow.claim(request.GET.get("state", ""), key=key, user=request.user,
                          session_key=request.session.session_key or "")
-    if pending is None:
+    if pending is None or not_oauth(connector_cls, pending.properties):
         return render(request, "connections/oauth_forbidden.html", {"connector": connector_cls}, status=403)
     back = _back_to_form(pending, key)
     error = request.GET.get("error")

@@ -323,6 +323,19 @@ def infor_nexus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixt
     )
 
 
+
+def generic_rest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    """The Stripe-style example spec against its local server (connections/tests/rest_servers.py)."""
+    from connections.tests.rest_servers import STRIPE_KEY, serve
+    from connections.tests.test_genericrest import example
+
+    server = serve("stripe", monkeypatch, count=12)
+    return ContractFixture(
+        connection=ConnectionInfo("contract", "CustomConnector", "GenericREST",
+                                  {"spec": example("stripe", server.base)}, {"apiKey": STRIPE_KEY}),
+        source_props={"entityName": "customers"},
+    )
+
 FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "LocalFiles": local_files,
     "DemoCRM": demo_crm,
@@ -345,4 +358,5 @@ FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "Dynatrace": dynatrace,
     "Trendmicro": trendmicro,
     "Infornexus": infor_nexus,
+    "GenericREST": generic_rest,
 }

@@ -23,8 +23,8 @@ from connections.connectors.base import (
 from connections.connectors.registry import CONNECTORS, get_connector_class
 from connections.tests.contract_fixtures import FIXTURES, ContractFixture
 
-AUTH_KINDS = {"oauth2", "basic", "api_key", "client_credentials", "none"}
-FIELD_KINDS = {"string", "secret", "url", "path", "choice", "boolean", "integer"}
+AUTH_KINDS = {"oauth2", "basic", "api_key", "client_credentials", "none", "per_connection"}
+FIELD_KINDS = {"string", "secret", "url", "path", "choice", "boolean", "integer", "text"}
 TRIGGERS = {"OnDemand", "Scheduled", "Event"}
 WRITE_OPERATIONS = {"INSERT", "UPSERT", "UPDATE", "DELETE"}
 OPERATORS = {

@@ -100,4 +100,5 @@ def auth_kind(kind: str) -> str:
         "api_key": "API key",
         "client_credentials": "OAuth 2.0 client credentials",
         "none": "none",
+        "per_connection": "as each connection's spec says",
     }.get(kind or "", kind or "")
