@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sluice.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
 
 
 def serve(count: int) -> None:

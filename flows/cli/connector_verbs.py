@@ -72,6 +72,7 @@ def _modes(cls: type[Connector]) -> list[str]:
 
 def connector_configuration(cls: type[Connector]) -> dict[str, Any]:
     auth = {"oauth2": "OAUTH2", "basic": "BASIC", "api_key": "APIKEY"}.get(cls.auth_kind)
+    each = cls.auth_kind == "per_connection"
     return shapes.compact({
         "canUseAsSource": cls.can_be_source,
         "canUseAsDestination": cls.can_be_destination,
@@ -88,10 +89,11 @@ def connector_configuration(cls: type[Connector]) -> dict[str, Any]:
         "connectorVersion": CONNECTOR_VERSION,
         "connectorArn": connector_arn(cls.key()),
         "connectorModes": _modes(cls),
+        # "per_connection" (Generic REST): each connection's spec chooses, so every kind is offered
         "authenticationConfig": {
-            "isBasicAuthSupported": auth == "BASIC",
-            "isApiKeyAuthSupported": auth == "APIKEY",
-            "isOAuth2Supported": auth == "OAUTH2",
+            "isBasicAuthSupported": auth == "BASIC" or each,
+            "isApiKeyAuthSupported": auth == "APIKEY" or each,
+            "isOAuth2Supported": auth == "OAUTH2" or each,
             "isCustomAuthSupported": False,
         },
         # The connection's settings, with which are secret: the single source the console's form uses.
