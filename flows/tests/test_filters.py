@@ -26,8 +26,8 @@ def names(html: str, candidates) -> set[str]:
 @pytest.fixture
 def flows(demo):
     """The demo flow (Local files -> Local files, on demand, Active) and three more."""
-    tagged = services.create_flow(flow_document("billing-sync", description="Invoices for finance",
-                                                tags={"team": "payments"}))
+    services.create_flow(flow_document("billing-sync", description="Invoices for finance",
+                                        tags={"team": "payments"}))
     crm = services.create_flow(flow_document("crm-to-lake"))
     # Connectors other than Local files need live servers to create; the columns are what the
     # filter reads (services.searchable_parts fills them; tested below).
