@@ -17,10 +17,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from connections import metadata, services
+from connections import catalog, metadata, services
 from connections.audit import client_address
 from connections.connectors.base import Connector, ConnectorError
-from connections.connectors.registry import connector_keys, get_connector_class
+from connections.connectors.registry import get_connector_class
 from connections.forms import NAME_FIELD, ConnectionForm
 from connections.models import Connection, ConnectionTest
 from console.errors import NotFound, UserError
@@ -29,33 +29,12 @@ PAGE_SIZE = 50
 CHANGES_SHOWN = 10
 
 
-def initials(name: str) -> str:
-    words = [w for w in name.replace("-", " ").split() if w[:1].isalnum()]
-    return "".join(w[0] for w in words[:2]).upper() or "?"
-
-
-def catalog_entries() -> list[dict]:
-    counts = {
-        (row["connector_type"], row["connector_label"]): row["n"]
-        for row in Connection.objects.values("connector_type", "connector_label").annotate(n=Count("id"))
-    }
-    entries = []
-    for key in connector_keys():
-        cls = get_connector_class(key)
-        label = cls.connector_label if cls.connector_type == "CustomConnector" else ""
-        entries.append({
-            "key": key,
-            "cls": cls,
-            "initials": initials(cls.display_name or key),
-            "count": counts.get((cls.connector_type, label), 0),
-        })
-    return entries
-
-
 def connection_list(request: HttpRequest) -> HttpResponse:
-    """"Manage connections": the catalog of connectors, then the connections (of one connector
-    when one is chosen)."""
-    entries = catalog_entries()
+    """"Manage connections": the catalog of connectors (searchable, filtered by role and
+    authentication), then the connections (of one connector when one is chosen)."""
+    entries = catalog.entries()
+    chosen_filters = catalog.read_filters(request.GET)
+    shown = [e for e in entries if catalog.matches(e["cls"], e["key"], chosen_filters)]
     chosen = next((e for e in entries if e["key"] == request.GET.get("connector")), None)
     connections = Connection.objects.annotate(flow_count=Count("flows")).order_by("name")
     if chosen:
@@ -65,7 +44,11 @@ def connection_list(request: HttpRequest) -> HttpResponse:
             connections = connections.filter(connector_label=cls.connector_label)
     page = Paginator(connections, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
-        "entries": entries,
+        "entries": shown,
+        "connector_count": len(entries),
+        "catalog_filters": chosen_filters,
+        "roles": catalog.ROLES,
+        "auth_kinds": catalog.AUTH_KINDS,
         "chosen": chosen,
         "page": page,
         "connections": page.object_list,

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from console.templatetags.sluice import first_line
 from flows.models import Execution, ExecutionLog, Flow, FlowVersion
 
 
@@ -35,7 +36,7 @@ class ExecutionLogInline(ReadOnlyInline):
 @admin.register(Execution)
 class ExecutionAdmin(ReadOnlyAdmin):
     list_display = (
-        "id", "flow", "status", "trigger", "created_at", "finished_at",
+        "id", "flow", "status", "error", "trigger", "created_at", "finished_at",
         "records_processed", "record_failures", "bytes_written", "source_api_calls", "destination_api_calls",
     )
     list_filter = ("status", "trigger", ("flow", admin.RelatedOnlyFieldListFilter), "created_at")
@@ -43,6 +44,11 @@ class ExecutionAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("flow",)
     inlines = [ExecutionLogInline]
+
+    @admin.display(description="Error")
+    def error(self, execution: Execution) -> str:
+        """A failed run's one-line reason (the execution page has the whole message)."""
+        return first_line(execution.error_message) if execution.status != Execution.Status.SUCCESSFUL else ""
 
 
 class FlowVersionInline(ReadOnlyInline):

@@ -23,6 +23,12 @@ class Flow(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     status_message = models.CharField(max_length=2048, blank=True)
     trigger_type = models.CharField(max_length=16, default="OnDemand")
+    # Copied from the current version's document (flows/services.py) so the flows list can filter
+    # and search with a query rather than by reading every document: the connector keys of the
+    # source and destination (an edit cannot change them) and the tags as "key=value" lines.
+    source_connector = models.CharField(max_length=256, blank=True)
+    destination_connector = models.CharField(max_length=256, blank=True)
+    tags_text = models.TextField(blank=True)
     current_version = models.ForeignKey(
         "FlowVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

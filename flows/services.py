@@ -163,13 +163,28 @@ def update_flow(flow: Flow, document: Any, *, user=None) -> FlowVersion:
     return version
 
 
+def searchable_parts(document: dict) -> tuple[str, str, str]:
+    """The source and destination connector keys and the tags of a (valid) document, as the flows
+    list filters and searches them (Flow.source_connector, .destination_connector, .tags_text)."""
+    def key(config: Any) -> str:
+        config = config if isinstance(config, dict) else {}
+        return str(config.get("connectorLabel") if config.get("connectorType") == "CustomConnector"
+                   else config.get("connectorType") or "")
+    destinations = document.get("destinationFlowConfigList") or [{}]
+    tags = document.get("tags") or {}
+    return (key(document.get("sourceFlowConfig")), key(destinations[0]),
+            "\n".join(f"{name}={value}" for name, value in sorted(tags.items())))
+
+
 def _add_version(flow: Flow, document: dict, user) -> FlowVersion:
     last = flow.versions.order_by("-number").values_list("number", flat=True).first() or 0
     version = FlowVersion.objects.create(
         flow=flow, number=last + 1, document=json.dumps(document, ensure_ascii=False), created_by=user
     )
     flow.current_version = version
-    flow.save(update_fields=["current_version", "updated_at"])
+    flow.source_connector, flow.destination_connector, flow.tags_text = searchable_parts(document)
+    flow.save(update_fields=["current_version", "source_connector", "destination_connector", "tags_text",
+                             "updated_at"])
     flow.connections.set(resolve_connections(document))
     if flow.status == Flow.Status.ACTIVE and flow.trigger_type == "Scheduled":
         # A new version may change the schedule: the next slot follows the new one.

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from console.errors import UserError
 from console.run_charts import flow_chart_context
-from flows import guardrails, services
+from flows import filters, guardrails, services
 from flows.forms import DeleteFlowForm, ImportFlowForm
 from flows.models import EventEndpoint, Execution, Flow, FlowDraft
 from flows.schedules import upcoming
@@ -133,19 +133,24 @@ def incremental_field(document: dict) -> str:
 
 
 def flow_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(flows_with_last_run(), FLOWS_PER_PAGE).get_page(request.GET.get("page"))
+    chosen, query = filters.flow_filters(request.GET)
+    page = Paginator(flows_with_last_run().filter(query), FLOWS_PER_PAGE).get_page(request.GET.get("page"))
     rows = [(flow, describe_flow(flow.definition)) for flow in page]
     drafts = FlowDraft.objects.filter(owner=request.user).select_related("flow")
-    return render(request, "flows/list.html", {"page": page, "rows": rows, "drafts": drafts})
+    context = {"page": page, "rows": rows, "drafts": drafts, "filters": chosen, **filters.choices_context()}
+    return render(request, "flows/list.html", context)
 
 
 def history_context(request: HttpRequest, flow: Flow, page_number: Any = None) -> dict[str, Any]:
-    executions = (flow.executions.select_related("started_by").annotate(version_number=F("version__number"))
-                  .order_by("-created_at"))
+    chosen, query = filters.execution_filters(request.GET)
+    executions = (flow.executions.filter(query).select_related("started_by")
+                  .annotate(version_number=F("version__number")).order_by("-created_at"))
     page: Page = Paginator(executions, EXECUTIONS_PER_PAGE).get_page(page_number or request.GET.get("page"))
     return {
         "flow": flow,
         "page": page,
+        "history_filters": chosen,
+        **filters.choices_context(),
         # Poll only while something on this page can still change.
         "polling": any(not execution.is_finished for execution in page),
     }

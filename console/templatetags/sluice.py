@@ -102,3 +102,14 @@ def auth_kind(kind: str) -> str:
         "none": "none",
         "per_connection": "as each connection's spec says",
     }.get(kind or "", kind or "")
+
+
+REASON_LENGTH = 140
+
+
+@register.filter
+def first_line(text: str) -> str:
+    """The first non-blank line of a message, cut to one table line: a run's reason at a glance
+    (the history tables show the whole text on demand)."""
+    line = next((line.strip() for line in str(text or "").splitlines() if line.strip()), "")
+    return line if len(line) <= REASON_LENGTH else line[: REASON_LENGTH - 1].rstrip() + "…"

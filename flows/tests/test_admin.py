@@ -80,3 +80,14 @@ def test_flow_and_execution_pages_show_versions_and_log_lines(admin_client_, exe
     assert "Flow versions" in flow_page and 'name="_save"' not in flow_page
     page = admin_client_.get(reverse("admin:flows_execution_change", args=[first.pk])).content.decode()
     assert "Queued" in page
+
+
+def test_the_execution_list_shows_a_failed_runs_reason(admin_client_, executions):
+    first, second = executions
+    Execution.objects.filter(pk=second.pk).update(
+        status="Error", error_message="Destination refused the file.\nTraceback-free detail line")
+    Execution.objects.filter(pk=first.pk).update(error_message="an old note on a success")
+    page = admin_client_.get(reverse("admin:flows_execution_changelist")).content.decode()
+    assert '<td class="field-error">Destination refused the file.</td>' in page
+    assert "Traceback-free detail line" not in page
+    assert "an old note on a success" not in page
