@@ -50,7 +50,8 @@ class UpsolverConnector(S3Connector):
     description: ClassVar[str] = (
         "Files for Upsolver, as a destination: CSV, JSON Lines or Parquet in an S3 bucket whose name "
         f'starts with "{BUCKET_START}" (the bucket Upsolver\'s Amazon AppFlow data source creates), '
-        "published only when a run ends well. This connection says how to reach S3; each flow names the bucket."
+        "published only when a run ends well. This connection says how to reach S3; each flow "
+        "names the bucket."
     )
     can_be_source: ClassVar[bool] = False
     can_be_destination: ClassVar[bool] = True
@@ -64,16 +65,22 @@ class UpsolverConnector(S3Connector):
     def check_destination_properties(cls, props: Any) -> list[tuple[str, str]]:
         if not isinstance(props, Mapping):
             return [("", "must be an object with bucketName and s3OutputFormatConfig")]
-        problems = [(k, "is not a property of the Upsolver connector") for k in props if k not in _DESTINATION_KEYS]
+        problems = [
+            (k, "is not a property of the Upsolver connector") for k in props if k not in _DESTINATION_KEYS
+        ]
         problem = bucket_problem(props.get("bucketName"))
         if problem:
             problems.append(("bucketName", problem))
         output = props.get("s3OutputFormatConfig")
         if not isinstance(output, Mapping) or not isinstance(output.get("prefixConfig"), Mapping):
-            problems.append(("s3OutputFormatConfig.prefixConfig", "is required for Upsolver (AppFlow's shape)"))
+            problems.append(
+                ("s3OutputFormatConfig.prefixConfig", "is required for Upsolver (AppFlow's shape)")
+            )
         if isinstance(output, Mapping):
             problems += [
-                (f"s3OutputFormatConfig.{k}", "is not an Upsolver output setting") for k in output if k not in _OUTPUT_KEYS
+                (f"s3OutputFormatConfig.{k}", "is not an Upsolver output setting")
+                for k in output
+                if k not in _OUTPUT_KEYS
             ]
             output = {k: v for k, v in output.items() if k in _OUTPUT_KEYS}
         rest = {k: v for k, v in props.items() if k in _DESTINATION_KEYS}

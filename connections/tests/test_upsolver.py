@@ -14,28 +14,48 @@ from connections.connectors.upsolver import UpsolverConnector
 from connections.tests import s3server
 
 UP = UpsolverConnector()
-OUTPUT = {"fileType": "JSON", "prefixConfig": {"prefixType": "PATH", "prefixFormat": "DAY",
-                                               "pathPrefixHierarchy": ["EXECUTION_ID"]}}
+OUTPUT = {
+    "fileType": "JSON",
+    "prefixConfig": {"prefixType": "PATH", "prefixFormat": "DAY", "pathPrefixHierarchy": ["EXECUTION_ID"]},
+}
 
 
 def test_a_bucket_not_starting_with_upsolver_appflow_is_refused_by_the_validator():
     problems = UpsolverConnector.check_destination_properties(
-        {"bucketName": "my-lake", "s3OutputFormatConfig": {"fileType": "CSV"}})
-    assert ("bucketName", '"my-lake" is not an Upsolver bucket: the name must start with "upsolver-appflow" '
-            "(16 to 63 characters): the bucket Upsolver's Amazon AppFlow data source created, or one you "
-            "created with such a name") in problems
+        {"bucketName": "my-lake", "s3OutputFormatConfig": {"fileType": "CSV"}}
+    )
+    assert (
+        "bucketName",
+        '"my-lake" is not an Upsolver bucket: the name must start with "upsolver-appflow" '
+        "(16 to 63 characters): the bucket Upsolver's Amazon AppFlow data source created, or one you "
+        "created with such a name",
+    ) in problems
     assert ("s3OutputFormatConfig.prefixConfig", "is required for Upsolver (AppFlow's shape)") in problems
-    assert UpsolverConnector.check_destination_properties(
-        {"bucketName": "upsolver-appflow-crm", "bucketPrefix": "sf", "s3OutputFormatConfig": OUTPUT}) == []
+    assert (
+        UpsolverConnector.check_destination_properties(
+            {"bucketName": "upsolver-appflow-crm", "bucketPrefix": "sf", "s3OutputFormatConfig": OUTPUT}
+        )
+        == []
+    )
     assert ("s3OutputFormatConfig.preserveSourceDataTyping", "is not an Upsolver output setting") in (
         UpsolverConnector.check_destination_properties(
-            {"bucketName": "upsolver-appflow-crm", "s3OutputFormatConfig": {**OUTPUT, "preserveSourceDataTyping": True}}))
+            {
+                "bucketName": "upsolver-appflow-crm",
+                "s3OutputFormatConfig": {**OUTPUT, "preserveSourceDataTyping": True},
+            }
+        )
+    )
 
 
 def test_a_run_writes_s3_keys_in_appflows_layout_and_refuses_other_buckets():
     bucket = s3server.new_bucket("upsolver-appflow-")
     conn = s3server.connection_info()
-    options = {"bucketName": bucket, "bucketPrefix": "crm", "s3OutputFormatConfig": OUTPUT, "executionId": "e-1"}
+    options = {
+        "bucketName": bucket,
+        "bucketPrefix": "crm",
+        "s3OutputFormatConfig": OUTPUT,
+        "executionId": "e-1",
+    }
     batch = pa.table({"Id": ["1", "2"], "Name": ["Acme", "Globex"]})
 
     result = UP.write(conn, UP.entity_name(options), iter([batch]), options)

@@ -225,7 +225,8 @@ class SnowflakeConnector(Connector):
         *where, name = stage.split(".")
         scope = f" IN SCHEMA {'.'.join(where)}" if len(where) == 2 else ""
         with _session(login) as cursor:
-            rows = _run(cursor, login, "Looking for the stage", f"SHOW STAGES LIKE '{name}'{scope}").fetchall()
+            show = f"SHOW STAGES LIKE '{name}'{scope}"
+            rows = _run(cursor, login, "Looking for the stage", show).fetchall()
         # LIKE's _ matches any character: keep the rows whose name column (the second) is the stage's
         if not any(str(row[1]).upper() == name.upper() for row in rows):
             raise ConnectorError(
