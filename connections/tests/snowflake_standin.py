@@ -16,10 +16,14 @@ itself is tested apart, in test_snowflake.py).
 
 from __future__ import annotations
 
+import csv
+import gzip
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 import snowflake.connector
+from fakesnow import copy_into
 from fakesnow.instance import FakeSnow
 
 from connections.connectors.base import ConnectionInfo
@@ -94,7 +98,23 @@ def standin(monkeypatch, tmp_path: Path) -> StandIn:
         return original(self, cursor, login, into, columns, location, files, fail_on_first)
 
     monkeypatch.setattr(connector.SnowflakeConnector, "load_staged", load_staged)
+    monkeypatch.setattr(copy_into.ReadCSV, "read_expression", _numbered_columns(copy_into.ReadCSV.read_expression))
     # what fakesnow.patch() does, undone by monkeypatch rather than a with block (contract fixtures)
     monkeypatch.setattr(snowflake.connector, "connect", FakeSnow().connect)
     state.sql(f"CREATE STAGE {STAGE} URL='file://{state.folder}/'")
     return state
+
+
+def _numbered_columns(read_expression):
+    """fakesnow selects a CSV file's columns as column0, column1, ...; DuckDB names them column00,
+    column01, ... when a file has ten or more. Name them as fakesnow expects (a stand-in bug)."""
+
+    def wrapped(self, url):
+        expression = read_expression(self, url)
+        with gzip.open(urlparse(url).path, "rt", newline="") as f:
+            width = len(next(csv.reader(f), []))
+        names = self.make_eq("names", [f"column{i}" for i in range(width)])
+        expression.append("expressions", names)
+        return expression
+
+    return wrapped
