@@ -18,6 +18,8 @@ CONNECTORS: dict[str, str] = {
     "MySQL": "connections.connectors.mysql.MySQLConnector",
     "S3": "connections.connectors.s3.S3Connector",
     "Redshift": "connections.connectors.redshift.RedshiftConnector",
+    "Snowflake": "connections.connectors.snowflake.SnowflakeConnector",
+    "Upsolver": "connections.connectors.upsolver.UpsolverConnector",
     "Salesforce": "connections.connectors.salesforce.SalesforceConnector",
     "Slack": "connections.connectors.slack.SlackConnector",
     "Zendesk": "connections.connectors.zendesk.ZendeskConnector",

@@ -134,6 +134,30 @@ def redshift(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture
     )
 
 
+def snowflake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    """Snowflake's stand-in (fakesnow on DuckDB, the stage bucket on moto: snowflake_standin.py)."""
+    from connections.tests.snowflake_standin import standin
+
+    snow = standin(monkeypatch, tmp_path)
+    snow.sql('CREATE TABLE ACCOUNTS ("ID" VARCHAR, "NAME" VARCHAR)')
+    return ContractFixture(
+        connection=snow.conn(),
+        destination_props={"object": "SLUICE_DB.PUBLIC.ACCOUNTS", "intermediateBucketName": snow.bucket},
+    )
+
+
+def upsolver(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    """Upsolver's bucket on moto: its name starts with upsolver-appflow."""
+    from connections.tests import s3server
+
+    bucket = s3server.new_bucket("upsolver-appflow-")
+    return ContractFixture(
+        connection=s3server.connection_info(),
+        destination_props={"bucketName": bucket, "bucketPrefix": "crm",
+                           "s3OutputFormatConfig": {"fileType": "JSON", "prefixConfig": {"prefixType": "PATH"}}},
+    )
+
+
 def salesforce(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
     """A local Salesforce org (connections/tests/salesforce_server.py); its Ledger_Entry__c object has
     only writable fields beside Id, so what is read can be upserted back on Id."""
@@ -343,6 +367,8 @@ FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "MySQL": mysql,
     "S3": s3,
     "Redshift": redshift,
+    "Snowflake": snowflake,
+    "Upsolver": upsolver,
     "Salesforce": salesforce,
     "Slack": slack,
     "Zendesk": zendesk,

@@ -51,8 +51,8 @@ def client():
     )
 
 
-def new_bucket() -> str:
-    name = f"sluice-{uuid.uuid4().hex[:16]}"
+def new_bucket(start: str = "sluice-") -> str:
+    name = f"{start}{uuid.uuid4().hex[:16]}"
     client().create_bucket(Bucket=name)
     return name
 

@@ -51,9 +51,10 @@ class StageConfig:
     role_arn: str
     region: str
     settings: S3Settings
+    folder: str = STAGE_FOLDER  # the folder of the runs' files under `prefix` (Snowflake has its own)
 
     def run_prefix(self, execution_id: str) -> str:
-        return f"{self.prefix}{STAGE_FOLDER}/{check_key_part(execution_id, 'executionId')}/"
+        return f"{self.prefix}{self.folder}/{check_key_part(execution_id, 'executionId')}/"
 
 
 def stage_config(conn: ConnectionInfo, options: Mapping[str, Any]) -> StageConfig | None:
@@ -153,6 +154,9 @@ class Stage:
     """A run's files in the S3 stage: add() batches, finish() writes the manifest, remove()
     deletes everything under the run's prefix."""
 
+    # a batch as the CSV the loading database reads (Snowflake's stage overrides it)
+    csv_ready = staticmethod(pgtypes.csv_ready)
+
     def __init__(self, config: StageConfig, execution_id: str, client: Any = None):
         self.config = config
         self.client = client or make_client(config.settings)
@@ -173,7 +177,7 @@ class Stage:
     def add(self, table: pa.Table) -> None:
         """`table`'s columns, in order, as CSV rows without a header (as COPY FROM STDIN gets them)."""
         buffer = io.BytesIO()
-        pacsv.write_csv(pgtypes.csv_ready(table), buffer, pacsv.WriteOptions(include_header=False))
+        pacsv.write_csv(self.csv_ready(table), buffer, pacsv.WriteOptions(include_header=False))
         data = buffer.getbuffer()
         if self._out is None:
             if self._spool is None:
