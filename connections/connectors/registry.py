@@ -33,6 +33,7 @@ CONNECTORS: dict[str, str] = {
     "Dynatrace": "connections.connectors.dynatrace.DynatraceConnector",
     "Trendmicro": "connections.connectors.trendmicro.TrendMicroConnector",
     "Infornexus": "connections.connectors.infornexus.InforNexusConnector",
+    "EventBridge": "connections.connectors.eventbridge.EventBridgeConnector",
 }
 
 
