@@ -131,8 +131,8 @@ def run_flow(
         log("INFO", f"{_name(source)} filters at the source too: "
                     f"{'; '.join(f['description'] for f in pushed)} (the engine checks again).")
     # flowName and sourceEntity: what an event destination names its events by (EventBridge)
-    options = {**destination_props, "executionId": execution_id, "flowName": str(document.get("flowName") or ""),
-               "sourceEntity": source_entity}
+    options = {**destination_props, "executionId": execution_id,
+               "flowName": str(document.get("flowName") or ""), "sourceEntity": source_entity}
     if plan.partition_keys:
         if destination.connector.partitions_output:
             options["partitionKeys"] = list(plan.partition_keys)

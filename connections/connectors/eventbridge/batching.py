@@ -23,7 +23,12 @@ class Entry:
 
     @property
     def size(self) -> int:
-        return TIME_BYTES + len(self.source.encode()) + len(self.detail_type.encode()) + len(self.detail.encode())
+        return (
+            TIME_BYTES
+            + len(self.source.encode())
+            + len(self.detail_type.encode())
+            + len(self.detail.encode())
+        )
 
     def too_large(self) -> bool:
         return self.size > MAX_BYTES

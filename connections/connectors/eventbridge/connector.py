@@ -51,13 +51,22 @@ class EventBridgeConnector(Connector):
     config_fields: ClassVar[tuple[ConfigField, ...]] = (
         ConfigField("region", label="Region", required=False, default="us-east-1", sends_credentials_to=True),
         ConfigField(
-            "endpointUrl", kind="url", label="Endpoint URL", required=False, sends_credentials_to=True,
+            "endpointUrl",
+            kind="url",
+            label="Endpoint URL",
+            required=False,
+            sends_credentials_to=True,
             help="Only for a local or compatible EventBridge endpoint, e.g. http://localhost:5000. "
             "Empty for Amazon EventBridge; the large-event bucket is reached at the same address.",
         ),
-        ConfigField("accessKeyId", label="Access key id", secret=True, required=False,
-                    help="Empty to use the environment's default credentials. The key needs "
-                    "events:PutEvents on the bus and s3:PutObject on the large-event bucket."),
+        ConfigField(
+            "accessKeyId",
+            label="Access key id",
+            secret=True,
+            required=False,
+            help="Empty to use the environment's default credentials. The key needs "
+            "events:PutEvents on the bus and s3:PutObject on the large-event bucket.",
+        ),
         ConfigField("secretAccessKey", kind="secret", label="Secret access key", secret=True, required=False),
     )
 
@@ -65,12 +74,18 @@ class EventBridgeConnector(Connector):
     def check_destination_properties(cls, props: Any) -> list[tuple[str, str]]:
         if not isinstance(props, Mapping):
             return [("", "must be a JSON object")]
-        problems = [(k, "is not a property of an EventBridge destination") for k in props
-                    if k not in DESTINATION_KEYS]
+        problems = [
+            (k, "is not a property of an EventBridge destination") for k in props if k not in DESTINATION_KEYS
+        ]
         target = props.get("object")
         if not isinstance(target, str) or not target.strip():
-            problems.append(("object", "is required: the partner event source (aws.partner/...) or the event "
-                                       "bus name or ARN the events go to"))
+            problems.append(
+                (
+                    "object",
+                    "is required: the partner event source (aws.partner/...) or the event "
+                    "bus name or ARN the events go to",
+                )
+            )
         return problems + errorhandling.check(props.get("errorHandlingConfig"))
 
     def test(self, conn: ConnectionInfo) -> None:
@@ -84,8 +99,9 @@ class EventBridgeConnector(Connector):
     def describe_entity(self, conn: ConnectionInfo, entity: str) -> list:
         return []  # an event takes any fields: the record is its Detail
 
-    def write(self, conn: ConnectionInfo, entity: str, batches: Iterable[pa.Table],
-              options: Mapping[str, Any]) -> WriteResult:
+    def write(
+        self, conn: ConnectionInfo, entity: str, batches: Iterable[pa.Table], options: Mapping[str, Any]
+    ) -> WriteResult:
         bus = entity.strip()
         if not bus:
             raise ConnectorError("object: name the partner event source or event bus the events go to.")
@@ -102,8 +118,10 @@ class EventBridgeConnector(Connector):
                 return result
             spool.seek(0)
             sender = _Sender(conn, bus, options, result)
-            entries = (Entry(n, source, detail_type, line.rstrip(b"\n").decode())
-                       for n, line in enumerate(spool, start=1))
+            entries = (
+                Entry(n, source, detail_type, line.rstrip(b"\n").decode())
+                for n, line in enumerate(spool, start=1)
+            )
             for group in calls(sender.small(entries)):
                 sender.put(group)
             return result
@@ -135,15 +153,21 @@ class _Sender:
                 yield entry
                 continue
             if not self.bucket:
-                self._failed(entry, f"its event is {entry.size} bytes, over EventBridge's 256 KB, and the "
-                                    "destination names no large-event bucket (errorHandlingConfig.bucketName)")
+                self._failed(
+                    entry,
+                    f"its event is {entry.size} bytes, over EventBridge's 256 KB, and the "
+                    "destination names no large-event bucket (errorHandlingConfig.bucketName)",
+                )
                 continue
-            key = "/".join(p for p in (self.prefix, "large-events", self.execution, f"{entry.number}.json") if p)
+            key = "/".join(
+                p for p in (self.prefix, "large-events", self.execution, f"{entry.number}.json") if p
+            )
             settings = settings_from(self.conn)
             try:
                 fencing.before_publish()
-                make_client(settings).put_object(Bucket=self.bucket, Key=key, Body=entry.detail.encode(),
-                                                 ContentType="application/json")
+                make_client(settings).put_object(
+                    Bucket=self.bucket, Key=key, Body=entry.detail.encode(), ContentType="application/json"
+                )
             except S3_ERRORS as exc:
                 raise s3_error(exc, settings, "writing a large event", self.bucket) from None
             pointer = {"largeEvent": True, "s3Bucket": self.bucket, "s3Key": key, "sizeBytes": entry.size}
@@ -151,33 +175,54 @@ class _Sender:
 
     def put(self, group: list[Entry]) -> None:
         fencing.before_publish()
-        answer = EventBridgeConnector._call(self.client, "put_events", Entries=[
-            {"Source": e.source, "DetailType": e.detail_type, "Detail": e.detail, "EventBusName": self.bus}
-            for e in group])
+        answer = EventBridgeConnector._call(
+            self.client,
+            "put_events",
+            Entries=[
+                {
+                    "Source": e.source,
+                    "DetailType": e.detail_type,
+                    "Detail": e.detail,
+                    "EventBusName": self.bus,
+                }
+                for e in group
+            ],
+        )
         for entry, outcome in zip(group, answer.get("Entries", []), strict=False):
             if outcome.get("ErrorCode"):
-                self._failed(entry, f"EventBridge refused it: {outcome['ErrorCode']}: "
-                                    f"{outcome.get('ErrorMessage', '')}".rstrip(": "))
+                self._failed(
+                    entry,
+                    f"EventBridge refused it: {outcome['ErrorCode']}: "
+                    f"{outcome.get('ErrorMessage', '')}".rstrip(": "),
+                )
             else:
                 self.result.records_written += 1
                 self.result.bytes_written += len(entry.detail.encode())
 
     def _failed(self, entry: Entry, reason: str) -> None:
         if self.fail_first:
-            raise ConnectorError(f"Record {entry.number}: {reason}. The records before it were sent "
-                                 "(EventBridge has no transactions); set failOnFirstDestinationError false "
-                                 "to send the others too.")
-        self.result.failures.append(RecordFailure(f"record {entry.number}", reason, orjson.loads(entry.detail)))
+            raise ConnectorError(
+                f"Record {entry.number}: {reason}. The records before it were sent "
+                "(EventBridge has no transactions); set failOnFirstDestinationError false "
+                "to send the others too."
+            )
+        self.result.failures.append(
+            RecordFailure(f"record {entry.number}", reason, orjson.loads(entry.detail))
+        )
 
 
 def _client(conn: ConnectionInfo) -> Any:
     settings = settings_from(conn)  # the endpoint's host passes the SSRF guard there
-    session = boto3.session.Session(aws_access_key_id=settings.access_key_id or None,
-                                    aws_secret_access_key=settings.secret_access_key or None,
-                                    region_name=settings.region or "us-east-1")
-    client = session.client("events", endpoint_url=settings.endpoint_url or None,
-                            config=Config(connect_timeout=10, read_timeout=60,
-                                          retries={"max_attempts": 4, "mode": "standard"}))
+    session = boto3.session.Session(
+        aws_access_key_id=settings.access_key_id or None,
+        aws_secret_access_key=settings.secret_access_key or None,
+        region_name=settings.region or "us-east-1",
+    )
+    client = session.client(
+        "events",
+        endpoint_url=settings.endpoint_url or None,
+        config=Config(connect_timeout=10, read_timeout=60, retries={"max_attempts": 4, "mode": "standard"}),
+    )
     client.meta.events.register("before-send.events", apicalls.counter_here())
     return client
 
@@ -187,8 +232,11 @@ def _error(exc: Exception, operation: str) -> ConnectorError:
     if isinstance(exc, bx.ClientError):
         message = exc.response.get("Error", {}).get("Message", "")
         if code == "ResourceNotFoundException":
-            return ConnectorError(f"EventBridge has no such event bus ({message}). Associate the partner event "
-                                  "source with an event bus in EventBridge first, then run again.")
-        return ConnectorError(f"EventBridge refused {operation}: {code}: {message}",
-                              permanent=code not in _TRANSIENT)
+            return ConnectorError(
+                f"EventBridge has no such event bus ({message}). Associate the partner event "
+                "source with an event bus in EventBridge first, then run again."
+            )
+        return ConnectorError(
+            f"EventBridge refused {operation}: {code}: {message}", permanent=code not in _TRANSIENT
+        )
     return ConnectorError(f"EventBridge could not be reached for {operation}: {exc}", permanent=False)

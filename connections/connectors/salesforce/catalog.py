@@ -86,14 +86,17 @@ def entities(api: SalesforceApi) -> list[Entity]:
     plain = [
         Entity(o["name"], str(o.get("label") or o["name"]))
         for o in found
-        if not streaming.is_event_object(o["name"]) and (o.get("queryable") or o.get("createable") or o.get("updateable"))
+        if not streaming.is_event_object(o["name"])
+        and (o.get("queryable") or o.get("createable") or o.get("updateable"))
     ]
     changes = [o for o in found if o["name"].endswith("ChangeEvent")]
     platform = [o for o in found if o["name"].endswith("__e")]
     events = [Entity(f"/data/{o['name']}", f"{o.get('label') or o['name']} (change events)") for o in changes]
     if changes:
         events.append(Entity("/data/ChangeEvents", "All selected objects' change events"))
-    events += [Entity(f"/event/{o['name']}", f"{o.get('label') or o['name']} (platform event)") for o in platform]
+    events += [
+        Entity(f"/event/{o['name']}", f"{o.get('label') or o['name']} (platform event)") for o in platform
+    ]
     return plain + events
 
 
@@ -105,10 +108,19 @@ def event_fields(api: SalesforceApi, entity: str) -> list[EntityField]:
     described = {} if name == "ChangeEvents" else describe(api, name)
     fields = [f for f in entity_fields(described) if f.name != "ChangeEventHeader"]
     if channel.startswith("/data/"):
-        fields += [EntityField(f"ChangeEventHeader_{h}", "integer" if h in ("sequenceNumber", "commitNumber",
-                                                                              "commitTimestamp") else "string",
-                               filter_operators=NOT_FILTERS) for h in streaming.HEADER_FIELDS]
-    return [*fields, EntityField("replayId", "integer", nullable=False, primary_key=True, filter_operators=NOT_FILTERS)]
+        numbers = ("sequenceNumber", "commitNumber", "commitTimestamp")
+        fields += [
+            EntityField(
+                f"ChangeEventHeader_{h}",
+                "integer" if h in numbers else "string",
+                filter_operators=NOT_FILTERS,
+            )
+            for h in streaming.HEADER_FIELDS
+        ]
+    replay = EntityField(
+        "replayId", "integer", nullable=False, primary_key=True, filter_operators=NOT_FILTERS
+    )
+    return [*fields, replay]
 
 
 def describe(api: SalesforceApi, entity: str) -> dict[str, Field]:

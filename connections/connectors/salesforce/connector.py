@@ -296,7 +296,8 @@ class SalesforceConnector(SaasConnector):
             )
         rows = [streaming.flatten(e["payload"], int(e["replayId"])) for e in events]
         names = list(fields or dict.fromkeys(n for row in rows for n in row))
-        table = pa.Table.from_pylist([{n: row.get(n) for n in names} for row in rows]) if rows else pa.table({})
+        table = pa.Table.from_pylist([{n: row.get(n) for n in names} for row in rows]) if rows else None
+        table = table if table is not None else pa.table({})
         yield SourceBatch(table, bytes_read=sum(len(json.dumps(e["payload"])) for e in events))
 
     @staticmethod

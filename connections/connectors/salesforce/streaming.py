@@ -48,8 +48,11 @@ class ReplayUnavailable(ConnectorError):
 def channel_of(entity: str) -> str:
     """The Streaming API channel of an event object: /data/AccountChangeEvent, /data/ChangeEvents,
     /event/Order_Placed__e (the object's name alone is accepted too)."""
-    name = entity if entity.startswith("/") else (
-        f"/event/{entity}" if entity.endswith("__e") else f"/data/{entity}")
+    name = (
+        entity
+        if entity.startswith("/")
+        else (f"/event/{entity}" if entity.endswith("__e") else f"/data/{entity}")
+    )
     if not CHANNEL.match(name):
         raise ConnectorError(
             f'"{entity[:100]}" is not a Salesforce event channel: use /data/<Object>ChangeEvent, '
@@ -89,30 +92,48 @@ class Subscription:
     def start(self) -> None:
         """Handshake, then subscribe from `replay_from` (a new session always resubscribes:
         a handshake clears the server's subscriptions)."""
-        answer = self._one({"channel": "/meta/handshake", "version": "1.0", "minimumVersion": "1.0",
-                            "supportedConnectionTypes": ["long-polling"]})
+        answer = self._one(
+            {
+                "channel": "/meta/handshake",
+                "version": "1.0",
+                "minimumVersion": "1.0",
+                "supportedConnectionTypes": ["long-polling"],
+            }
+        )
         if not answer.get("successful"):
             reason = (answer.get("ext") or {}).get("sfdc", {}).get("failureReason") or answer.get("error")
             if str(reason).startswith("401"):
                 raise AuthenticationInvalid(self._auth_message(str(reason)))
-            raise ConnectorError(f"Salesforce refused the Streaming API handshake: {reason}.",
-                                 permanent=False)
+            raise ConnectorError(
+                f"Salesforce refused the Streaming API handshake: {reason}.", permanent=False
+            )
         self.client_id = str(answer["clientId"])
         self._advice(answer)
-        answer = self._one({"channel": "/meta/subscribe", "clientId": self.client_id,
-                            "subscription": self.channel, "ext": {"replay": {self.channel: self.replay_from}}})
+        answer = self._one(
+            {
+                "channel": "/meta/subscribe",
+                "clientId": self.client_id,
+                "subscription": self.channel,
+                "ext": {"replay": {self.channel: self.replay_from}},
+            }
+        )
         if not answer.get("successful"):
             error = str(answer.get("error") or "")
             if "replayId" in error or "replay" in error.lower():
-                raise ReplayUnavailable(f"Salesforce no longer has the events after replay id "
-                                        f"{self.replay_from} on {self.channel} ({error}).")
+                raise ReplayUnavailable(
+                    f"Salesforce no longer has the events after replay id "
+                    f"{self.replay_from} on {self.channel} ({error})."
+                )
             if error.startswith("403::Unknown client"):
                 self.client_id = ""
-                raise ConnectorError("The Streaming API session ended before the subscription.",
-                                     permanent=False)
-            raise ConnectorError(f"Salesforce refused the subscription to {self.channel}: {error}. "
-                                 "Check that the object's change events (or the platform event) are "
-                                 "enabled and that the user may read them.")
+                raise ConnectorError(
+                    "The Streaming API session ended before the subscription.", permanent=False
+                )
+            raise ConnectorError(
+                f"Salesforce refused the subscription to {self.channel}: {error}. "
+                "Check that the object's change events (or the platform event) are "
+                "enabled and that the user may read them."
+            )
         self.on_note(f"Subscribed to {self.channel} from replay id {self.replay_from}.")
 
     def poll(self) -> list[Received]:
@@ -121,8 +142,10 @@ class Subscription:
         id seen; a dropped connection is raised as a transient error for the caller to retry."""
         if not self.client_id:
             self.start()
-        messages = self._send([{"channel": "/meta/connect", "clientId": self.client_id,
-                                "connectionType": "long-polling"}], timeout=LONG_POLL_SECONDS)
+        messages = self._send(
+            [{"channel": "/meta/connect", "clientId": self.client_id, "connectionType": "long-polling"}],
+            timeout=LONG_POLL_SECONDS,
+        )
         received = []
         for message in messages:
             channel = message.get("channel")
@@ -155,8 +178,10 @@ class Subscription:
         if error.startswith("401"):
             raise AuthenticationInvalid(self._auth_message(error))
         if error.startswith("403::Unknown client") or reconnect == "handshake":
-            self.on_note(f"Salesforce ended the Streaming API session ({error or 'advice: handshake'}); "
-                         f"handshaking again from replay id {self.replay_from}.")
+            self.on_note(
+                f"Salesforce ended the Streaming API session ({error or 'advice: handshake'}); "
+                f"handshaking again from replay id {self.replay_from}."
+            )
             self.client_id = ""
             return
         raise ConnectorError(f"Salesforce's /meta/connect failed: {error}.", permanent=False)
@@ -167,8 +192,10 @@ class Subscription:
             self.interval_ms = int(advice["interval"] or 0)
 
     def _auth_message(self, reason: str) -> str:
-        return (f"Salesforce no longer accepts the connection's token for the Streaming API ({reason}). "
-                "Open the connection and choose Re-authorize, then activate the flow again.")
+        return (
+            f"Salesforce no longer accepts the connection's token for the Streaming API ({reason}). "
+            "Open the connection and choose Re-authorize, then activate the flow again."
+        )
 
     def _one(self, message: dict) -> dict:
         answers = self._send([message], timeout=30)
@@ -191,8 +218,10 @@ class Subscription:
         if response.status == 401:
             raise AuthenticationInvalid(self._auth_message("HTTP 401"))
         if not response.ok:
-            raise ConnectorError(f"Salesforce's Streaming API answered HTTP {response.status}.",
-                                 permanent=response.status < 500 and response.status not in (408, 429))
+            raise ConnectorError(
+                f"Salesforce's Streaming API answered HTTP {response.status}.",
+                permanent=response.status < 500 and response.status not in (408, 429),
+            )
         cookie = response.headers.get("set-cookie")
         if cookie:
             name, _, rest = cookie.partition("=")
@@ -200,14 +229,18 @@ class Subscription:
         try:
             answers = response.json()
         except ValueError:
-            raise ConnectorError("Salesforce's Streaming API answered something that is not JSON.",
-                                 permanent=False) from None
+            raise ConnectorError(
+                "Salesforce's Streaming API answered something that is not JSON.", permanent=False
+            ) from None
         return answers if isinstance(answers, list) else [answers]
 
     def _post(self, body: bytes, timeout: float) -> net.Response:
         self.api.calls += 1
-        headers = {"Authorization": f"Bearer {self.api.token}", "Content-Type": "application/json",
-                   "Accept": "application/json"}
+        headers = {
+            "Authorization": f"Bearer {self.api.token}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         return net.request("POST", self.url, headers=headers, body=body, timeout=timeout)
@@ -220,12 +253,24 @@ def flatten(payload: dict[str, Any], replay_id: int) -> dict[str, Any]:
     for name, value in payload.items():
         if name == "ChangeEventHeader" and isinstance(value, dict):
             for key, part in value.items():
-                record[f"ChangeEventHeader_{key}"] = json.dumps(part) if isinstance(part, list | dict) else part
+                record[f"ChangeEventHeader_{key}"] = (
+                    json.dumps(part) if isinstance(part, list | dict) else part
+                )
         else:
             record[name] = json.dumps(value) if isinstance(value, list | dict) else value
     record["replayId"] = replay_id
     return record
 
 
-HEADER_FIELDS = ("entityName", "recordIds", "changeType", "changeOrigin", "transactionKey",
-                 "sequenceNumber", "commitTimestamp", "commitNumber", "commitUser", "changedFields")
+HEADER_FIELDS = (
+    "entityName",
+    "recordIds",
+    "changeType",
+    "changeOrigin",
+    "transactionKey",
+    "sequenceNumber",
+    "commitTimestamp",
+    "commitNumber",
+    "commitUser",
+    "changedFields",
+)
