@@ -141,3 +141,17 @@ def test_a_revoked_token_pauses_the_flow_and_asks_for_re_authorization(settings,
     flow.refresh_from_db()
     assert flow.status == "Suspended" and "Re-authorize" in flow.status_message
     assert Connection.objects.get(name="sf").status == Connection.Status.NEEDS_REAUTHORIZATION
+
+
+def test_the_flow_page_shows_the_subscriber_heartbeat_and_a_gap(signed_in):
+    from django.utils import timezone
+
+    Connection.objects.create(name="sf", connector_type="Salesforce", properties={"clientId": CLIENT_ID})
+    Connection.objects.create(name="eb", connector_type="EventBridge", properties={"region": "us-east-1"})
+    flow = services.create_flow(event_flow("some-bus"))
+    EventSubscription.objects.create(flow=flow, channel="/data/AccountChangeEvent", replay_id=4020,
+                                     replay_at=timezone.now(), heartbeat_at=timezone.now(), subscriber="vm:42",
+                                     gap="The last delivered event was received more than 72 hours ago.")
+    page = signed_in.get(f"/flows/{flow.name}/").content.decode()
+    assert "/data/AccountChangeEvent" in page and "replay id 4020" in page and "vm:42" in page
+    assert "Events may be missing." in page and 'id="webhook"' not in page
