@@ -323,6 +323,18 @@ def infor_nexus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixt
     )
 
 
+def eventbridge(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    from connections.tests import s3server
+    from connections.tests.eventbridge_bus import partner_bus
+
+    bus, _ = partner_bus()
+    return ContractFixture(
+        connection=ConnectionInfo("eb", "EventBridge", "", {"region": s3server.REGION, "endpointUrl": s3server.need_s3()},
+                                  {"accessKeyId": s3server.ACCESS_KEY, "secretAccessKey": s3server.SECRET_KEY}),
+        destination_props={"object": bus},
+    )
+
+
 FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "LocalFiles": local_files,
     "DemoCRM": demo_crm,
@@ -345,4 +357,5 @@ FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "Dynatrace": dynatrace,
     "Trendmicro": trendmicro,
     "Infornexus": infor_nexus,
+    "EventBridge": eventbridge,
 }
