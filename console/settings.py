@@ -227,6 +227,10 @@ CELERY_BEAT_SCHEDULE = {
 # A running execution writes a heartbeat this often; one whose heartbeat is older than
 # SLUICE_LOST_AFTER_SECONDS is "worker lost": the reconciler tries it again or marks it Error.
 SLUICE_HEARTBEAT_SECONDS = float(os.environ.get("SLUICE_HEARTBEAT_SECONDS", 15))
+# Salesforce event flows (flows/salesforce_events.py): a run starts once the oldest waiting event
+# has waited this long, or this many are waiting.
+SLUICE_EVENT_BATCH_SECONDS = float(os.environ.get("SLUICE_EVENT_BATCH_SECONDS", 2))
+SLUICE_EVENT_BATCH_MAX = int(os.environ.get("SLUICE_EVENT_BATCH_MAX", 500))
 SLUICE_LOST_AFTER_SECONDS = int(os.environ.get("SLUICE_LOST_AFTER_SECONDS", 120))
 # How many attempts a run whose worker was lost gets in all (the first included) before it is
 # marked Error; each new attempt starts after a back-off (SLUICE_RETRY_BASE/CAP_SECONDS).

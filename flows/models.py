@@ -453,3 +453,37 @@ class DraftPreview(models.Model):
 
     def __str__(self) -> str:
         return f"preview {self.id} of {self.draft_id} ({self.status})"
+
+
+class EventSubscription(models.Model):
+    """A Salesforce event flow's place in its channel (the Streaming API's replay id) and the
+    subscriber's state, shown on the flow page. The replay id moves on only once a run's
+    destination has committed the events up to it (flows/salesforce_events.commit_replay)."""
+
+    flow = models.OneToOneField(Flow, on_delete=models.CASCADE, related_name="event_subscription")
+    channel = models.CharField(max_length=256)
+    replay_id = models.BigIntegerField(null=True, blank=True)  # the last committed event's
+    replay_at = models.DateTimeField(null=True, blank=True)  # when it was received
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    subscriber = models.CharField(max_length=256, blank=True)  # host:pid of the process
+    note = models.CharField(max_length=2048, blank=True)  # the subscriber's last word
+    gap = models.CharField(max_length=2048, blank=True)  # events that may have been lost, and why
+
+
+class ReceivedEvent(models.Model):
+    """One event the subscriber received, kept until a run delivered it. Unique per flow and
+    replay id: an event Salesforce sends again (a replay after a crash) is stored once, so it is
+    delivered once."""
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="received_events")
+    replay_id = models.BigIntegerField()
+    channel = models.CharField(max_length=256)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    execution = models.ForeignKey(
+        Execution, null=True, blank=True, on_delete=models.SET_NULL, related_name="received_events"
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["flow", "replay_id"], name="received_event_once")]
+        indexes = [models.Index(fields=["flow", "execution"], name="received_event_pending")]

@@ -56,4 +56,9 @@ def run_options(execution: Execution) -> dict:
     options: dict = {"limits": quotas.run_limits()}
     if execution.reprocess_of_id:
         options["reprocess"] = rejected_records(execution)
+    from flows.salesforce_events import event_records  # runs started by Salesforce events (issue 18)
+
+    events = event_records(execution)
+    if events is not None:
+        options["event_records"] = events
     return options

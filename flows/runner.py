@@ -19,7 +19,7 @@ from django.utils import timezone
 from connections.connectors import apicalls, fencing
 from connections.connectors.base import ConnectorError, Window
 from connections.retry import backoff_delay
-from flows import after_run, notifications, queue, services
+from flows import after_run, notifications, queue, salesforce_events, services
 from flows.engine import Counters, RunError, run_flow
 from flows.models import Execution, ExecutionAttempt
 from flows.run_endpoints import endpoint, rejects_endpoint
@@ -178,7 +178,9 @@ def run_execution(execution_id: str, worker: str = "", attempt: int | None = Non
 
 
 def _finished(execution_id) -> None:
-    """The guardrails (which may fail the run), the end event, then auto-deactivation and its event."""
+    """The guardrails (which may fail the run), the end event, then auto-deactivation and its event.
+    First, a successful run's Salesforce events are committed: the subscription resumes after them."""
+    _quietly(salesforce_events.commit_replay, execution_id)
     _quietly(after_run.check_guardrails, execution_id)
     _quietly(notifications.run_ended, execution_id)
     _quietly(after_run.deactivate_if_failing, execution_id)

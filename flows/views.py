@@ -20,9 +20,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from console.errors import UserError
 from console.run_charts import flow_chart_context
-from flows import filters, guardrails, services
+from flows import filters, guardrails, salesforce_events, services
 from flows.forms import DeleteFlowForm, ImportFlowForm
-from flows.models import EventEndpoint, Execution, Flow, FlowDraft
+from flows.models import EventEndpoint, EventSubscription, Execution, Flow, FlowDraft
 from flows.schedules import upcoming
 from flows.version_views import versions_context
 
@@ -202,6 +202,11 @@ def schedule_context(flow: Flow) -> dict[str, Any]:
 def webhook_context(request: HttpRequest, flow: Flow, new_secret: str) -> dict[str, Any]:
     if flow.trigger_type != "Event":
         return {}
+    channel = salesforce_events.event_channel(flow)
+    if channel:  # runs on Salesforce events: the subscriber's state instead of a webhook
+        return {"salesforce_channel": channel,
+                "subscription": EventSubscription.objects.filter(flow=flow).first(),
+                "events_waiting": flow.received_events.filter(execution__isnull=True).count()}
     endpoint = EventEndpoint.objects.filter(flow=flow).first()
     url = request.build_absolute_uri(reverse("webhook", args=[endpoint.token])) if endpoint else ""
     return {

@@ -304,6 +304,12 @@ class Connector:
         return []
 
     @classmethod
+    def check_trigger(cls, trigger_type: str, source_props: Mapping[str, Any]) -> list[str]:
+        """Problems with running this source's object on `trigger_type` that depend on the
+        object (a source whose objects differ in how they can be triggered), as messages."""
+        return []
+
+    @classmethod
     def check_connection_properties(cls, properties: Mapping[str, Any]) -> list[str]:
         """Problems with a connection's plain properties beyond required / choices, as
         "field: what is wrong" messages, found before anything is sent (an OAuth consent page

@@ -36,6 +36,7 @@ CONNECTORS: dict[str, str] = {
     "Trendmicro": "connections.connectors.trendmicro.TrendMicroConnector",
     "Infornexus": "connections.connectors.infornexus.InforNexusConnector",
     "GenericREST": "connections.connectors.genericrest.GenericRestConnector",
+    "EventBridge": "connections.connectors.eventbridge.EventBridgeConnector",
 }
 
 

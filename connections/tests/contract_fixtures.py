@@ -360,6 +360,18 @@ def generic_rest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFix
         source_props={"entityName": "customers"},
     )
 
+def eventbridge(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractFixture:
+    from connections.tests import s3server
+    from connections.tests.eventbridge_bus import partner_bus
+
+    bus, _ = partner_bus()
+    return ContractFixture(
+        connection=ConnectionInfo("eb", "EventBridge", "", {"region": s3server.REGION, "endpointUrl": s3server.need_s3()},
+                                  {"accessKeyId": s3server.ACCESS_KEY, "secretAccessKey": s3server.SECRET_KEY}),
+        destination_props={"object": bus},
+    )
+
+
 FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "LocalFiles": local_files,
     "DemoCRM": demo_crm,
@@ -385,4 +397,5 @@ FIXTURES: dict[str, Callable[[Path, pytest.MonkeyPatch], ContractFixture]] = {
     "Trendmicro": trendmicro,
     "Infornexus": infor_nexus,
     "GenericREST": generic_rest,
+    "EventBridge": eventbridge,
 }

@@ -25,11 +25,13 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 
 from connections.tests import local_server
+from connections.tests.salesforce_streaming_server import EventBus
 
 CLIENT_ID = "3MVG9sluice.connected.app"
 CLIENT_SECRET = "sluice-consumer-secret"
 VERSION = "v62.0"
 DATA = f"/services/data/{VERSION}/"
+COMETD = f"/cometd/{VERSION[1:]}"
 
 
 def field(name, sf_type="string", *, nillable=True, createable=True, updateable=True, filterable=True,
@@ -76,6 +78,20 @@ GLOBAL = [
     {"name": "ApexTestQueueItem", "label": "Apex Test Queue Item", "queryable": False, "createable": False,
      "updateable": False, "deletable": False, "custom": False, "urls": {}},
 ]
+# Event objects, as describe-global lists them (Change Data Capture and a platform event).
+GLOBAL += [
+    {"name": "AccountChangeEvent", "label": "Change Event: Account", "queryable": False, "createable": False,
+     "updateable": False, "deletable": False, "custom": False, "urls": {}},
+    {"name": "Order_Placed__e", "label": "Order Placed", "queryable": False, "createable": True,
+     "updateable": False, "deletable": False, "custom": True, "urls": {}},
+]
+DESCRIBES["AccountChangeEvent"] = [
+    field("Id", "id", nillable=False, createable=False, updateable=False),
+    field("ChangeEventHeader", "ComplexValue", createable=False, updateable=False, filterable=False),
+    field("Name"), field("Industry", "picklist"), field("NumberOfEmployees", "int"),
+]
+DESCRIBES["Order_Placed__e"] = [field("Order_Number__c"), field("Amount__c", "currency"),
+                                field("CreatedDate", "datetime", createable=False, updateable=False)]
 INDUSTRIES = ["Energy", "Banking", "Retail", "Media"]
 
 
@@ -212,6 +228,7 @@ class FakeOrg:
         self.codes: dict[str, str] = {}  # authorization code -> its PKCE challenge
         self.deny = False  # the person chooses Deny on the consent page
         self.job_error = ""  # set: Bulk API 2.0 query jobs end Failed with this errorMessage
+        self.streaming = EventBus()  # the Streaming API's events and sessions (salesforce_streaming_server)
 
     # SOQL ----------------------------------------------------------------------------------
 
@@ -380,6 +397,12 @@ def serve(monkeypatch: pytest.MonkeyPatch, token: str = "sf-token") -> FakeOrg:
                 return self.reply(failure[0], failure[2], failure[1])
             if self.headers.get("Authorization") not in [f"Bearer {t}" for t in org.tokens]:
                 return self.reply(*error("INVALID_SESSION_ID", "Session expired or invalid", 401))
+            if parts.path == COMETD:
+                answers = org.streaming.answer(json.loads(raw or b"[]"))
+                if answers is None:  # a dropped connection: closed without an answer
+                    self.close_connection = True
+                    return None
+                return self.reply(200, answers, {"Set-Cookie": "BAYEUX_BROWSER=5z1l-sluice; Path=/cometd/"})
             if not parts.path.startswith(DATA):
                 return self.reply(*error("NOT_FOUND", "The requested resource does not exist", 404))
             with org.lock:

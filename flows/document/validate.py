@@ -77,7 +77,7 @@ def validate_flow_document(doc: Any) -> list[DocumentError]:
         "kmsArn": lambda p, at, v: expect_string(p, at, v, max_length=KMS_ARN_MAX),
         "clientToken": lambda p, at, v: expect_string(p, at, v, max_length=CLIENT_TOKEN_MAX, non_empty=True),
         "metadataCatalogConfig": expect_object,
-        "triggerConfig": lambda p, at, v: _check_trigger(p, at, v, source),
+        "triggerConfig": lambda p, at, v: _check_trigger(p, at, v, source, _source_block(doc)),
         "sourceFlowConfig": lambda p, at, v: check_flow_config(p, at, v, SOURCE),
         "destinationFlowConfigList": lambda p, at, v: _check_destinations(p, at, v, source, doc),
         "tasks": lambda p, at, v: check_tasks(p, at, v, source_key, source),
@@ -100,7 +100,15 @@ def _check_flow_name(problems: Problems, path: Path, value: Any) -> None:
         problems.add(path, NAME_RULE)
 
 
-def _check_trigger(problems: Problems, path: Path, value: Any, source: type[Connector] | None) -> None:
+def _source_block(doc: dict) -> Any:
+    """The source connector's block of sourceConnectorProperties, or None."""
+    config = doc.get("sourceFlowConfig")
+    props = config.get("sourceConnectorProperties") if isinstance(config, dict) else None
+    return next(iter(props.values()), None) if isinstance(props, dict) and len(props) == 1 else None
+
+
+def _check_trigger(problems: Problems, path: Path, value: Any, source: type[Connector] | None,
+                   source_props: Any = None) -> None:
     config = expect_object(problems, path, value)
     if config is None:
         return
@@ -112,6 +120,10 @@ def _check_trigger(problems: Problems, path: Path, value: Any, source: type[Conn
     if trigger_type and source is not None and trigger_type not in source.trigger_types:
         problems.add((*path, "triggerType"), f"the {source.key()} connector does not support {trigger_type} "
                                              f"triggers (supported: {', '.join(source.trigger_types)})")
+    elif trigger_type and source is not None and isinstance(source_props, dict):
+        # e.g. Salesforce: event channels run on Event only, and Event runs only on them
+        for message in source.check_trigger(trigger_type, source_props):
+            problems.add((*path, "triggerType"), message)
     scheduled: Any = None
     properties = config.get("triggerProperties")
     if "triggerProperties" in config and expect_object(problems, (*path, "triggerProperties"), properties):

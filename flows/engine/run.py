@@ -60,6 +60,7 @@ def run_flow(
     reprocess: RejectedRecords | None = None,
     attempt: int = 1,
     holds_lease: Callable[[], bool] = lambda: True,
+    event_records: list[Mapping[str, Any]] | None = None,
 ) -> RunResult:
     """Move the records of a flow `document` (CreateFlow shape) from `source` to `destination`.
 
@@ -79,6 +80,8 @@ def run_flow(
 
     `limits` caps what one run may read (records, bytes): past one the run stops with RunError.
     `reprocess` reads an earlier run's rejected records instead of `source` (engine/rejected.py).
+    `event_records` are the events that triggered the run (Salesforce events, received by the
+    subscriber): the source reads them (as options["eventRecords"]) instead of calling its API.
     `attempt` numbers this try at the execution; `holds_lease()` answers whether it still may
     publish (the worker's lease, flows/runner.py). It is asked between batches (at most once a
     second) and, every time, by the destination right before it makes data visible (through
@@ -114,6 +117,8 @@ def run_flow(
             "destinationConnectorProperties",
             destination.connector,
         )
+        if event_records is not None:
+            source_props = {**source_props, "eventRecords": event_records}
         if reprocess is not None:
             source = Endpoint(reprocess.source(), reprocess.connection)
             source_props, plan = reprocess.options, reprocess.plan(plan)
@@ -131,7 +136,9 @@ def run_flow(
     # Files a source hands over beside its records (SourceBatch.files): filled while the
     # destination consumes the batches, read by it when it publishes, deleted here afterwards.
     handed: list[SourceFile] = []
-    options = {**destination_props, "executionId": execution_id, "sourceFiles": handed}
+    # flowName and sourceEntity: what an event destination names its events by (EventBridge)
+    options = {**destination_props, "executionId": execution_id, "sourceFiles": handed,
+               "flowName": str(document.get("flowName") or ""), "sourceEntity": source_entity}
     if plan.partition_keys:
         if destination.connector.partitions_output:
             options["partitionKeys"] = list(plan.partition_keys)

@@ -14,7 +14,7 @@ import pyarrow as pa
 from connections.connectors.base import Entity, EntityField, MissingAtSource
 from connections.connectors.saas import VALUE_OPERATORS
 
-from . import soql
+from . import soql, streaming
 from .client import SalesforceApi
 
 # Salesforce field type -> Sluice data type (anything else is text)
@@ -78,12 +78,49 @@ def objects(api: SalesforceApi) -> list[dict]:
 
 
 def entities(api: SalesforceApi) -> list[Entity]:
-    """Objects Sluice can read (queryable) or write (createable / updateable)."""
-    return [
+    """Objects Sluice can read (queryable) or write (createable / updateable), then the event
+    channels a flow can run on (describe-global lists Change Data Capture objects as
+    <Object>ChangeEvent and platform events as <Name>__e): /data/<Object>ChangeEvent,
+    /data/ChangeEvents (every selected object's changes) and /event/<Name>__e."""
+    found = objects(api)
+    plain = [
         Entity(o["name"], str(o.get("label") or o["name"]))
-        for o in objects(api)
-        if o.get("queryable") or o.get("createable") or o.get("updateable")
+        for o in found
+        if not streaming.is_event_object(o["name"])
+        and (o.get("queryable") or o.get("createable") or o.get("updateable"))
     ]
+    changes = [o for o in found if o["name"].endswith("ChangeEvent")]
+    platform = [o for o in found if o["name"].endswith("__e")]
+    events = [Entity(f"/data/{o['name']}", f"{o.get('label') or o['name']} (change events)") for o in changes]
+    if changes:
+        events.append(Entity("/data/ChangeEvents", "All selected objects' change events"))
+    events += [
+        Entity(f"/event/{o['name']}", f"{o.get('label') or o['name']} (platform event)") for o in platform
+    ]
+    return plain + events
+
+
+def event_fields(api: SalesforceApi, entity: str) -> list[EntityField]:
+    """The fields of an event object's records: the event's own fields (its describe), the
+    ChangeEventHeader's fields flattened as ChangeEventHeader_<name>, and replayId."""
+    channel = streaming.channel_of(entity)
+    name = channel.rsplit("/", 1)[1]
+    described = {} if name == "ChangeEvents" else describe(api, name)
+    fields = [f for f in entity_fields(described) if f.name != "ChangeEventHeader"]
+    if channel.startswith("/data/"):
+        numbers = ("sequenceNumber", "commitNumber", "commitTimestamp")
+        fields += [
+            EntityField(
+                f"ChangeEventHeader_{h}",
+                "integer" if h in numbers else "string",
+                filter_operators=NOT_FILTERS,
+            )
+            for h in streaming.HEADER_FIELDS
+        ]
+    replay = EntityField(
+        "replayId", "integer", nullable=False, primary_key=True, filter_operators=NOT_FILTERS
+    )
+    return [*fields, replay]
 
 
 def describe(api: SalesforceApi, entity: str) -> dict[str, Field]:

@@ -7,6 +7,7 @@ BULK_READ_THRESHOLD records on, counted first with SELECT COUNT()). Writes: see 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
@@ -26,7 +27,7 @@ from connections.connectors.base import (
 from connections.connectors.saas import VALUE_OPERATORS, SaasConnector
 from connections.connectors.windowing import in_window
 
-from . import catalog, reading, soql, writing
+from . import catalog, reading, soql, streaming, writing
 from .client import DEFAULT_API_VERSION, SalesforceApi, login_url
 
 BULK_READ_THRESHOLD = 1_000_000  # AUTOMATIC reads use Bulk API 2.0 from this many records on (AppFlow's)
@@ -107,7 +108,8 @@ class SalesforceConnector(SaasConnector):
             sends_credentials_to=True,
         ),
     )
-    trigger_types: ClassVar[tuple[str, ...]] = ("OnDemand", "Scheduled")
+    # Event: for the event channels only (check_trigger); flows/salesforce_events.py subscribes.
+    trigger_types: ClassVar[tuple[str, ...]] = ("OnDemand", "Scheduled", "Event")
     fastest_schedule_minutes: ClassVar[int] = 1
     filter_operators: ClassVar[tuple[str, ...]] = (
         "PROJECTION",
@@ -137,6 +139,19 @@ class SalesforceConnector(SaasConnector):
                 problems.append((key, "must be true or false"))
         problems += cls._check_transfer_api(props)
         return problems
+
+    @classmethod
+    def check_trigger(cls, trigger_type: str, source_props: Mapping[str, Any]) -> list[str]:
+        entity = str(source_props.get("object") or "")
+        if not entity:
+            return []
+        if streaming.is_event_object(entity) and trigger_type != "Event":
+            return [f'{entity} is a Salesforce event channel: its flow runs on event ("Run flow on event", '
+                    "triggerType Event)"]
+        if trigger_type == "Event" and not streaming.is_event_object(entity):
+            return [f"a Salesforce flow runs on event only for an event channel (/data/<Object>ChangeEvent, "
+                    f"/data/ChangeEvents or /event/<Name>__e), not {entity}"]
+        return []
 
     @classmethod
     def check_destination_properties(cls, props: Any) -> list[tuple[str, str]]:
@@ -176,6 +191,12 @@ class SalesforceConnector(SaasConnector):
         name = props.get("object")
         if not name:
             return [("object", "is required (a Salesforce object API name, e.g. Account)")]
+        if isinstance(name, str) and name.startswith("/"):
+            try:
+                streaming.channel_of(name)
+            except ConnectorError as exc:
+                return [("object", exc.message)]
+            return []
         if not isinstance(name, str) or not soql.NAME.match(name):
             return [
                 (
@@ -206,6 +227,8 @@ class SalesforceConnector(SaasConnector):
         return catalog.entities(SalesforceApi(conn))
 
     def describe_entity(self, conn: ConnectionInfo, entity: str) -> list[EntityField]:
+        if streaming.is_event_object(entity):
+            return catalog.event_fields(SalesforceApi(conn), entity)
         return catalog.entity_fields(catalog.describe(SalesforceApi(conn), entity))
 
     # reading --------------------------------------------------------------------------------
@@ -219,6 +242,9 @@ class SalesforceConnector(SaasConnector):
         window: Window,
         options: Mapping[str, Any],
     ) -> Iterator[SourceBatch]:
+        if streaming.is_event_object(entity):
+            yield from self._events(entity, fields, options)
+            return
         api = SalesforceApi(conn)
         described = catalog.describe(api, entity)
         names = list(fields or described)
@@ -257,6 +283,22 @@ class SalesforceConnector(SaasConnector):
                 table = table.select(names)
             yield SourceBatch(table, bytes_read=size, warnings=warnings)
             warnings = []
+
+    @staticmethod
+    def _events(entity: str, fields: list[str] | None, options: Mapping[str, Any]) -> Iterator[SourceBatch]:
+        """The events the subscriber received for this run (flows/salesforce_events.py hands them
+        to the engine as eventRecords): each one's payload, ChangeEventHeader flattened."""
+        events = options.get("eventRecords")
+        if events is None:
+            raise ConnectorError(
+                f"{entity} is a Salesforce event channel: its flow runs when events arrive (activate the "
+                "flow); it cannot be run on demand or on a schedule."
+            )
+        rows = [streaming.flatten(e["payload"], int(e["replayId"])) for e in events]
+        names = list(fields or dict.fromkeys(n for row in rows for n in row))
+        table = pa.Table.from_pylist([{n: row.get(n) for n in names} for row in rows]) if rows else None
+        table = table if table is not None else pa.table({})
+        yield SourceBatch(table, bytes_read=sum(len(json.dumps(e["payload"])) for e in events))
 
     @staticmethod
     def _window_field(described: Mapping[str, catalog.Field], window: Window, entity: str) -> tuple[str, str]:

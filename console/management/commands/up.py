@@ -1,6 +1,7 @@
 """`./sluice up`: migrate, make sure an admin exists, seed the demo, then run the web server, a
-Celery worker, a small worker for the control queue (schedule dispatch, reconciler) and the Celery
-beat scheduler together until Ctrl-C (which stops them all)."""
+Celery worker, a small worker for the control queue (schedule dispatch, reconciler), the Celery
+beat scheduler and the Salesforce event subscriber together until Ctrl-C (which stops them all).
+The subscriber is restarted when it dies (it resumes from each flow's committed replay id)."""
 
 from __future__ import annotations
 
@@ -72,6 +73,8 @@ class Command(BaseCommand):
                         "--hostname", "control@%h"],
             "beat": [python, "-m", "celery", "-A", "console", "beat", "--loglevel", "INFO",
                      "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
+            # Salesforce event flows' subscriptions (flows/salesforce_events.py)
+            "events": [python, "manage.py", "subscribe_events"],
         }
         processes = {name: subprocess.Popen(cmd, cwd=settings.BASE_DIR) for name, cmd in commands.items()}
         self.stdout.write(self.style.SUCCESS(f"Sluice is up at http://{bind}/  (Ctrl-C stops it)"))
@@ -86,6 +89,10 @@ class Command(BaseCommand):
         try:
             while not stopping:
                 exited = [name for name, p in processes.items() if p.poll() is not None]
+                if exited == ["events"]:
+                    self.stderr.write("The event subscriber stopped unexpectedly; restarting it.")
+                    processes["events"] = subprocess.Popen(commands["events"], cwd=settings.BASE_DIR)
+                    continue
                 if exited:
                     self.stderr.write(f"{', '.join(exited)} stopped unexpectedly; stopping Sluice.")
                     break
