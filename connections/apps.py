@@ -7,3 +7,4 @@ class ConnectionsConfig(AppConfig):
 
     def ready(self) -> None:
         from connections import checks  # noqa: F401  (registers the encryption key check)
+        from connections import registrations  # noqa: F401  (the registry learns the registered connectors)
