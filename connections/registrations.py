@@ -68,8 +68,8 @@ def _checked(item: packages.InstalledConnector) -> type[Connector]:
     problems = declaration_problems(cls)
     if not problems:
         if cls.connector_type != "CustomConnector" or cls.connector_label != item.label:
-            problems.append(f'its class must declare connector_type = "CustomConnector" and connector_label = '
-                            f'"{item.label}" (the entry point\'s name)')
+            problems.append(f'its class must declare connector_type = "CustomConnector" and '
+                            f'connector_label = "{item.label}" (the entry point\'s name)')
         required = getattr(cls, "requires_sdk", "1.0")
         if not _sdk_compatible(required):
             from sluice_sdk import SDK_VERSION
@@ -148,13 +148,13 @@ def _load(label: str) -> type[Connector] | None:
             return _classes[key]
         item = packages.find(label)
         if item is None or item.package != row.package:
-            raise ConnectorError(f'The connector "{label}" is registered, but its package {row.package} is not '
-                                 f"installed here. Install {row.package}=={row.version}, or unregister it.")
+            raise ConnectorError(f'The connector "{label}" is registered, but its package {row.package} is '
+                                 f"not installed here. Install {row.package}=={row.version}, or unregister.")
         if item.version != row.version or item.entry_point != row.entry_point:
             raise ConnectorError(
-                f'The connector "{label}" was registered at {row.package} {row.version}, but {item.version} is '
-                "installed. An admin checks and takes it with update-connector-registration "
-                f"--connector-label {label}.")
+                f'The connector "{label}" was registered at {row.package} {row.version}, but '
+                f"{item.version} is installed. An admin checks and takes it with "
+                f"update-connector-registration --connector-label {label}.")
         try:
             cls = packages.load(item)
         except ConnectorError as exc:

@@ -17,7 +17,7 @@ NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{1,62}")
 
 
 def names(name: str) -> dict[str, str]:
-    """"HelpScout" -> label HelpScout, package sluice-connector-helpscout, module sluice_connector_helpscout."""
+    """HelpScout -> label HelpScout, package sluice-connector-helpscout, module sluice_connector_helpscout."""
     if not NAME.fullmatch(name or ""):
         raise UserError("NAME: letters and digits only, starting with a letter (e.g. HelpScout): it becomes "
                         "the connectorLabel and the Python package's name.")

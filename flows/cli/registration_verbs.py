@@ -40,8 +40,8 @@ def _provisioning(options: dict[str, Any]) -> None:
 def register_connector(options: dict[str, Any]) -> dict[str, Any]:
     by = _admin(options)
     _provisioning(options)
-    row = registrations.register(options.get("connector_label") or "", description=options.get("description") or "",
-                                 by=by)
+    row = registrations.register(options.get("connector_label") or "",
+                                 description=options.get("description") or "", by=by)
     return {"connectorArn": connector_arn(row.connector_label)}
 
 

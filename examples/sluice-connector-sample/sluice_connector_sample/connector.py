@@ -50,7 +50,8 @@ class SampleHelpdeskConnector(Connector):
     auth_kind: ClassVar[str] = "api_key"
     config_fields: ClassVar[tuple[ConfigField, ...]] = (
         ConfigField("instanceUrl", "url", "Helpdesk address",
-                    help="Your helpdesk's address, e.g. https://acme.helpdesk.example/.", sends_credentials_to=True),
+                    help="Your helpdesk's address, e.g. https://acme.helpdesk.example/.",
+                    sends_credentials_to=True),
         ConfigField("apiKey", "secret", "API key", secret=True,
                     help="From the helpdesk's Settings > API. Stored encrypted; never shown again."),
     )
@@ -86,7 +87,8 @@ class SampleHelpdeskConnector(Connector):
         names = fields or list(described)
         unknown = [n for n in names if n not in described]
         if unknown:
-            raise MissingAtSource(f"tickets have no field {', '.join(unknown)}.", entity=entity, fields=unknown)
+            raise MissingAtSource(f"tickets have no field {', '.join(unknown)}.", entity=entity,
+                                  fields=unknown)
         schema = pa.schema([(n, ARROW[described[n].data_type]) for n in names])
         params: dict[str, Any] = {"limit": PAGE_SIZE}
         if window.start is not None:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from server import API_KEY, serve
+from sluice_connector_sample.connector import SampleHelpdeskConnector
 
 from sluice_sdk import ConnectionInfo, Window
 from sluice_sdk.testing import assert_declaration, assert_round_trip
-from sluice_connector_sample.connector import SampleHelpdeskConnector
-
-from server import API_KEY, serve
 
 
 @pytest.fixture

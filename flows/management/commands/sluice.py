@@ -134,10 +134,10 @@ def add_connector_verbs(subparsers) -> None:
 
 def add_registration_verbs(subparsers) -> None:
     p = add_verb(subparsers, "register-connector", "RegisterConnector", registration_verbs.register_connector,
-                 "Make an installed connector package a connector: import it and check it against the contract.")
-    p.add_argument("--connector-label", required=True, help="the package's sluice.connectors entry point name")
+                 "Make an installed connector package a connector: import it, check it against the contract.")
+    p.add_argument("--connector-label", required=True, help="the package's sluice.connectors entry point")
     p.add_argument("--description")
-    p.add_argument("--connector-provisioning-type", choices=["LAMBDA"], help="accepted for AppFlow compatibility")
+    p.add_argument("--connector-provisioning-type", choices=["LAMBDA"], help="accepted, as in AppFlow")
 
     p = add_verb(subparsers, "update-connector-registration", "UpdateConnectorRegistration",
                  registration_verbs.update_connector_registration,
@@ -145,10 +145,11 @@ def add_registration_verbs(subparsers) -> None:
     p.add_argument("--connector-label", required=True)
     p.add_argument("--description")
 
-    p = add_verb(subparsers, "unregister-connector", "UnregisterConnector", registration_verbs.unregister_connector,
+    p = add_verb(subparsers, "unregister-connector", "UnregisterConnector",
+                 registration_verbs.unregister_connector,
                  "Stop offering a registered connector (refused while connections use it).")
     p.add_argument("--connector-label", required=True)
-    p.add_argument("--force-delete", action="store_true", help="accepted; a connector in use is still refused")
+    p.add_argument("--force-delete", action="store_true", help="accepted; one in use is still refused")
 
     p = add_verb(subparsers, "new-connector", "NewConnector", new_connector.new_connector,
                  "Sluice extension: write a connector package skeleton (docs/connector-sdk.md).")
