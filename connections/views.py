@@ -41,7 +41,10 @@ def catalog_entries() -> list[dict]:
     }
     entries = []
     for key in connector_keys():
-        cls = get_connector_class(key)
+        try:
+            cls = get_connector_class(key)
+        except ConnectorError:
+            continue  # a registered package changed on disk: its registration says what to do
         label = cls.connector_label if cls.connector_type == "CustomConnector" else ""
         entries.append({
             "key": key,
