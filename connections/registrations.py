@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from functools import cache
 from typing import Any
 
+import botocore.session
 from django.db import DatabaseError, transaction
 
 from connections.connectors import packages
@@ -29,6 +31,14 @@ audit = logging.getLogger("sluice.audit")
 # (label, version, entry point) -> the checked class: one import per registered version a process uses.
 _classes: dict[tuple[str, str, str], type[Connector]] = {}
 _lock = threading.Lock()
+
+
+@cache
+def appflow_connector_types() -> frozenset[str]:
+    """AppFlow's connectorType values: never a registered connector's label, so a document's
+    connectorType is never mistaken for one (and is resolved without asking the database)."""
+    model = botocore.session.get_session().get_service_model("appflow")
+    return frozenset(model.shape_for("ConnectorType").enum)
 
 
 def registrations() -> list[ConnectorRegistration]:
@@ -89,8 +99,9 @@ def _sdk_compatible(required: Any) -> bool:
 def register(label: str, *, description: str = "", by: str = "") -> ConnectorRegistration:
     if not label:
         raise UserError("connectorLabel: is required: the name of the installed connector's entry point.")
-    if label in CONNECTORS:
-        raise Conflict(f'"{label}" is a built-in connector; a package cannot be registered under its name.')
+    if label in CONNECTORS or label in appflow_connector_types():
+        raise Conflict(f'"{label}" is a built-in connector or an AppFlow connector type; a package cannot be '
+                       "registered under that name.")
     if ConnectorRegistration.objects.filter(connector_label=label).exists():
         raise Conflict(f'A connector "{label}" is registered already. UpdateConnectorRegistration picks up a '
                        "new installed version; UnregisterConnector removes it.")
@@ -139,6 +150,8 @@ def _labels() -> list[str]:
 def _load(label: str) -> type[Connector] | None:
     """The registered class, for the registry. A registration whose package is gone or was changed
     on disk since it was checked raises ConnectorError saying what an admin does."""
+    if label in appflow_connector_types():
+        return None
     row = ConnectorRegistration.objects.filter(connector_label=label).first()
     if row is None:
         return None
