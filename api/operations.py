@@ -16,7 +16,7 @@ from api.models import StartToken
 from api.wire import ApiError
 from console.errors import UserError
 from flows import services as flow_services
-from flows.cli import connector_verbs, flow_verbs, profile_verbs, shapes
+from flows.cli import connector_verbs, flow_verbs, profile_verbs, registration_verbs, shapes
 
 
 class Options(dict):
@@ -93,9 +93,9 @@ OPERATIONS: dict[str, Callable[[Options, dict[str, Any]], Any]] = {
     "TagResource": _verb(tags.tag_resource),
     "UntagResource": _verb(tags.untag_resource),
     "ListTagsForResource": _verb(tags.list_tags_for_resource),
-    "RegisterConnector": _verb(connector_verbs.registration),
-    "UnregisterConnector": _verb(connector_verbs.registration),
-    "UpdateConnectorRegistration": _verb(connector_verbs.registration),
+    "RegisterConnector": _verb(registration_verbs.register_connector),
+    "UnregisterConnector": _verb(registration_verbs.unregister_connector),
+    "UpdateConnectorRegistration": _verb(registration_verbs.update_connector_registration),
 }
 
 

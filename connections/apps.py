@@ -6,4 +6,7 @@ class ConnectionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from connections import checks  # noqa: F401  (registers the encryption key check)
+        from connections import (
+            checks,  # noqa: F401  (registers the encryption key check)
+            registrations,  # noqa: F401  (the registry learns the registered connectors)
+        )

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.db.models import Count
 from django.http import QueryDict
 
-from connections.connectors.base import Connector
+from connections.connectors.base import Connector, ConnectorError
 from connections.connectors.registry import connector_keys, get_connector_class
 from connections.models import Connection
 
@@ -59,7 +59,10 @@ def entries() -> list[dict]:
     }
     result = []
     for key in connector_keys():
-        cls = get_connector_class(key)
+        try:
+            cls = get_connector_class(key)
+        except ConnectorError:
+            continue  # a registered package changed on disk: its registration says what to do
         label = cls.connector_label if cls.connector_type == "CustomConnector" else ""
         monogram, colour = icon(key, cls.display_name or key)
         result.append({

@@ -199,3 +199,24 @@ class ConnectionMetadata(models.Model):
 
     def __str__(self) -> str:
         return f"{self.connection_id} {self.kind} {self.key}"
+
+
+class ConnectorRegistration(models.Model):
+    """An installed connector package an admin registered (RegisterConnector): only registered
+    packages are imported and offered as connectors. The version is the one that was checked;
+    a different installed version does not run until UpdateConnectorRegistration checks it."""
+
+    connector_label = models.CharField(max_length=256, unique=True, help_text="connectorLabel")
+    description = models.CharField(max_length=2048, blank=True)
+    package = models.CharField(max_length=256, help_text="the installed distribution")
+    version = models.CharField(max_length=64)
+    entry_point = models.CharField(max_length=512, help_text='"module:Class" of sluice.connectors')
+    registered_by = models.CharField(max_length=256, blank=True)
+    registered_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["connector_label"]
+
+    def __str__(self) -> str:
+        return f"{self.connector_label} ({self.package} {self.version})"

@@ -21,6 +21,10 @@ class Conflict(UserError):
     code = "ConflictException"
 
 
+class AccessDenied(UserError):
+    code = "AccessDeniedException"
+
+
 class QuotaExceeded(UserError):
     code = "ServiceQuotaExceededException"
 

@@ -67,11 +67,13 @@ def test_a_failed_connection_test_and_a_connector_server_error(appflow, data_dir
     assert "did not answer" in str(server.value)
 
 
-def test_unsupported_access_denied_throttling_internal(appflow, live_server, settings, monkeypatch):
+def test_unsupported_access_denied_throttling_internal(appflow, live_server, settings, monkeypatch, demo):
     with pytest.raises(appflow.exceptions.UnsupportedOperationException) as unsupported:
-        appflow.register_connector(connectorLabel="mine", connectorProvisioningType="LAMBDA",
-                                   connectorProvisioningConfig={"lambda": {"lambdaArn": "arn:x"}})
-    assert "no registrable connectors" in str(unsupported.value)
+        appflow.stop_flow(flowName=demo["flow"].name)
+    assert "runs on demand" in str(unsupported.value)
+    with pytest.raises(appflow.exceptions.AccessDeniedException) as not_staff:
+        appflow.register_connector(connectorLabel="mine", connectorProvisioningType="LAMBDA")
+    assert "Only staff users register" in str(not_staff.value)
     stranger = client_for(live_server, Key("SLKNOSUCHKEY0000000", "x" * 40))
     with pytest.raises(stranger.exceptions.AccessDeniedException) as denied:
         stranger.list_flows()

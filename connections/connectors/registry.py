@@ -1,13 +1,18 @@
 """The one explicit list of connectors: registry key -> dotted path, imported lazily.
 
 The key is AppFlow's connectorType, or the connectorLabel for connectors that AppFlow models as
-`CustomConnector`. Adding a connector means adding a line here; nothing is discovered by scanning.
+`CustomConnector`. Adding a built-in connector means adding a line here; nothing is discovered by
+scanning. The other connectors are the installed packages an admin registered
+(connections/registrations.py, which plugs itself in with `use_registered` when Django starts):
+a package that is installed but not registered is not a connector here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from importlib import import_module
+from typing import NamedTuple
 
 from .base import Connector, ConnectorError
 
@@ -40,19 +45,49 @@ CONNECTORS: dict[str, str] = {
 }
 
 
+class Registered(NamedTuple):
+    """The registered custom connectors: their labels in order, and a class by label (None when
+    there is no such registration)."""
+
+    labels: Callable[[], list[str]]
+    load: Callable[[str], type[Connector] | None]
+
+
+_registered: Registered | None = None  # none without Django (the engine's benchmarks, unit tests)
+
+
+def use_registered(registered: Registered | None) -> None:
+    global _registered
+    _registered = registered
+
+
 def connector_keys() -> list[str]:
-    return list(CONNECTORS)
+    """The built-in connectors, then the registered ones."""
+    custom = _registered.labels() if _registered else []
+    return list(CONNECTORS) + [label for label in custom if label not in CONNECTORS]
+
+
+def get_connector_class(key: str) -> type[Connector]:
+    if key not in CONNECTORS and _registered is not None:
+        cls = _registered.load(key)
+        if cls is not None:
+            return cls
+    return _built_in(key)
 
 
 @cache
-def get_connector_class(key: str) -> type[Connector]:
+def _built_in(key: str) -> type[Connector]:
     try:
         dotted = CONNECTORS[key]
     except KeyError:
-        known = ", ".join(sorted(CONNECTORS))
+        known = ", ".join(sorted(connector_keys()))
         raise ConnectorError(f'Unknown connector "{key}". Known connectors: {known}.') from None
     module_name, _, class_name = dotted.rpartition(".")
     return getattr(import_module(module_name), class_name)
+
+
+# Tests that swap CONNECTORS forget the built-in classes imported so far this way.
+get_connector_class.cache_clear = _built_in.cache_clear  # type: ignore[attr-defined]
 
 
 def get_connector(key: str) -> Connector:

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from connections import metadata
+from connections import metadata, registrations
 from connections import services as connection_services
 from connections.connectors.base import Connector, ConnectorError, EntityField
-from connections.connectors.registry import connector_keys, get_connector_class
+from connections.connectors.registry import CONNECTORS, connector_keys, get_connector_class
 from console.errors import (
     ConnectorAuthenticationFailed,
     ConnectorServerFailed,
     NotFound,
-    Unsupported,
     UserError,
 )
 from flows.cli import shapes
@@ -34,12 +33,23 @@ def connector_classes(connector_types: list[str] | None = None) -> list[type[Con
     """Every installed connector, in registry order; `connector_types` keeps those whose
     connectorType (or, for custom connectors, connectorLabel) is listed."""
     wanted = set(connector_types or ())
-    classes = [get_connector_class(key) for key in connector_keys()]
+    classes = []
+    for key in connector_keys():
+        try:
+            classes.append(get_connector_class(key))
+        except ConnectorError:
+            continue  # a registered package changed on disk: DescribeConnector says what to do
     return [c for c in classes
             if not wanted or c.connector_type in wanted or c.connector_label in wanted]
 
 
 def connector_class(connector_type: str, connector_label: str | None = None) -> type[Connector]:
+    if connector_type == "CustomConnector" and connector_label and connector_label not in CONNECTORS:
+        try:
+            return get_connector_class(connector_label)  # a registered package: why it cannot load
+        except ConnectorError as exc:
+            if registrations.ConnectorRegistration.objects.filter(connector_label=connector_label).exists():
+                raise UserError(exc.message) from None
     for cls in connector_classes():
         if cls.connector_type == connector_type and (connector_type != "CustomConnector"
                                                      or cls.connector_label == connector_label):
@@ -50,12 +60,22 @@ def connector_class(connector_type: str, connector_label: str | None = None) -> 
     raise NotFound(f"No connector {connector_type}{label}. ListConnectors shows the installed ones.")
 
 
+def _registered(cls: type[Connector]) -> dict[str, Any]:
+    """Who registered a package's connector, and which version: what AppFlow says of its custom
+    connectors. Built-in connectors are Sluice's own, at CONNECTOR_VERSION."""
+    if not cls.connector_label or cls.connector_label in CONNECTORS:
+        return {"connectorOwner": "Sluice", "connectorVersion": CONNECTOR_VERSION}
+    row = registrations.registration(cls.connector_label)
+    return {"connectorOwner": row.package, "connectorVersion": row.version,
+            "registeredAt": shapes.epoch(row.registered_at), "registeredBy": row.registered_by or None,
+            "connectorDescription": row.description or cls.description}
+
+
 def connector_detail(cls: type[Connector]) -> dict[str, Any]:
     return shapes.compact({
         "connectorDescription": cls.description,
         "connectorName": cls.display_name,
-        "connectorOwner": "Sluice",
-        "connectorVersion": CONNECTOR_VERSION,
+        **_registered(cls),
         "applicationType": cls.display_name,
         "connectorType": cls.connector_type,
         "connectorLabel": cls.connector_label or None,
@@ -84,9 +104,8 @@ def connector_configuration(cls: type[Connector]) -> dict[str, Any]:
         "connectorType": cls.connector_type,
         "connectorLabel": cls.connector_label or None,
         "connectorDescription": cls.description,
-        "connectorOwner": "Sluice",
         "connectorName": cls.display_name,
-        "connectorVersion": CONNECTOR_VERSION,
+        **_registered(cls),
         "connectorArn": connector_arn(cls.key()),
         "connectorModes": _modes(cls),
         # "per_connection" (Generic REST): each connection's spec chooses, so every kind is offered
@@ -223,11 +242,3 @@ def describe_connector_entity(options: dict[str, Any]) -> dict[str, Any]:
     except ConnectorError as exc:
         raise _connector_failed(exc) from None
     return {"connectorEntityFields": [entity_field(field, cls) for field in fields]}
-
-
-def registration(options: dict[str, Any]) -> None:
-    """register-connector, unregister-connector, update-connector-registration."""
-    raise Unsupported(
-        "Sluice has no registrable connectors yet: its connectors are built in (list-connectors shows them). "
-        "RegisterConnector, UnregisterConnector and UpdateConnectorRegistration answer this until it has."
-    )

@@ -86,6 +86,7 @@ class NativeSalesforce(FakeLocalFiles):
 def _use_registry(monkeypatch: pytest.MonkeyPatch, connectors: dict[str, str]) -> None:
     registry.get_connector_class.cache_clear()
     monkeypatch.setattr(registry, "CONNECTORS", connectors)
+    monkeypatch.setattr(registry, "_registered", None)  # no registered packages either: no database here
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from api import tags
 from console.errors import UserError
-from flows.cli import connector_verbs, flow_verbs, profile_verbs
+from flows.cli import connector_verbs, flow_verbs, new_connector, profile_verbs, registration_verbs
 from flows.cli.outcome import (
     EXIT_INTERRUPTED,
     EXIT_SERVICE_ERROR,
@@ -130,13 +130,31 @@ def add_connector_verbs(subparsers) -> None:
     p.add_argument("--connector-type", help="checked against the connection's, when given")
     p.add_argument("--api-version", help="accepted for AppFlow compatibility; not used")
 
-    for name, operation in (("register-connector", "RegisterConnector"),
-                            ("unregister-connector", "UnregisterConnector"),
-                            ("update-connector-registration", "UpdateConnectorRegistration")):
-        p = add_verb(subparsers, name, operation, connector_verbs.registration,
-                     "Not supported yet: Sluice's connectors are built in.")
-        p.add_argument("--connector-label")
-        p.add_argument("--cli-input-json", help="accepted and ignored")
+
+
+def add_registration_verbs(subparsers) -> None:
+    p = add_verb(subparsers, "register-connector", "RegisterConnector", registration_verbs.register_connector,
+                 "Make an installed connector package a connector: import it, check it against the contract.")
+    p.add_argument("--connector-label", required=True, help="the package's sluice.connectors entry point")
+    p.add_argument("--description")
+    p.add_argument("--connector-provisioning-type", choices=["LAMBDA"], help="accepted, as in AppFlow")
+
+    p = add_verb(subparsers, "update-connector-registration", "UpdateConnectorRegistration",
+                 registration_verbs.update_connector_registration,
+                 "Check and take the version of a registered connector's package installed now.")
+    p.add_argument("--connector-label", required=True)
+    p.add_argument("--description")
+
+    p = add_verb(subparsers, "unregister-connector", "UnregisterConnector",
+                 registration_verbs.unregister_connector,
+                 "Stop offering a registered connector (refused while connections use it).")
+    p.add_argument("--connector-label", required=True)
+    p.add_argument("--force-delete", action="store_true", help="accepted; one in use is still refused")
+
+    p = add_verb(subparsers, "new-connector", "NewConnector", new_connector.new_connector,
+                 "Sluice extension: write a connector package skeleton (docs/connector-sdk.md).")
+    p.add_argument("name", help="the connector's name, e.g. Tickets")
+    p.add_argument("--directory", default=".", help="where to create the package folder (default: here)")
 
 
 def add_tag_verbs(subparsers) -> None:
@@ -257,6 +275,7 @@ class Command(BaseCommand):
         )
         add_profile_verbs(subparsers)
         add_connector_verbs(subparsers)
+        add_registration_verbs(subparsers)
         add_flow_verbs(subparsers)
         add_tag_verbs(subparsers)
 
