@@ -39,9 +39,13 @@ ICONS: dict[str, tuple[str, str]] = {
     "Dynatrace": ("Dy", "sky"),
     "Trendmicro": ("TM", "red"),
     "Infornexus": ("IN", "brown"),
+    "GenericREST": ("GR", "slate"),
+    "Snowflake": ("Sn", "teal"),
+    "Upsolver": ("Up", "indigo"),
+    "EventBridge": ("EB", "red"),
 }
 ROLES = {"source": "Source", "destination": "Destination"}
-AUTH_KINDS = ("oauth2", "client_credentials", "basic", "api_key", "none")
+AUTH_KINDS = ("oauth2", "client_credentials", "basic", "api_key", "none", "per_connection")
 
 
 def icon(key: str, name: str) -> tuple[str, str]:
