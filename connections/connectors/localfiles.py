@@ -8,7 +8,8 @@ renamed into place when the run ends well, so no reader ever sees a partial outp
 task splits the output into hive-style `field=value/` folders inside `<executionId>/`.
 
 Decisions worth knowing:
-- CSV values are read as text (as AppFlow's S3 CSV source does); an empty CSV field is "", not null.
+- CSV values are read as text (as AppFlow's S3 CSV source does); a blank CSV cell is a null (a CSV
+  has no other way to say "no value"), or "" with customProperties.blankCells EMPTY_TEXT.
 - A CSV row with the wrong number of columns, or a JSON line that does not parse, is skipped and
   reported as a record failure with its line number; the run goes on.
 - The files of one folder are aligned to the first file's columns: a missing column reads as

@@ -1,7 +1,8 @@
 """Validate tasks: records whose field fails a check are dropped (DropRecord, the default) or stop
 the run (DropDataset), with the field, the value and the record named.
 
-- VALIDATE_NON_NULL: the value is present (empty text is present: it is a value in CSV).
+- VALIDATE_NON_NULL: the value is present (empty text is present; a file source reads a blank CSV
+  cell as a null unless the source says blankCells EMPTY_TEXT).
 - VALIDATE_NUMERIC: the value is a number (values.py's double grammar).
 - VALIDATE_NON_ZERO / VALIDATE_NON_NEGATIVE: the value is a number and is not 0 / not below 0.
 - Every check but NON_NULL passes a null (or empty text): pair it with VALIDATE_NON_NULL to
