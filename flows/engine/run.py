@@ -167,6 +167,7 @@ def run_flow(
         discard,
         limits,
         fence,
+        id_fields=_id_fields(destination_props),
     )
     try:
         # The destination pulls the batches, and with them the source's calls: _batches says
@@ -216,6 +217,12 @@ def run_flow(
     return RunResult(status, counters, result.location, rejects_location)
 
 
+def _id_fields(destination_props: Mapping[str, Any]) -> tuple[str, ...]:
+    """The destination's idFieldNames: what a person knows a record by in an error."""
+    names = destination_props.get("idFieldNames") if isinstance(destination_props, Mapping) else None
+    return tuple(n for n in names if isinstance(n, str)) if isinstance(names, list) else ()
+
+
 def _batches(
     plan: Plan,
     source: Endpoint,
@@ -231,6 +238,7 @@ def _batches(
     discard: bool = False,
     limits: RunLimits = NO_LIMITS,
     fence: Callable[[], None] = lambda: None,
+    id_fields: tuple[str, ...] = (),
 ) -> Iterator[pa.Table]:
     """The transformed batches the destination consumes; ends early on a cancel request, or
     raises DiscardOnCancel then when `discard` (the destination publishes nothing of a cancelled run)."""
@@ -269,6 +277,7 @@ def _batches(
             # a batch without columns only carries bytes and failures (e.g. a file whose every line failed)
             if batch.table.num_columns or batch.table.num_rows:
                 work = Work.start(batch.table, first_record)
+                work.id_fields = id_fields  # errors about a record name it by these too
                 first_record += batch.table.num_rows
                 try:
                     plan.run(work)
