@@ -56,10 +56,11 @@ class Criterion:
     kind: str | None
     _parsed: dict[str, list[Any]] = field(default_factory=dict, compare=False, repr=False)
 
-    def describe(self) -> str:
-        """In the wizard's words: 'Type is one of Partner, Reseller', 'Amount is greater than 5'."""
-        typed = f" (as {self.kind})" if self.kind else ""
-        return f"{self.field} {comparison(self.operator, self.values)}{typed}"
+    def describe(self, *, typed: bool = True) -> str:
+        """In the wizard's words: 'Type is one of Partner, Reseller', 'Amount is greater than 5'
+        (with ' as double' when DATA_TYPE says how to compare, unless `typed` is False)."""
+        suffix = f" as {self.kind}" if self.kind and typed else ""
+        return f"{self.field} {comparison(self.operator, self.values)}{suffix}"
 
     def parsed(self, kind: str) -> list[Any]:
         """The values as `kind`; raises ValueError naming the bad one (checked at plan time when

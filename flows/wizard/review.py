@@ -13,8 +13,9 @@ from django.shortcuts import redirect
 from console.errors import UserError
 from flows import services
 from flows.document import flow_document_warnings
+from flows.field_settings import field_settings
 from flows.models import FlowDraft
-from flows.views import describe_flow, field_settings
+from flows.views import describe_flow
 from flows.wizard import drafts, frame, shape, words
 from flows.wizard.mapping_read import read_tasks
 
@@ -79,10 +80,7 @@ def view(request: HttpRequest, draft: FlowDraft) -> HttpResponse:
         errors = check(document)
     tasks = document.get("tasks") or []
     choices = read_tasks(tasks)
-    settings = field_settings(tasks)
-    # A formula's result is mapped by a Map task of its own; the Formulas list already says it.
-    formula_outputs = {f.destination for f in choices.formulas}
-    settings["mappings"] = [m for m in settings["mappings"] if m["destination"] not in formula_outputs]
+    settings = field_settings(tasks)  # a formula's own Map is left out: the Formulas list says it
     context = {
         "errors": errors,
         # Things the document says that Sluice treats differently (e.g. kmsArn), from the validator.
