@@ -95,7 +95,14 @@ def test_field_settings_for_map_projection_and_other_tasks(signed_in, demo):
 def test_field_settings_speak_the_wizards_words(signed_in, demo):
     """A formula is 'label = Name + " @ " + BillingCity' on the field it writes (not "Name,BillingCity
     -> label" with "? -> string"); a filter made as "is one of" says so; a check as the wizard put it."""
-    from flows.wizard.mapping import FieldChoices, FieldMapping, FilterRule, Formula, ValidationRule, build_tasks
+    from flows.wizard.mapping import (
+        FieldChoices,
+        FieldMapping,
+        FilterRule,
+        Formula,
+        ValidationRule,
+        build_tasks,
+    )
 
     choices = FieldChoices(
         maps=[FieldMapping("Name", "name"), FieldMapping("BillingCity", "city")],
