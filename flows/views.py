@@ -153,7 +153,10 @@ def schedule_context(flow: Flow) -> dict[str, Any]:
         runs = upcoming(config, flow.next_run_at - timedelta(microseconds=1), anchor=flow.activated_at)
     else:
         runs = upcoming(config, now)
-    return {"schedule": config, "upcoming": runs, "upcoming_is_preview": not active}
+    # a flow in UTC gets one column: two would say the same thing under the same heading
+    zone_is_utc = config.zone.key in ("UTC", "Etc/UTC", "Etc/Universal", "Universal", "Zulu", "Etc/Zulu")
+    return {"schedule": config, "upcoming": runs, "upcoming_is_preview": not active,
+            "upcoming_zone_is_utc": zone_is_utc}
 
 
 def webhook_context(request: HttpRequest, flow: Flow, new_secret: str) -> dict[str, Any]:
