@@ -147,8 +147,8 @@ def _evaluate(criterion: Criterion, column: pa.ChunkedArray) -> tuple[pa.Array, 
         scalars = [_scalar(v, kind) for v in criterion.parsed(kind)]
     except ValueError as exc:
         raise RunError(
-            f"The filter {criterion.describe()}: {exc}, and it compares that with {criterion.field}, which "
-            f"holds {kind} values. Correct the value, or set DATA_TYPE to say how to compare."
+            f'The filter "{criterion.describe()}": {exc}, and {criterion.field} holds {kind} values. Correct '
+            "the value in the filter, or set DATA_TYPE to say how to compare."
         ) from None
     operator = criterion.operator
     if operator == "BETWEEN":
