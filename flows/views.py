@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from console.errors import UserError
 from console.run_charts import flow_chart_context
 from flows import filters, guardrails, salesforce_events, services
+from flows.field_settings import field_settings
 from flows.forms import DeleteFlowForm, ImportFlowForm
 from flows.models import EventEndpoint, EventSubscription, Execution, Flow, FlowDraft
 from flows.schedules import upcoming
@@ -85,43 +86,6 @@ def describe_flow(document: dict) -> dict[str, dict]:
         "source": describe_endpoint(document.get("sourceFlowConfig"), "sourceConnectorProperties"),
         "destination": describe_endpoint(destinations[0], "destinationConnectorProperties"),
     }
-
-
-def field_settings(tasks: Any) -> dict[str, Any]:
-    """What the tasks do to fields, in the words of AppFlow's "Data field settings" panel."""
-    settings: dict[str, Any] = {"map_all": None, "mappings": [], "projection": [], "other": []}
-    for task in tasks if isinstance(tasks, list) else []:
-        if not isinstance(task, dict):
-            continue
-        task_type = task.get("taskType")
-        operator = next(iter((task.get("connectorOperator") or {}).values()), "")
-        properties = task.get("taskProperties") or {}
-        sources = [str(f) for f in task.get("sourceFields") or [] if f != ""]
-        if task_type == "Map_all":
-            excluded = properties.get("EXCLUDE_SOURCE_FIELDS_LIST", "[]")
-            try:
-                excluded = json.loads(excluded) if isinstance(excluded, str) else list(excluded)
-            except (TypeError, ValueError):
-                excluded = [str(excluded)]
-            settings["map_all"] = [str(name) for name in excluded]
-        elif task_type == "Map":
-            settings["mappings"].append({
-                "source": ", ".join(sources),
-                "destination": task.get("destinationField") or ", ".join(sources),
-                "source_type": properties.get("SOURCE_DATA_TYPE", ""),
-                "destination_type": properties.get("DESTINATION_DATA_TYPE", ""),
-            })
-        elif task_type == "Filter" and operator == "PROJECTION":
-            settings["projection"].extend(sources)
-        else:
-            settings["other"].append({
-                "type": task_type,
-                "operator": operator if operator != "NO_OP" else "",
-                "sources": ", ".join(sources),
-                "destination": task.get("destinationField", ""),
-                "properties": properties,
-            })
-    return settings
 
 
 # --- pages ---------------------------------------------------------------------------------------
@@ -196,7 +160,10 @@ def schedule_context(flow: Flow) -> dict[str, Any]:
         runs = upcoming(config, flow.next_run_at - timedelta(microseconds=1), anchor=flow.activated_at)
     else:
         runs = upcoming(config, now)
-    return {"schedule": config, "upcoming": runs, "upcoming_is_preview": not active}
+    # a flow in UTC gets one column: two would say the same thing under the same heading
+    zone_is_utc = config.zone.key in ("UTC", "Etc/UTC", "Etc/Universal", "Universal", "Zulu", "Etc/Zulu")
+    return {"schedule": config, "upcoming": runs, "upcoming_is_preview": not active,
+            "upcoming_zone_is_utc": zone_is_utc}
 
 
 def webhook_context(request: HttpRequest, flow: Flow, new_secret: str) -> dict[str, Any]:

@@ -8,7 +8,8 @@ renamed into place when the run ends well, so no reader ever sees a partial outp
 task splits the output into hive-style `field=value/` folders inside `<executionId>/`.
 
 Decisions worth knowing:
-- CSV values are read as text (as AppFlow's S3 CSV source does); an empty CSV field is "", not null.
+- CSV values are read as text (as AppFlow's S3 CSV source does); a blank CSV cell is a null (a CSV
+  has no other way to say "no value"), or "" with customProperties.blankCells EMPTY_TEXT.
 - A CSV row with the wrong number of columns, or a JSON line that does not parse, is skipped and
   reported as a record failure with its line number; the run goes on.
 - The files of one folder are aligned to the first file's columns: a missing column reads as
@@ -43,10 +44,13 @@ from .base import (
     WriteResult,
 )
 from .fileformats import (
+    BLANK_CELLS_KEY,
+    BLANK_IS_NULL,
     FILE_TYPES,
     TableFileWriter,
     align_to_schema,
     arrow_to_data_type,
+    blank_cells_problem,
     file_format,
     open_reader,
     open_writer,
@@ -106,8 +110,11 @@ class LocalFilesConnector(Connector):
         custom = props.get("customProperties") if isinstance(props, Mapping) else None
         if isinstance(custom, Mapping):
             problems += [
-                (f"customProperties.{k}", "is not a property of a Local files source") for k in custom
+                (f"customProperties.{k}", f"is not a Local files source property (only {BLANK_CELLS_KEY})")
+                for k in custom if k != BLANK_CELLS_KEY
             ]
+            if BLANK_CELLS_KEY in custom and (problem := blank_cells_problem(custom[BLANK_CELLS_KEY])):
+                problems.append((f"customProperties.{BLANK_CELLS_KEY}", problem))
         return problems
 
     @classmethod
@@ -174,7 +181,7 @@ class LocalFilesConnector(Connector):
         """The fields of the entity's first file: CSV columns as strings, JSONL/Parquet typed."""
         root = root_folder(conn)
         files = source_files(root, entity)
-        reader = _open(root, files[0], read_block_bytes())
+        reader = _open(root, files[0], read_block_bytes(), BLANK_IS_NULL)
         return [EntityField(f.name, arrow_to_data_type(f.type)) for f in reader.schema]
 
     # -- source ---------------------------------------------------------------------------------
@@ -207,8 +214,9 @@ class LocalFilesConnector(Connector):
                 "This run has an incremental window but the flow names no timestamp field "
                 "(sourceFlowConfig.incrementalPullConfig.datetimeTypeFieldName), so every record was read."
             ])
+        blanks = _blank_cells(options)
         for path in files:
-            reader = _open(root, path, block)
+            reader = _open(root, path, block, blanks)
             if target is None and wanted is None and not reader.schema.names:
                 # an empty file, or one whose every line failed: pass on its bytes and failures,
                 # and let the next file decide the columns
@@ -303,7 +311,7 @@ class LocalFilesConnector(Connector):
         return WriteResult(records_written=writers.records, bytes_written=size, location=str(final))
 
 
-def _open(root: Path, path: Path, block: int) -> Any:
+def _open(root: Path, path: Path, block: int, blanks: str) -> Any:
     name = path.relative_to(root).as_posix() if is_within(path, root) else path.name
     real = os.path.realpath(path)
     return open_reader(
@@ -312,7 +320,14 @@ def _open(root: Path, path: Path, block: int) -> Any:
         name=name,
         size=os.path.getsize(real),
         block_size=block,
+        blank_cells=blanks,
     )
+
+
+def _blank_cells(options: Mapping[str, Any]) -> str:
+    """customProperties.blankCells: what a blank CSV cell is (a null unless EMPTY_TEXT)."""
+    custom = options.get("customProperties") or {}
+    return str(custom.get(BLANK_CELLS_KEY) or BLANK_IS_NULL) if isinstance(custom, Mapping) else BLANK_IS_NULL
 
 
 # -- reading ------------------------------------------------------------------------------------

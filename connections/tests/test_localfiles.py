@@ -44,8 +44,9 @@ def conn(root: Path | str) -> ConnectionInfo:
     return ConnectionInfo("files", "CustomConnector", "LocalFiles", {"rootPath": str(root)})
 
 
-def read(root: Path, entity: str, fields: list[str] | None = None):
-    return list(CONNECTOR.read(conn(root), entity, fields, [], Window(), {"entityName": entity}))
+def read(root: Path, entity: str, fields: list[str] | None = None, **custom):
+    options = {"entityName": entity, **({"customProperties": custom} if custom else {})}
+    return list(CONNECTOR.read(conn(root), entity, fields, [], Window(), options))
 
 
 def rows(batches) -> list[dict]:
@@ -232,9 +233,13 @@ def test_csv_bad_row_is_a_failure_with_its_line_and_the_read_goes_on(root):
     ]
 
 
-def test_csv_values_are_text_and_empty_stays_empty(root):
+def test_csv_values_are_text_and_a_blank_cell_is_null_unless_the_source_says_empty_text(root):
     (root / "a.csv").write_text('Id,Zip,Note\n007,01234,""\n8,,"multi\nline"\n')
     assert rows(read(root, "a.csv")) == [
+        {"Id": "007", "Zip": "01234", "Note": None},
+        {"Id": "8", "Zip": None, "Note": "multi\nline"},
+    ]
+    assert rows(read(root, "a.csv", blankCells="EMPTY_TEXT")) == [
         {"Id": "007", "Zip": "01234", "Note": ""},
         {"Id": "8", "Zip": "", "Note": "multi\nline"},
     ]
@@ -452,7 +457,12 @@ def test_property_checks_name_the_sub_path():
     assert check_src({}) == [("entityName", "is required")]
     assert check_src({"entityName": "../x"}) == [("entityName", 'must not contain ".."')]
     assert check_src({"entityName": "a.csv", "customProperties": {"x": "1"}}) == [
-        ("customProperties.x", "is not a property of a Local files source")
+        ("customProperties.x", "is not a Local files source property (only blankCells)")
+    ]
+    assert check_src({"entityName": "a.csv", "customProperties": {"blankCells": "EMPTY_TEXT"}}) == []
+    assert check_src({"entityName": "a.csv", "customProperties": {"blankCells": "empty"}}) == [
+        ("customProperties.blankCells",
+         'must be NULL (a blank CSV cell is a null) or EMPTY_TEXT (it is empty text), not "empty"')
     ]
     assert check_dst({"entityName": "out", "customProperties": {"fileType": "parquet"}}) == []
     assert check_dst({"entityName": "out", "customProperties": {"fileType": "XML"}}) == [
@@ -487,9 +497,12 @@ def test_csv_round_trip_of_arbitrary_text(values):
     with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as mp:
         mp.setenv("SLUICE_LOCAL_FILES_BASE", tmp)
         write(Path(tmp), "out", [table], file_type="CSV")
-        back = read(Path(tmp), "out/exec-1")
+        back = read(Path(tmp), "out/exec-1", blankCells="EMPTY_TEXT")  # "" stays ""
         assert rows(back) == table.to_pylist()
         assert not [f for b in back for f in b.failures]
+        # by default a blank cell is a null
+        blank_is_null = [{k: v or None for k, v in row.items()} for row in table.to_pylist()]
+        assert rows(read(Path(tmp), "out/exec-1")) == blank_is_null
 
 
 @settings(max_examples=150, deadline=None)
@@ -532,3 +545,22 @@ def test_parquet_gathers_small_batches_into_row_groups(tmp_path: Path, monkeypat
     assert [parquet.metadata.row_group(i).num_rows for i in range(parquet.num_row_groups)] == [1200, 1200, 600]
     assert pq.read_table(tmp_path / "part.parquet").equals(pa.concat_tables(tables))
     assert writer.records == 3_000
+
+
+def test_csv_and_jsonl_write_the_same_iso_8601_times(root):
+    """`2024-01-01T17:35:00Z`, not pyarrow's `2024-01-01 17:35:00.000000Z`; a fraction only when
+    there is one (3 digits, 6 for microseconds); a time without a zone has no Z."""
+    moments = [dt.datetime(2024, 1, 1, 17, 35), dt.datetime(2024, 1, 1, 17, 35, 0, 250_000),
+               dt.datetime(2024, 1, 1, 17, 35, 0, 123_456), None]
+    table = pa.table({"at": pa.array(moments, pa.timestamp("us", "UTC")),
+                      "wall": pa.array(moments, pa.timestamp("us"))})
+    expected = ["2024-01-01T17:35:00Z", "2024-01-01T17:35:00.250Z", "2024-01-01T17:35:00.123456Z", None]
+    write(root, "csv", [table], file_type="CSV")
+    write(root, "jsonl", [table], file_type="JSONL")
+    csv_lines = (root / "csv" / "exec-1" / "part-00000.csv").read_text().splitlines()
+    assert csv_lines[1:] == ['"2024-01-01T17:35:00Z","2024-01-01T17:35:00"',
+                             '"2024-01-01T17:35:00.250Z","2024-01-01T17:35:00.250"',
+                             '"2024-01-01T17:35:00.123456Z","2024-01-01T17:35:00.123456"', ","]
+    jsonl = [json.loads(line) for line in (root / "jsonl" / "exec-1" / "part-00000.jsonl").read_text().splitlines()]
+    assert [r["at"] for r in jsonl] == expected
+    assert [r["wall"] for r in jsonl] == [e and e.removesuffix("Z") for e in expected]

@@ -630,6 +630,38 @@ def test_flow_from_csv_to_postgresql_upsert_through_the_engine(conn, schema, dat
     assert table_rows(name) == [(1, "Acme Corp", None, None), (2, "Globex", None, None)]
 
 
+def test_a_blank_csv_cell_reaches_a_double_precision_column_as_null(conn, schema, data_dir):
+    """A blank CSV cell is a null: the run no longer fails on "invalid input syntax for type double
+    precision", and VALIDATE_NON_NULL drops a record whose checked cell is blank."""
+    from connections.connectors.base import ConnectionInfo
+    from connections.connectors.localfiles import LocalFilesConnector
+    from flows.engine import Endpoint, run_flow
+
+    name = f"{schema}.scores"
+    execute('CREATE TABLE {} ("Id" integer, "Name" text, score double precision)', name)
+    (data_dir / "scores.csv").write_text('Id,Name,score\n1,Acme,\n2,,2.5\n3,Initech,""\n')
+    document = {
+        "sourceFlowConfig": {"connectorType": "CustomConnector", "connectorLabel": "LocalFiles",
+                             "sourceConnectorProperties": {"CustomConnector": {"entityName": "scores.csv"}}},
+        "destinationFlowConfigList": [{"connectorType": "CustomConnector", "connectorLabel": "PostgreSQL",
+                                       "destinationConnectorProperties": {"CustomConnector": {"entityName": name}}}],
+        "tasks": [{"taskType": "Map_all", "sourceFields": [""], "connectorOperator": {"CustomConnector": "NO_OP"},
+                   "taskProperties": {}},
+                  {"taskType": "Validate", "sourceFields": ["Name"],
+                   "connectorOperator": {"CustomConnector": "VALIDATE_NON_NULL"},
+                   "taskProperties": {"VALIDATION_ACTION": "DropRecord"}}],
+    }
+    result = run_flow(
+        document,
+        Endpoint(LocalFilesConnector(), ConnectionInfo("files", "CustomConnector", "LocalFiles",
+                                                       {"rootPath": str(data_dir)})),
+        Endpoint(PG, conn),
+        execution_id="exec-1",
+    )
+    assert result.status == "Successful", result.message
+    assert table_rows(name) == [(1, "Acme", None), (3, "Initech", None)]
+
+
 def test_refused_records_are_skipped_and_reported_when_asked(conn, schema):
     name = f"{schema}.strict"
     execute('CREATE TABLE {} ("Id" integer PRIMARY KEY, "Name" text NOT NULL, amount numeric)', name)

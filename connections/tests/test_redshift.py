@@ -147,7 +147,7 @@ def test_the_copy_statement_quotes_identifiers_and_passes_checked_literals():
         'COPY "public"."acc""ounts" ("Id", "Na me") '
         "FROM 's3://stage-bucket/appflow/.sluice-redshift/e1/manifest.json' "
         "IAM_ROLE 'arn:aws:iam::123456789012:role/RedshiftCopy' MANIFEST FORMAT AS CSV GZIP "
-        "TIMEFORMAT 'auto' DATEFORMAT 'auto' REGION 'eu-west-1'")
+        "NULL AS '\\N' TIMEFORMAT 'auto' DATEFORMAT 'auto' REGION 'eu-west-1'")
     assert copy_statement("s", "t", ["a"], "s3://b-1/m.json", ROLE).as_string(None).endswith("DATEFORMAT 'auto'")
 
 
@@ -217,7 +217,7 @@ class StagedOnPostgres(RedshiftConnector):
         copy = copy_statement(schema, table, columns, manifest_url, stage.config.role_arn, stage.config.region)
         self.loaded.append({"manifest": manifest_url, "keys": s3server.keys(bucket), "files": files,
                             "copy": copy.as_string(None), "records": [e["meta"]["record_count"] for e in listed["entries"]]})
-        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, NULL '\\N')").format(
             sql.Identifier(schema, table), sql.SQL(", ").join(sql.Identifier(c) for c in columns))
         with cursor.copy(statement) as pipe:
             for data in files:
@@ -254,9 +254,19 @@ def test_records_are_staged_in_s3_loaded_from_the_manifest_and_the_stage_is_remo
     schema, name = table.split(".")
     assert load["copy"] == (
         f'COPY "{schema}"."{name}" ("Id", "amount", "tags") FROM \'{load["manifest"]}\' IAM_ROLE \'{ROLE}\' '
-        "MANIFEST FORMAT AS CSV GZIP TIMEFORMAT 'auto' DATEFORMAT 'auto' REGION 'us-east-1'")
+        "MANIFEST FORMAT AS CSV GZIP NULL AS '\\N' TIMEFORMAT 'auto' DATEFORMAT 'auto' REGION 'us-east-1'")
     assert s3server.SECRET_KEY not in load["copy"] and s3server.ACCESS_KEY not in load["copy"]
     assert s3server.keys(stage_bucket) == []  # the stage is removed after the load
+
+
+def test_a_staged_null_is_loaded_as_null_and_empty_text_as_empty_text(table, stage_bucket):
+    connector = StagedOnPostgres()
+    conn = stage_conn(pgserver.need_postgres(), stage_bucket)
+    batch = pa.table({"Id": [1, 2, 3], "amount": [None, "2", None], "tags": [None, "", "\\N"]})
+    connector.write(conn, table, iter([batch]), {"object": table, "executionId": "e1"})
+    assert [r[:3] for r in rows(table)] == [(1, None, None), (2, 2, ""), (3, None, "\\N")]
+    [load] = connector.loaded
+    assert load["files"][0].splitlines() == [b'1,\\N,\\N', b'2,"2",""', b'3,\\N,"\\N"']
 
 
 def test_the_destinations_intermediate_bucket_and_prefix_win(table, stage_bucket):

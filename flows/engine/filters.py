@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from .errors import RunError
 from .values import TIMESTAMP, convert, describe_type, parse_value, show, to_text, type_of
+from .words import comparison
 from .work import Work
 
 COMPARISONS = (
@@ -41,14 +42,6 @@ _COMPARE = {
     "GREATER_THAN": pc.greater,
     "GREATER_THAN_OR_EQUAL_TO": pc.greater_equal,
 }
-_WORDS = {
-    "EQUAL_TO": "=",
-    "NOT_EQUAL_TO": "!=",
-    "LESS_THAN": "<",
-    "LESS_THAN_OR_EQUAL_TO": "<=",
-    "GREATER_THAN": ">",
-    "GREATER_THAN_OR_EQUAL_TO": ">=",
-}
 
 
 @dataclass(frozen=True)
@@ -63,17 +56,11 @@ class Criterion:
     kind: str | None
     _parsed: dict[str, list[Any]] = field(default_factory=dict, compare=False, repr=False)
 
-    def describe(self) -> str:
-        typed = f" as {self.kind}" if self.kind else ""
-        if self.operator == "BETWEEN":
-            return f"{self.field} between {self.values[0]} and {self.values[1]} (inclusive){typed}"
-        if self.operator == "CONTAINS":
-            return f"{self.field} contains {_either(self.values)}"
-        if self.operator == "NOT_EQUAL_TO" and len(self.values) > 1:
-            return f"{self.field} is none of {', '.join(self.values)}{typed}"
-        if self.operator == "EQUAL_TO" and len(self.values) > 1:
-            return f"{self.field} is one of {', '.join(self.values)}{typed}"
-        return f"{self.field} {_WORDS[self.operator]} {_either(self.values)}{typed}"
+    def describe(self, *, typed: bool = True) -> str:
+        """In the wizard's words: 'Type is one of Partner, Reseller', 'Amount is greater than 5'
+        (with ' as double' when DATA_TYPE says how to compare, unless `typed` is False)."""
+        suffix = f" as {self.kind}" if self.kind and typed else ""
+        return f"{self.field} {comparison(self.operator, self.values)}{suffix}"
 
     def parsed(self, kind: str) -> list[Any]:
         """The values as `kind`; raises ValueError naming the bad one (checked at plan time when
@@ -115,7 +102,7 @@ def apply_filters(criteria: Sequence[Criterion], work: Work) -> None:
                     value = table.column(criterion.field)[i]
                     return (
                         f"{criterion.field} = {show(value)} is not {describe_type(kind)} "
-                        f"(tasks[{criterion.task}]: Filter {criterion.operator})"
+                        f"(filter: {criterion.describe()})"
                     )
             return "bad value"
 
@@ -160,8 +147,8 @@ def _evaluate(criterion: Criterion, column: pa.ChunkedArray) -> tuple[pa.Array, 
         scalars = [_scalar(v, kind) for v in criterion.parsed(kind)]
     except ValueError as exc:
         raise RunError(
-            f"tasks[{criterion.task}]: {exc}, and the filter compares it with {criterion.field}, which "
-            f"holds {kind} values. Correct the value, or set DATA_TYPE to say how to compare."
+            f'The filter "{criterion.describe()}": {exc}, and {criterion.field} holds {kind} values. Correct '
+            "the value in the filter, or set DATA_TYPE to say how to compare."
         ) from None
     operator = criterion.operator
     if operator == "BETWEEN":
@@ -190,7 +177,3 @@ def _scalar(value: Any, kind: str) -> pa.Scalar:
         return pa.scalar(value, pa.int64()).cast(TIMESTAMP)
     return pa.scalar(value, {"string": pa.string(), "integer": pa.int64(), "double": pa.float64(),
                              "boolean": pa.bool_(), "date": pa.date32()}[kind])
-
-
-def _either(values: Sequence[str]) -> str:
-    return " or ".join(values)

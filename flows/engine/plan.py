@@ -114,8 +114,9 @@ def compile_plan(tasks: Sequence[Mapping[str, Any]] | None) -> Plan:
         criteria = tuple(parsed.filters)
         stages.append(Stage("filter", "keep records where " + " and ".join(c.describe() for c in criteria),
                             lambda work: apply_filters(criteria, work)))
+    renamed = renamed_by_map(parsed, produced)
     if derive:
-        stages.append(Stage("derive", "; ".join(d.describe() for d in derive),
+        stages.append(Stage("derive", "; ".join(d.describe(renamed.get(d.destination)) for d in derive),
                             lambda work: apply_all(derive, work)))
     modify = _modify_order(parsed.modify)
     if modify:
@@ -125,21 +126,30 @@ def compile_plan(tasks: Sequence[Mapping[str, Any]] | None) -> Plan:
         validations = tuple(parsed.validations)
         stages.append(Stage("validate", "; ".join(v.describe() for v in validations),
                             lambda work: apply_validations(validations, work)))
-    output_fields = _map_stage(parsed, produced, stages)
+    output_fields = _map_stage(parsed, produced, stages, renamed)
     return Plan(source_fields, output_fields, tuple(sorted(stages, key=lambda s: STAGE_ORDER.index(s.kind))),
                 tuple(parsed.filters), parsed.partition_keys, tuple(parsed.validations))
 
 
-def _map_stage(parsed: Tasks, produced: dict[str, int], stages: list[Stage]) -> tuple[str, ...] | None:
+def renamed_by_map(parsed: Tasks, produced: dict[str, int]) -> dict[str, str]:
+    """Derived fields that one Map renames: AppFlow's Merge writes "Name,BillingCountry" and a Map
+    takes it to display_name, so the formula is shown as `display_name = Name + ...`."""
+    reads = [m.source for m in parsed.maps]
+    return {m.source: m.destination for m in parsed.maps
+            if m.source in produced and reads.count(m.source) == 1 and m.to_type in (None, "", "string")}
+
+
+def _map_stage(parsed: Tasks, produced: dict[str, int], stages: list[Stage],
+               renamed: dict[str, str]) -> tuple[str, ...] | None:
     maps = tuple(parsed.maps)
     if parsed.map_all is not None:
         _, excluded = parsed.map_all
         words = "Copy every field" + (f" except {name_list(sorted(excluded))}" if excluded else "")
-        stages.append(Stage("map", "; ".join([words, *_map_words(maps)]), map_all(excluded, maps)))
+        stages.append(Stage("map", "; ".join([words, *_map_words(maps, renamed)]), map_all(excluded, maps)))
         return None
     if maps:
         output = tuple(m.destination for m in maps)
-        words = [f"write {_count(output, 'field')} in task order", *_map_words(maps)]
+        words = [f"write {_count(output, 'field')} in task order", *_map_words(maps, renamed)]
         stages.append(Stage("map", "; ".join(words), map_fields(maps)))
         return output
     output = tuple(dict.fromkeys([*parsed.projection, *produced]))
@@ -220,10 +230,12 @@ def _require(fields: Sequence[str], used_by: Mapping[str, list[int]]) -> Callabl
     return run
 
 
-def _map_words(maps: Sequence[FieldMap]) -> list[str]:
+def _map_words(maps: Sequence[FieldMap], renamed: Mapping[str, str]) -> list[str]:
     reads = [m.source for m in maps]
     words = []
     for m in maps:
+        if renamed.get(m.source) == m.destination:
+            continue  # the formula already names its field
         converted = f" as {m.to_type}" if m.to_type else ""
         if m.source != m.destination:
             # a field read by one Map is renamed; read by several, it is copied to each

@@ -182,6 +182,7 @@ def run_flow(
         fence,
         handed,
         destination,
+        id_fields=_id_fields(destination_props),
     )
     try:
         # The destination pulls the batches, and with them the source's calls: _batches says
@@ -238,6 +239,12 @@ def run_flow(
     return RunResult(status, counters, result.location, rejects_location)
 
 
+def _id_fields(destination_props: Mapping[str, Any]) -> tuple[str, ...]:
+    """The destination's idFieldNames: what a person knows a record by in an error."""
+    names = destination_props.get("idFieldNames") if isinstance(destination_props, Mapping) else None
+    return tuple(n for n in names if isinstance(n, str)) if isinstance(names, list) else ()
+
+
 def _batches(
     plan: Plan,
     source: Endpoint,
@@ -255,6 +262,7 @@ def _batches(
     fence: Callable[[], None] = lambda: None,
     handed: list[SourceFile] | None = None,
     destination: Endpoint | None = None,
+    id_fields: tuple[str, ...] = (),
 ) -> Iterator[pa.Table]:
     """The transformed batches the destination consumes; ends early on a cancel request, or
     raises DiscardOnCancel then when `discard` (the destination publishes nothing of a cancelled run)."""
@@ -303,6 +311,7 @@ def _batches(
             # a batch without columns only carries bytes and failures (e.g. a file whose every line failed)
             if batch.table.num_columns or batch.table.num_rows:
                 work = Work.start(batch.table, first_record)
+                work.id_fields = id_fields  # errors about a record name it by these too
                 first_record += batch.table.num_rows
                 try:
                     plan.run(work)

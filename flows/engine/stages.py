@@ -115,7 +115,7 @@ def _converted(work: Work, outputs: list[tuple[FieldMap, pa.ChunkedArray]]) -> l
         for mask, m, column in reasons:
             if mask[i].as_py():
                 return (f"{m.source} = {show(column[i])} is not {describe_type(m.to_type or 'string')} "
-                        f"(tasks[{m.task}]: Map to {m.to_type})")
+                        f"(mapped to {m.destination} as {m.to_type})")
         return "bad value"
 
     work.fail(bad, reason)

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -21,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .values import convert, describe_type, show, to_text
+from .words import PLACEHOLDER, arithmetic_formula, merge_formula
 from .work import Work
 
 ARITHMETIC = {
@@ -30,7 +30,6 @@ ARITHMETIC = {
     "DIVISION": (pc.divide, "/"),
 }
 MASKS = ("MASK_ALL", "MASK_FIRST_N", "MASK_LAST_N")
-PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
 @dataclass(frozen=True)
@@ -40,9 +39,9 @@ class Merge:
     template: str | None
     destination: str
 
-    def describe(self) -> str:
-        how = f'"{self.template}"' if self.template is not None else " + ".join(self.fields)
-        return f"merge {how} -> {self.destination}"
+    def describe(self, shown_as: str | None = None) -> str:
+        """`label = name + " @ " + city`; `shown_as` the field a Map renames the result to."""
+        return merge_formula(shown_as or self.destination, self.fields, self.template)
 
     def apply(self, work: Work) -> None:
         table = work.table
@@ -72,8 +71,8 @@ class Arithmetic:
     fields: tuple[str, ...]
     destination: str
 
-    def describe(self) -> str:
-        return f"compute {f' {ARITHMETIC[self.operator][1]} '.join(self.fields)} -> {self.destination}"
+    def describe(self, shown_as: str | None = None) -> str:
+        return arithmetic_formula(shown_as or self.destination, self.operator, self.fields)
 
     def apply(self, work: Work) -> None:
         table = work.table
@@ -94,14 +93,14 @@ class Arithmetic:
                     bad = zero if bad is None else pc.or_(bad, zero)
                     name = self.fields[position]
                     reasons.append((zero, lambda i, n=name: f"{n} is 0: division by zero "
-                                                            f"(tasks[{self.task}]: Arithmetic DIVISION)"))
+                                                            f"(formula {self.describe()})"))
                     divisor = pc.if_else(zero, pa.scalar(None, pa.float64()), divisor)
             result = operate(result, divisor)
         overflow = pc.fill_null(pc.invert(pc.is_finite(result)), False)
         if pc.any(overflow).as_py():
             bad = overflow if bad is None else pc.or_(bad, overflow)
-            reasons.append((overflow, lambda i: f"the result of {self.describe()} is beyond the range of "
-                                                f"a double (tasks[{self.task}]: Arithmetic)"))
+            reasons.append((overflow, lambda i: f"the result of the formula {self.describe()} is beyond "
+                                                "the range of a double"))
         work.table = _put(table, self.destination, result)
         if bad is not None:
             work.fail(bad, lambda i: next(why(i) for mask, why in reasons if mask[i].as_py()))
@@ -109,7 +108,7 @@ class Arithmetic:
     def _not_a_number(self, table: pa.Table, name: str) -> Callable[[int], str]:
         def reason(i: int) -> str:
             return (f"{name} = {show(table.column(name)[i])} is not {describe_type('double')} "
-                    f"(tasks[{self.task}]: Arithmetic {self.operator})")
+                    f"(formula {self.describe()})")
         return reason
 
 

@@ -1,7 +1,8 @@
 """Validate tasks: records whose field fails a check are dropped (DropRecord, the default) or stop
 the run (DropDataset), with the field, the value and the record named.
 
-- VALIDATE_NON_NULL: the value is present (empty text is present: it is a value in CSV).
+- VALIDATE_NON_NULL: the value is present (empty text is present; a file source reads a blank CSV
+  cell as a null unless the source says blankCells EMPTY_TEXT).
 - VALIDATE_NUMERIC: the value is a number (values.py's double grammar).
 - VALIDATE_NON_ZERO / VALIDATE_NON_NEGATIVE: the value is a number and is not 0 / not below 0.
 - Every check but NON_NULL passes a null (or empty text): pair it with VALIDATE_NON_NULL to
@@ -18,6 +19,7 @@ import pyarrow.compute as pc
 
 from .errors import RunError
 from .values import convert, show
+from .words import ACTION_WORDS, check
 from .work import Work
 
 CHECKS = ("VALIDATE_NON_NULL", "VALIDATE_NON_ZERO", "VALIDATE_NON_NEGATIVE", "VALIDATE_NUMERIC")
@@ -38,8 +40,8 @@ class Validation:
     action: str
 
     def describe(self) -> str:
-        then = "stop the run" if self.action == "DropDataset" else "drop the record"
-        return f"{then} when {self.field} {_WHAT[self.check]}"
+        """As the wizard offered it: 'When Amount is not numeric: Stop the run'."""
+        return check(self.field, self.check, self.action)
 
     def violations(self, column: pa.ChunkedArray) -> pa.Array:
         """True where the value fails the check; never null."""
@@ -75,10 +77,10 @@ def apply_validations(validations: Sequence[Validation], work: Work) -> None:
             if len(hits):
                 i = hits[0].as_py()
                 raise RunError(
-                    f"tasks[{validation.task}]: record {work.record(i):,} has {validation.field} = "
-                    f"{show(table.column(validation.field)[i])}, which {_WHAT[validation.check]} "
-                    f"({validation.check}, VALIDATION_ACTION DropDataset): the run was stopped and "
-                    "nothing was written. Correct the source data, or use DropRecord to skip such records."
+                    f"{work.describe_record(i)}: {validation.field} is "
+                    f"{show(table.column(validation.field)[i])}, so the check "
+                    f'"{validation.describe()}" stopped the run. Nothing was written. Correct the source '
+                    f'data, or choose "{ACTION_WORDS["DropRecord"]}" for this check to skip such records.'
                 )
             continue
         drop = failing if drop is None else pc.or_(drop, failing)

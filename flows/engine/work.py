@@ -12,6 +12,8 @@ import pyarrow.compute as pc
 
 from connections.connectors.base import RecordFailure
 
+from .values import show
+
 # reasons built per batch; the rest of a batch's failures are only counted (building a message
 # for each of a million bad rows would cost more than the run)
 MAX_FAILURE_REASONS = 100
@@ -50,6 +52,7 @@ class Work:
     filtered: int = 0
     dropped: int = 0
     tally: Tally | None = None
+    id_fields: tuple[str, ...] = ()  # the fields that identify a record (the destination's id fields)
 
     @classmethod
     def start(cls, table: pa.Table, first_record: int = 1) -> Work:
@@ -58,6 +61,14 @@ class Work:
 
     def record(self, index: int) -> int:
         return self.rows[index].as_py()
+
+    def describe_record(self, index: int) -> str:
+        """'Record 5 of the source (Id "0042")': its position among the records the source gave,
+        and its id when the records have one (the id fields, else a field named Id)."""
+        names = [n for n in self.id_fields if n in self.table.column_names] or [
+            n for n in self.table.column_names if n.lower() == "id"][:1]
+        ids = ", ".join(f"{n} {show(self.table.column(n)[index])}" for n in names)
+        return f"Record {self.record(index):,} of the source" + (f" ({ids})" if ids else "")
 
     def fail(self, bad: pa.Array, reason: Callable[[int], str]) -> None:
         """Remove the rows marked in `bad` as record failures; `reason(i)` explains row i."""

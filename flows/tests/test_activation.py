@@ -97,6 +97,18 @@ def test_flow_page_lists_the_next_ten_runs_in_the_zone_and_utc(client, owner, de
     page = client.get(reverse("flows:detail", args=[flow.name])).content.decode()
     assert "Next 10 runs" in page and "America/New_York" in page
     assert page.count("02:30 E") + page.count("03:30 EDT") >= 9  # local column
+    head = page.split('<table class="upcoming">')[1].split("</thead>")[0]
+    assert [h.split("<")[0] for h in head.split('<th scope="col">')[1:]] == [
+        "America/New_York (the flow's time zone)", "UTC", "Note"]
+
+
+def test_a_flow_in_utc_lists_its_next_runs_in_one_utc_column(client, owner, demo):
+    flow = services.create_flow(scheduled_document("nightly-utc", scheduleExpression="cron(30 2 * * ? *)", timezone="UTC"))
+    client.force_login(owner)
+    page = client.get(reverse("flows:detail", args=[flow.name])).content.decode()
+    head = page.split('<table class="upcoming">')[1].split("</thead>")[0]
+    assert [h.split("<")[0] for h in head.split('<th scope="col">')[1:]] == ["UTC (the flow's time zone)", "Note"]
+    assert page.count(" 02:30</time>") == 10
 
 
 def test_flow_page_shows_a_broken_schedule_as_an_error(client, owner, hourly):

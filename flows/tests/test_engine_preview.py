@@ -46,7 +46,7 @@ def test_counts_per_filter_and_validation_and_an_outcome_per_record():
     result = preview(compile_plan(TASKS), [pa.Table.from_pylist(ROWS)])
     assert [(c.description, c.reached, c.kept) for c in result.filters] == [
         ("Country is one of NO, SE as string", 6, 5),
-        ("Employees > 10 as integer", 5, 4),
+        ("Employees is greater than 10 as integer", 5, 4),
     ]
     assert [(v.field, v.failed, v.stops_run) for v in result.validations] == [("Revenue", 2, False), ("Id", 1, True)]
     assert [(r.position, r.outcome) for r in result.records] == [

@@ -87,8 +87,35 @@ def test_field_settings_for_map_projection_and_other_tasks(signed_in, demo):
     html = signed_in.get(flow_url(flow)).content.decode()
     assert "account_id" in html
     assert "Fields read from the source" in html and "<code>Phone</code>" in html
-    assert "Mask" in html and "MASK_VALUE=*" in html
+    assert "Modify" in html and 'Mask every character of Phone with &quot;*&quot;' in html
+    assert "MASK_VALUE" not in html.split("<h2>Flow document</h2>")[0]
     assert "All fields" not in html
+
+
+def test_field_settings_speak_the_wizards_words(signed_in, demo):
+    """A formula is 'label = Name + " @ " + BillingCity' on the field it writes (not "Name,BillingCity
+    -> label" with "? -> string"); a filter made as "is one of" says so; a check as the wizard put it."""
+    from flows.wizard.mapping import (
+        FieldChoices,
+        FieldMapping,
+        FilterRule,
+        Formula,
+        ValidationRule,
+        build_tasks,
+    )
+
+    choices = FieldChoices(
+        maps=[FieldMapping("Name", "name"), FieldMapping("BillingCity", "city")],
+        formulas=[Formula("concat", ["Name", "BillingCity"], "label", separator=" @ ")],
+        validations=[ValidationRule("Name", "null", "stop")],
+        filters=[FilterRule("BillingCountry", "one_of", ["France", "Canada"])],
+    )
+    flow = services.create_flow(flow_document("worded", tasks=build_tasks(choices, "CustomConnector")))
+    page = signed_in.get(flow_url(flow)).content.decode().split("<h2>Flow document</h2>")[0]
+    assert '<td class="mono">label</td><td>label = Name + &quot; @ &quot; + BillingCity</td>' in page
+    assert "Name,BillingCity" not in page and "? →" not in page
+    assert "BillingCountry is one of France, Canada" in page and "EQUAL_TO" not in page
+    assert "When Name is null: Stop the run" in page and "DropDataset" not in page
 
 
 def test_map_all_lists_the_excluded_fields(signed_in, demo):

@@ -46,6 +46,16 @@ def test_good_local_files_to_local_files(signed_in, draft, demo):
     assert document["tasks"] == []
 
 
+def test_a_file_source_may_read_blank_csv_cells_as_empty_text(signed_in, draft, demo):
+    response = signed_in.post(url(draft), configure_data(demo["connection"].name, blank_is_text="1"))
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert draft.data["sourceFlowConfig"]["sourceConnectorProperties"] == {"CustomConnector": {
+        "entityName": "accounts.csv", "customProperties": {"blankCells": "EMPTY_TEXT"}}}
+    page = signed_in.get(url(draft)).content.decode()
+    assert 'name="blank_is_text" value="1" checked' in page and "A blank CSV cell is empty text" in page
+
+
 def test_nothing_chosen_names_each_missing_choice(signed_in, draft):
     response = signed_in.post(url(draft), {"trigger_type": "OnDemand"})
     assert response.status_code == 400

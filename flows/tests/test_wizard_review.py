@@ -118,6 +118,29 @@ def test_edit_saves_a_new_version_and_records_it(signed_in, demo, owner):
     assert not FlowDraft.objects.exists()
 
 
+def test_editing_reviews_the_changes_against_the_current_version(signed_in, demo):
+    """Step 5 is "Review changes" in edit mode and shows the diff against the current version
+    before "Save as new version"; step 2 shows the destination's file format (it cannot change)."""
+    flow = demo["flow"]
+    signed_in.get(reverse("flows:wizard-edit", args=[flow.name]))
+    draft = FlowDraft.objects.get(flow=flow)
+    configure = signed_in.get(step_url(draft, "configure")).content.decode()
+    file_type = flow.definition["destinationFlowConfigList"][0]["destinationConnectorProperties"][
+        "CustomConnector"]["customProperties"]["fileType"]
+    assert f"<dt>File format</dt><dd>{file_type}</dd>" in configure
+    assert "Next: Review changes" in signed_in.get(step_url(draft, "filters")).content.decode()
+
+    html = signed_in.get(step_url(draft, "review")).content.decode()
+    assert "Step 5 of 5: Review changes" in html and "Review and create" not in html
+    assert "No changes yet" in html
+    signed_in.post(step_url(draft, "details"), {"name": flow.name, "description": "new words",
+                                                "encryption": "default", "tag_rows": "0"})
+    html = signed_in.get(step_url(draft, "review")).content.decode()
+    changes = html.split('id="changes"')[1].split("</section>")[0]
+    assert "Changes against version 1" in changes and "new words" in changes
+    assert html.index('id="changes"') < html.index('value="save">Save as new version')  # seen before saving
+
+
 def test_edit_details_keeps_the_name(signed_in, demo):
     flow = demo["flow"]
     signed_in.get(reverse("flows:wizard-edit", args=[flow.name]))
@@ -240,9 +263,9 @@ def test_review_says_formulas_changes_validations_and_filters_in_words(signed_in
     )
     draft = ready_draft(owner, tasks=build_tasks(choices, "CustomConnector"))
     html = signed_in.get(step_url(draft, "review")).content.decode()
-    assert 'label = Name + BillingCity, joined with &quot; - &quot;' in html
+    assert 'label = Name + &quot; - &quot; + BillingCity' in html  # as the flow page and the run log say it
     assert 'Phone: mask the first 4 characters with &quot;#&quot;' in html
-    assert "When Name is null: drop the record" in html
+    assert "When Name is null: Drop the record" in html
     assert "NumberOfEmployees is between 10 and 500" in html
-    assert "BillingCountry is one of France or Canada" in html
+    assert "BillingCountry is one of France, Canada" in html
     assert "MASK_FIRST_N" not in html.split("The flow document (JSON)")[0]

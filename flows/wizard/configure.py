@@ -263,6 +263,7 @@ def page(request, draft, source, destination, trigger, data, errors, *, status: 
         "file_types": options.file_types(destination.connector),
         "source_is_s3": options.is_s3(source.connector),
         "source_options": options.source_option_inputs(source.connector, source.entity, data),
+        "source_reads_files": options.reads_files(source.connector),
         "is_s3": options.is_s3(destination.connector),
         "handles_errors": options.handles_errors(destination.connector),
         "key_pattern": options.key_pattern(destination_props) if options.is_s3(destination.connector) else "",

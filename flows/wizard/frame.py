@@ -16,9 +16,10 @@ from flows.wizard import drafts, shape, steps
 
 def step_links(draft: FlowDraft, current: str) -> list[dict]:
     """The step list at the top: each step with its URL when it may be opened."""
+    editing = draft.flow_id is not None
     return [
         {
-            "step": step,
+            "step": steps.titled(step, editing),
             "url": drafts.step_url(draft, step.slug) if steps.may_visit(draft.step, step.slug) else "",
             "current": step.slug == current,
             "done": steps.index(step.slug) < steps.index(draft.step),
@@ -32,14 +33,15 @@ def render_step(request: HttpRequest, draft: FlowDraft, slug: str, template: str
     """Render `template` (which extends flows/wizard/base.html) with the frame's context:
     draft, document, step, steps, back_url, editing. The step's own context comes on top."""
     previous = steps.before(slug)
+    editing = draft.flow_id is not None
     frame = {
         "draft": draft,
         "document": draft.data,
-        "step": steps.get(slug),
+        "step": steps.titled(steps.get(slug), editing),
         "steps": step_links(draft, slug),
         "back_url": drafts.step_url(draft, previous.slug) if previous else "",
-        "next_step": steps.after(slug),
-        "editing": draft.flow_id is not None,
+        "next_step": steps.titled(steps.after(slug), editing),
+        "editing": editing,
         "flow": draft.flow,
     }
     return render(request, template, {**frame, **(context or {})}, status=status)

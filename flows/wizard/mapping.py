@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from flows.document.appflow_model import CONNECTOR_OPERATORS
+from flows.engine import words
 from flows.engine.values import TYPES, normalize_type, parse_value
 
 from .mapping_csv import destination_name_problem
@@ -32,21 +33,15 @@ MODIFICATIONS = {"mask_all": "MASK_ALL", "mask_first": "MASK_FIRST_N", "mask_las
                  "truncate": "TRUNCATE"}
 CHECKS = {"null": "VALIDATE_NON_NULL", "zero": "VALIDATE_NON_ZERO", "negative": "VALIDATE_NON_NEGATIVE",
           "not_numeric": "VALIDATE_NUMERIC"}
-CHECK_WORDS = {"null": "is null", "zero": "is zero", "negative": "is negative",
-               "not_numeric": "is not numeric"}
+# the words come from the one table the flow page, run logs and run errors use too
+CHECK_WORDS = {key: words.CHECK_WORDS[operator] for key, operator in CHECKS.items()}
 ACTIONS = {"drop": "DropRecord", "stop": "DropDataset"}
+_OPERATORS = {"equals": "EQUAL_TO", "not_equals": "NOT_EQUAL_TO", "contains": "CONTAINS",
+              "greater": "GREATER_THAN", "greater_or_equal": "GREATER_THAN_OR_EQUAL_TO", "less": "LESS_THAN",
+              "less_or_equal": "LESS_THAN_OR_EQUAL_TO", "between": "BETWEEN"}
 # condition -> (operator, words); "one_of" is EQUAL_TO with several criteria
-CONDITIONS = {
-    "equals": ("EQUAL_TO", "equals"),
-    "not_equals": ("NOT_EQUAL_TO", "does not equal"),
-    "contains": ("CONTAINS", "contains"),
-    "greater": ("GREATER_THAN", "is greater than"),
-    "greater_or_equal": ("GREATER_THAN_OR_EQUAL_TO", "is greater than or equal to"),
-    "less": ("LESS_THAN", "is less than"),
-    "less_or_equal": ("LESS_THAN_OR_EQUAL_TO", "is less than or equal to"),
-    "between": ("BETWEEN", "is between"),
-    "one_of": ("EQUAL_TO", "is one of"),
-}
+CONDITIONS = {key: (operator, words.FILTER_WORDS[operator]) for key, operator in _OPERATORS.items()}
+CONDITIONS["one_of"] = ("EQUAL_TO", words.ONE_OF)
 _ORDERED = ("greater", "greater_or_equal", "less", "less_or_equal", "between")
 CONDITIONS_BY_TYPE = {
     "string": ("equals", "not_equals", "contains", "one_of"),

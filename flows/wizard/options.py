@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from connections.connectors.base import Connector
-from connections.connectors.fileformats import FILE_TYPES
+from connections.connectors.fileformats import BLANK_CELLS_KEY, BLANK_IS_EMPTY_TEXT, FILE_TYPES
 from connections.connectors.s3.layout import HIERARCHY, PREFIX_FORMATS, PREFIX_TYPES, pattern
 
 S3_FILE_TYPES = ("CSV", "JSON", "PARQUET")
@@ -38,28 +38,44 @@ def handles_errors(cls: type[Connector] | None) -> bool:
     return not any(path.startswith("errorHandlingConfig") for path, _ in problems)
 
 
+def reads_files(cls: type[Connector] | None) -> bool:
+    """A file source (S3, Local files): its CSV blank cells are nulls unless it says otherwise."""
+    return cls is not None and cls.key() in ("S3", "LocalFiles")
+
+
 def source_options(cls: type[Connector], data, entity: str = "") -> dict[str, Any]:
-    if is_s3(cls) and data.get("source_file_type"):
-        return {"s3InputFormatConfig": {"s3InputFileType": data["source_file_type"]}}
-    found: dict[str, Any] = {}
+    props: dict[str, Any] = {}
+    blank_is_text = reads_files(cls) and data.get("blank_is_text") == "1"
+    if is_s3(cls):
+        config: dict[str, Any] = {}
+        if data.get("source_file_type"):
+            config["s3InputFileType"] = data["source_file_type"]
+        if blank_is_text:
+            config[BLANK_CELLS_KEY] = BLANK_IS_EMPTY_TEXT
+        if config:
+            props["s3InputFormatConfig"] = config
+    elif blank_is_text:
+        props["customProperties"] = {BLANK_CELLS_KEY: BLANK_IS_EMPTY_TEXT}
     for option in cls.source_option_fields(entity):
         raw = (data.get(f"source_opt_{option.name}") or "").strip()
         if raw:
-            found[option.name] = True if option.kind == "boolean" else raw
-    return found
+            props[option.name] = True if option.kind == "boolean" else raw
+    return props
 
 
 def source_initial(cls: type[Connector] | None, props: dict) -> dict[str, str]:
+    data: dict[str, str] = {}
+    holder = props.get("s3InputFormatConfig") if is_s3(cls) else props.get("customProperties")
+    if reads_files(cls) and isinstance(holder, dict) and holder.get(BLANK_CELLS_KEY) == BLANK_IS_EMPTY_TEXT:
+        data["blank_is_text"] = "1"
     if is_s3(cls):
-        return {"source_file_type": (props.get("s3InputFormatConfig") or {}).get("s3InputFileType", "CSV")}
-    if cls is None:
-        return {}
-    found = {}
-    for option in cls.source_option_fields(cls.entity_name(props)):
-        value = props.get(option.name)
-        if value not in (None, False, ""):
-            found[f"source_opt_{option.name}"] = "on" if option.kind == "boolean" else str(value)
-    return found
+        data["source_file_type"] = (props.get("s3InputFormatConfig") or {}).get("s3InputFileType", "CSV")
+    if cls is not None:
+        for option in cls.source_option_fields(cls.entity_name(props)):
+            value = props.get(option.name)
+            if value not in (None, False, ""):
+                data[f"source_opt_{option.name}"] = "on" if option.kind == "boolean" else str(value)
+    return data
 
 
 def source_option_inputs(cls: type[Connector] | None, entity: str, data) -> list[dict[str, Any]]:

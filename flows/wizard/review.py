@@ -1,10 +1,12 @@
 """Step 5, Review and create: every step summarised with an Edit link back to it, the whole
-document checked again by the project's validator, then Create flow (optionally activated), or on
-edit Save as new version (flows.services.update_flow refuses name/source/destination changes)."""
+document checked again by the project's validator, then Create flow (optionally activated). On
+edit it is "Review changes": the same summary and the diff against the current version, then
+Save as new version (flows.services.update_flow refuses name/source/destination changes)."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -13,8 +15,10 @@ from django.shortcuts import redirect
 from console.errors import UserError
 from flows import services
 from flows.document import flow_document_warnings
+from flows.field_settings import field_settings
 from flows.models import FlowDraft
-from flows.views import describe_flow, field_settings
+from flows.versions import diff_documents
+from flows.views import describe_flow
 from flows.wizard import drafts, frame, shape, words
 from flows.wizard.mapping_read import read_tasks
 
@@ -79,11 +83,9 @@ def view(request: HttpRequest, draft: FlowDraft) -> HttpResponse:
         errors = check(document)
     tasks = document.get("tasks") or []
     choices = read_tasks(tasks)
-    settings = field_settings(tasks)
-    # A formula's result is mapped by a Map task of its own; the Formulas list already says it.
-    formula_outputs = {f.destination for f in choices.formulas}
-    settings["mappings"] = [m for m in settings["mappings"] if m["destination"] not in formula_outputs]
+    settings = field_settings(tasks)  # a formula's own Map is left out: the Formulas list says it
     context = {
+        **changes_context(draft, document),
         "errors": errors,
         # Things the document says that Sluice treats differently (e.g. kmsArn), from the validator.
         "warnings": [str(w) for w in flow_document_warnings(document)],
@@ -99,3 +101,14 @@ def view(request: HttpRequest, draft: FlowDraft) -> HttpResponse:
     }
     return frame.render_step(request, draft, SLUG, "flows/wizard/review.html", context,
                              status=400 if request.method == "POST" else 200)
+
+
+def changes_context(draft: FlowDraft, document: dict) -> dict[str, Any]:
+    """Editing: what saving would change, against the flow's current version (the same diff as
+    the flow page's version comparison)."""
+    current = draft.flow.current_version if draft.flow_id else None
+    if current is None:
+        return {}
+    return {"current_version": current,
+            "changes": diff_documents(current.definition, document, old_text=current.document,
+                                      old_label=f"version {current.number}", new_label="your changes")}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -19,12 +19,21 @@ STEPS: tuple[Step, ...] = (
     Step("filters", "Add filters", 4),
     Step("review", "Review and create", 5),
 )
+# Editing a flow: step 5 reviews the changes against the current version before they are saved
+EDIT_TITLES = {"review": "Review changes"}
 SLUGS: tuple[str, ...] = tuple(step.slug for step in STEPS)
 FIRST = STEPS[0].slug
 
 
 def get(slug: str) -> Step | None:
     return next((step for step in STEPS if step.slug == slug), None)
+
+
+def titled(step: Step | None, editing: bool) -> Step | None:
+    """`step` with the title it has when a flow is created, or edited."""
+    if step is None or not editing or step.slug not in EDIT_TITLES:
+        return step
+    return replace(step, title=EDIT_TITLES[step.slug])
 
 
 def index(slug: str) -> int:

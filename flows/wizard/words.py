@@ -3,15 +3,16 @@
 
 from __future__ import annotations
 
-from .mapping import CHECK_WORDS, CONDITIONS, FieldChoices, Formula, Modification
+from flows.engine import words
 
-ARITHMETIC_WORDS = {"+": "+", "-": "−", "*": "×", "/": "÷"}
+from .mapping import ARITHMETIC, CHECK_WORDS, CONDITIONS, FieldChoices, Formula, Modification
 
 
 def formula(f: Formula) -> str:
+    """As the flow page and the run's plan show it: 'label = name + " @ " + city'."""
     if f.kind == "concat":
-        return f'{f.destination} = {" + ".join(f.fields)}, joined with "{f.separator}"'
-    return f"{f.destination} = {f' {ARITHMETIC_WORDS.get(f.operator, f.operator)} '.join(f.fields)}"
+        return words.merge_formula(f.destination, f.fields, f.separator.join("{" + n + "}" for n in f.fields))
+    return words.arithmetic_formula(f.destination, ARITHMETIC.get(f.operator, f.operator), f.fields)
 
 
 def modification(m: Modification) -> str:
@@ -27,18 +28,17 @@ def describe(choices: FieldChoices) -> dict[str, list[str]]:
     """Sentences per kind of choice, in the order the person made them."""
     filters = []
     for rule in choices.filters:
-        words = CONDITIONS.get(rule.condition, ("", rule.condition))[1]
-        if rule.condition == "between" and len(rule.values) == 2:
-            values = f"{rule.values[0]} and {rule.values[1]}"
+        operator = CONDITIONS.get(rule.condition, (rule.condition, ""))[0]
+        if rule.condition == "one_of":
+            filters.append(f"{rule.field} {words.ONE_OF} {', '.join(rule.values)}")
         else:
-            values = " or ".join(rule.values)
-        filters.append(f"{rule.field} {words} {values}")
+            filters.append(f"{rule.field} {words.comparison(operator, rule.values)}")
     return {
         "formulas": [formula(f) for f in choices.formulas],
         "modifications": [modification(m) for m in choices.modifications],
         "validations": [
             f"When {v.field} {CHECK_WORDS.get(v.condition, v.condition)}: "
-            f"{'stop the run' if v.action == 'stop' else 'drop the record'}"
+            f"{words.ACTION_WORDS['DropDataset' if v.action == 'stop' else 'DropRecord']}"
             for v in choices.validations
         ],
         "filters": filters,

@@ -22,6 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.types as pat
 
+from .timetext import iso_text
+
 # Rows per join: keeps each joined string array far below Arrow's 2 GiB string limit and the
 # transient memory of one join small.
 _SLICE_ROWS = 32_768
@@ -103,10 +105,7 @@ def _json_text(array: pa.Array) -> tuple[pa.Array, bool]:
     if pat.is_date(kind) or pat.is_time(kind):
         return array.cast(pa.string()), True
     if pat.is_timestamp(kind):
-        if kind.tz is None:
-            return pc.strftime(array, format="%Y-%m-%dT%H:%M:%S"), True
-        utc = array.cast(pa.timestamp(kind.unit, "UTC"))
-        return pc.binary_join_element_wise(pc.strftime(utc, format="%Y-%m-%dT%H:%M:%S"), "Z", ""), True
+        return iso_text(array), True
     return _orjson_values(array), False
 
 

@@ -44,6 +44,23 @@ def read_block_bytes() -> int:
     return value
 
 
+# What a blank CSV cell (`a,,b` or `a,"",b`) is. A CSV has no other way to say "no value", so by
+# default it is a null, for every target type: VALIDATE_NON_NULL drops it and a database column
+# of any type receives NULL. A source may ask for the text "" instead (the behaviour before).
+BLANK_IS_NULL = "NULL"
+BLANK_IS_EMPTY_TEXT = "EMPTY_TEXT"
+BLANK_CELLS = (BLANK_IS_NULL, BLANK_IS_EMPTY_TEXT)
+BLANK_CELLS_KEY = "blankCells"
+
+
+def blank_cells_problem(value: Any) -> str:
+    """Why `value` is not a blankCells setting ("" when it is one)."""
+    if value in BLANK_CELLS:
+        return ""
+    return (f"must be {BLANK_IS_NULL} (a blank CSV cell is a null) or {BLANK_IS_EMPTY_TEXT} "
+            f'(it is empty text), not "{value}"')
+
+
 @dataclass
 class FileReader:
     """One open file: its full schema (known before any batch) and its batches.
@@ -59,11 +76,13 @@ class FileReader:
         return self._batches(columns)
 
 
-def open_reader(fmt: str, opener: Opener, *, name: str, size: int, block_size: int) -> FileReader:
+def open_reader(fmt: str, opener: Opener, *, name: str, size: int, block_size: int,
+                blank_cells: str = BLANK_IS_NULL) -> FileReader:
     """A reader for one file of format CSV | JSONL | PARQUET. `name` is how failures and errors
-    refer to the file (e.g. "accounts.csv"); `size` its length in bytes."""
+    refer to the file (e.g. "accounts.csv"); `size` its length in bytes; `blank_cells` what a
+    blank CSV cell is (`blank_cells_option`)."""
     if fmt == "CSV":
-        return _csv_reader(opener, name, size, block_size)
+        return _csv_reader(opener, name, size, block_size, blank_cells == BLANK_IS_EMPTY_TEXT)
     if fmt == "JSONL":
         return _jsonl_reader(opener, name, size, block_size)
     if fmt == "PARQUET":
@@ -100,7 +119,7 @@ def align_to_schema(
     return pa.Table.from_arrays(columns, schema=schema), missing, extra
 
 
-def _csv_reader(opener: Opener, name: str, size: int, block_size: int) -> FileReader:
+def _csv_reader(opener: Opener, name: str, size: int, block_size: int, blank_is_text: bool) -> FileReader:
     if size == 0:
         return FileReader(name, pa.schema([]), lambda columns: iter(()))
     # use_threads=False: only the serial parser knows the line number of a bad row (and on two
@@ -152,8 +171,10 @@ def _csv_reader(opener: Opener, name: str, size: int, block_size: int) -> FileRe
                     convert_options=pacsv.ConvertOptions(
                         column_types={n: pa.string() for n in names},
                         include_columns=wanted,
-                        strings_can_be_null=False,
-                        quoted_strings_can_be_null=False,
+                        # a blank cell, quoted or not, is a null unless the source says otherwise
+                        null_values=[""],
+                        strings_can_be_null=not blank_is_text,
+                        quoted_strings_can_be_null=not blank_is_text,
                     ),
                 )
                 tables = (pa.Table.from_batches([b]) for b in reader)

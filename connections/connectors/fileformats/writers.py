@@ -26,6 +26,7 @@ import pyarrow.types as pat
 
 from ..base import ConnectorError
 from .jsonl import json_text_values, write_jsonl
+from .timetext import iso_text
 from .types import FILE_TYPES
 
 # A Parquet row group per incoming table would give a file of many tiny row groups (a filter
@@ -202,7 +203,8 @@ def _typed_where_null(schema: pa.Schema, seen: pa.Schema) -> pa.Schema:
 
 
 def _csv_ready(table: pa.Table) -> pa.Table:
-    """CSV holds text: nested values become their JSON text, all-null columns become text."""
+    """CSV holds text: nested values become their JSON text, all-null columns become text,
+    timestamps ISO 8601 text as in JSON Lines (pyarrow would write `2024-01-01 17:35:00.000000Z`)."""
     for i, f in enumerate(table.schema):
         kind = f.type
         if pat.is_nested(kind) or pat.is_binary(kind) or pat.is_large_binary(kind) or pat.is_duration(kind):
@@ -211,4 +213,6 @@ def _csv_ready(table: pa.Table) -> pa.Table:
             table = table.set_column(i, f.name, table.column(i).cast(kind.value_type))
         elif pat.is_null(kind):
             table = table.set_column(i, f.name, table.column(i).cast(pa.string()))
+        elif pat.is_timestamp(kind):
+            table = table.set_column(i, f.name, iso_text(table.column(i)))
     return table

@@ -35,6 +35,12 @@ from ..postgresql import pgtypes
 from ..s3.client import S3_ERRORS, S3Settings, make_client, s3_error, settings_from
 
 STAGE_FOLDER = ".sluice-redshift"
+# A null is staged as an unquoted \N and COPY is told so (NULL AS): in a CSV load Redshift reads an
+# empty CHAR/VARCHAR field as empty text, not NULL, unless EMPTYASNULL, which would also turn the
+# quoted "" of real empty text into NULL. So null stays null and "" stays "" (pyarrow quotes all
+# text, \N included, so a value "\N" is not taken for a null). Redshift's COPY data conversion
+# parameters: https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-data-conversion.html
+NULL_MARK = "\\N"
 FILE_BYTES = 64 << 20  # CSV bytes per staged file (before gzip): Redshift loads files in parallel
 
 _ROLE_ARN = re.compile(r"arn:aws(?:-[a-z]+)*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}")
@@ -138,7 +144,7 @@ def copy_statement(
     url = s3_url(bucket, key)
     statement = sql.SQL(
         "COPY {table} ({columns}) FROM {url} IAM_ROLE {role} MANIFEST FORMAT AS CSV GZIP "
-        "TIMEFORMAT 'auto' DATEFORMAT 'auto'"
+        "NULL AS '\\N' TIMEFORMAT 'auto' DATEFORMAT 'auto'"  # as Redshift's COPY examples write it
     ).format(
         table=sql.Identifier(schema, table),
         columns=sql.SQL(", ").join(sql.Identifier(c) for c in columns),
@@ -177,7 +183,8 @@ class Stage:
     def add(self, table: pa.Table) -> None:
         """`table`'s columns, in order, as CSV rows without a header (as COPY FROM STDIN gets them)."""
         buffer = io.BytesIO()
-        pacsv.write_csv(self.csv_ready(table), buffer, pacsv.WriteOptions(include_header=False))
+        pacsv.write_csv(self.csv_ready(table), buffer,
+                        pacsv.WriteOptions(include_header=False, null_string=NULL_MARK))
         data = buffer.getbuffer()
         if self._out is None:
             if self._spool is None:

@@ -26,6 +26,7 @@ from ..base import (
     Window,
     WriteResult,
 )
+from ..fileformats import BLANK_CELLS_KEY, blank_cells_problem
 from . import source
 from .client import S3_ERRORS, SSE_CHOICES, looks_like_s3, make_client, not_s3, s3_error, settings_from
 from .destination import output_file_type, write_objects
@@ -102,6 +103,11 @@ class S3Connector(Connector):
             wanted = config.get("s3InputFileType") if isinstance(config, Mapping) else None
             if not isinstance(config, Mapping) or wanted not in (None, "CSV", "JSON"):
                 problems.append(("s3InputFormatConfig.s3InputFileType", "must be CSV or JSON"))
+            if isinstance(config, Mapping):
+                problems += [(f"s3InputFormatConfig.{k}", "is not an S3 input setting")
+                             for k in config if k not in ("s3InputFileType", BLANK_CELLS_KEY)]
+                if BLANK_CELLS_KEY in config and (problem := blank_cells_problem(config[BLANK_CELLS_KEY])):
+                    problems.append((f"s3InputFormatConfig.{BLANK_CELLS_KEY}", problem))
         return problems
 
     @classmethod

@@ -20,7 +20,15 @@ from typing import Any
 import pyarrow as pa
 
 from ..base import ConnectorError, Entity, EntityField, MissingAtSource, SourceBatch, Window
-from ..fileformats import align_to_schema, arrow_to_data_type, file_format, open_reader, read_block_bytes
+from ..fileformats import (
+    BLANK_CELLS_KEY,
+    BLANK_IS_NULL,
+    align_to_schema,
+    arrow_to_data_type,
+    file_format,
+    open_reader,
+    read_block_bytes,
+)
 from .client import S3_ERRORS, S3Settings, s3_error
 
 _INPUT_TYPES = {"CSV": "CSV", "JSON": "JSONL", "JSONL": "JSONL", "PARQUET": "PARQUET"}
@@ -99,7 +107,14 @@ def input_format(options: Mapping[str, Any], key: str) -> str | None:
     return file_format(key)
 
 
-def open_object(client: Any, settings: S3Settings, bucket: str, obj: S3Object, fmt: str, prefix: str) -> Any:
+def blank_cells(options: Mapping[str, Any]) -> str:
+    """s3InputFormatConfig.blankCells: what a blank CSV cell is (a null unless EMPTY_TEXT)."""
+    config = options.get("s3InputFormatConfig") or {}
+    return str(config.get(BLANK_CELLS_KEY) or BLANK_IS_NULL) if isinstance(config, Mapping) else BLANK_IS_NULL
+
+
+def open_object(client: Any, settings: S3Settings, bucket: str, obj: S3Object, fmt: str, prefix: str,
+                blanks: str = BLANK_IS_NULL) -> Any:
     name = obj.key[len(prefix) :].lstrip("/") or obj.key.rsplit("/", 1)[-1]
 
     def opener() -> Any:
@@ -119,7 +134,8 @@ def open_object(client: Any, settings: S3Settings, bucket: str, obj: S3Object, f
         return open_reader(
             fmt, lambda: pa.OSFile(local.name, "r"), name=name, size=obj.size, block_size=read_block_bytes()
         ), local
-    return open_reader(fmt, opener, name=name, size=obj.size, block_size=read_block_bytes()), None
+    return open_reader(fmt, opener, name=name, size=obj.size, block_size=read_block_bytes(),
+                       blank_cells=blanks), None
 
 
 def data_files(
@@ -135,7 +151,7 @@ def data_files(
 def describe(client: Any, settings: S3Settings, entity: str, options: Mapping[str, Any]) -> list[EntityField]:
     bucket, prefix = split(entity)
     obj, fmt = data_files(client, settings, bucket, prefix, Window(), options)[0]
-    reader, local = open_object(client, settings, bucket, obj, fmt, prefix)
+    reader, local = open_object(client, settings, bucket, obj, fmt, prefix, blank_cells(options))
     try:
         return [EntityField(f.name, arrow_to_data_type(f.type)) for f in reader.schema]
     finally:
@@ -154,7 +170,7 @@ def read(
 ) -> Iterator[SourceBatch]:
     target: pa.Schema | None = None
     for obj, fmt in data_files(client, settings, bucket, prefix, window, options):
-        reader, local = open_object(client, settings, bucket, obj, fmt, prefix)
+        reader, local = open_object(client, settings, bucket, obj, fmt, prefix, blank_cells(options))
         try:
             if target is None and fields is None and not reader.schema.names:
                 for batch in reader.batches(None):  # an empty file: its bytes and failures only
