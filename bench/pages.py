@@ -7,8 +7,8 @@
 It migrates the database it is given (use one of your own), builds the data set with bulk inserts
 the first time (flows named bench-pages-*; later runs reuse it unless --rebuild, so a before/after
 pair measures the same rows), then requests each page through Django's test client as a
-superuser — the whole request: middleware, queries, template — and prints p50/p95 in ms and the
-SQL queries per request. The first requests warm caches and are not counted.
+superuser — the whole request: middleware, queries, template — and prints p50/p95 in ms, the
+median time spent in SQL, and the SQL queries per request. The first requests warm caches and are not counted.
 """
 
 from __future__ import annotations
@@ -141,9 +141,10 @@ def measure(repeat: int) -> None:
         "bench-pages-admin", "", "x")
     client = Client()
     client.force_login(user)
-    print(f"\n{'page':34} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}  status")
+    print(f"\n{'page':34} {'p50 ms':>8} {'p95 ms':>8} {'SQL ms':>8} {'queries':>8}  status")
     for label, url, headers in pages():
         times: list[float] = []
+        sql: list[float] = []
         queries = 0
         status = 0
         for attempt in range(WARM_UP + repeat):
@@ -155,8 +156,10 @@ def measure(repeat: int) -> None:
             queries = len(captured)
             if attempt >= WARM_UP:
                 times.append(elapsed)
+                sql.append(sum(float(query["time"]) for query in captured.captured_queries) * 1000)
         p50, p95 = statistics.median(times), percentile(times, 0.95)
-        print(f"{label:34} {p50:8.1f} {p95:8.1f} {queries:8d}  {status}", flush=True)
+        print(f"{label:34} {p50:8.1f} {p95:8.1f} {statistics.median(sql):8.1f} {queries:8d}  {status}",
+              flush=True)
 
 
 def main() -> None:
