@@ -81,11 +81,11 @@ class Command(BaseCommand):
             # only, deleted at the first password change (console/initial_password.py).
             stored = initial_password.remember(password)
             self.stdout.write(self.style.WARNING(boxed([
-                "Created the admin account.",
-                f"  username: {username}",
-                f"  password: {password}",
-                f"Also in {stored} (until you change it).",
+                "Created the admin account",
+                f"username: {username}",
+                f"password: {password}",
             ])))
+            self.stdout.write(f"The password is also in {stored} until you change it.")
         else:
             self.stdout.write(f"Created the admin account {username!r} from SLUICE_ADMIN_PASSWORD.")
 
