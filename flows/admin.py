@@ -59,7 +59,7 @@ class ExecutionAdmin(ReadOnlyAdmin):
     # page counts at most CappedPaginator.cap rows and never the whole table.
     list_display = (
         "short_id", "flow_name", "run_status", "trigger_name", "created", "duration_column",
-        "records_processed", "record_failures", "error",
+        "records", "failed", "error",
     )
     list_display_links = ("short_id",)
     list_filter = (StatusFilter, TriggerFilter, "created_at")
@@ -126,6 +126,14 @@ class ExecutionAdmin(ReadOnlyAdmin):
     def duration_column(self, obj: Execution) -> str:
         duration = obj.duration
         return f"{duration.total_seconds():.1f} s" if duration is not None else "-"
+
+    @admin.display(description="records")
+    def records(self, obj: Execution) -> str:
+        return f"{obj.records_processed:,}"
+
+    @admin.display(description="failed")
+    def failed(self, obj: Execution) -> str:
+        return f"{obj.record_failures:,}"
 
     @admin.display(description="error")
     def error(self, obj: Execution) -> str:

@@ -12,7 +12,6 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from console import initial_password
 from console.celery import HousekeepingAtDebug
 from console.management.commands.up import Command
 
