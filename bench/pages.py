@@ -8,7 +8,9 @@ It migrates the database it is given (use one of your own), builds the data set 
 the first time (flows named bench-pages-*; later runs reuse it unless --rebuild, so a before/after
 pair measures the same rows), then requests each page through Django's test client as a
 superuser — the whole request: middleware, queries, template — and prints p50/p95 in ms, the
-median time spent in SQL, and the SQL queries per request. The first requests warm caches and are not counted.
+median CPU time of this process per request and the median time spent waiting for SQL (on a busy
+machine wall times grow with the load; CPU + SQL is roughly what an idle machine takes), and the
+SQL queries per request. The first requests warm caches and are not counted.
 """
 
 from __future__ import annotations
@@ -141,25 +143,28 @@ def measure(repeat: int) -> None:
         "bench-pages-admin", "", "x")
     client = Client()
     client.force_login(user)
-    print(f"\n{'page':34} {'p50 ms':>8} {'p95 ms':>8} {'SQL ms':>8} {'queries':>8}  status")
+    print(f"\n{'page':34} {'p50 ms':>8} {'p95 ms':>8} {'CPU ms':>8} {'SQL ms':>8} {'queries':>8}  status")
     for label, url, headers in pages():
         times: list[float] = []
         sql: list[float] = []
+        cpu: list[float] = []
         queries = 0
         status = 0
         for attempt in range(WARM_UP + repeat):
             with CaptureQueriesContext(connection) as captured:
-                started = time.perf_counter()
+                started, started_cpu = time.perf_counter(), time.process_time()
                 response = client.get(url, **headers)
                 elapsed = (time.perf_counter() - started) * 1000
+                used_cpu = (time.process_time() - started_cpu) * 1000
             status = response.status_code
             queries = len(captured)
             if attempt >= WARM_UP:
                 times.append(elapsed)
+                cpu.append(used_cpu)
                 sql.append(sum(float(query["time"]) for query in captured.captured_queries) * 1000)
         p50, p95 = statistics.median(times), percentile(times, 0.95)
-        print(f"{label:34} {p50:8.1f} {p95:8.1f} {statistics.median(sql):8.1f} {queries:8d}  {status}",
-              flush=True)
+        print(f"{label:34} {p50:8.1f} {p95:8.1f} {statistics.median(cpu):8.1f} {statistics.median(sql):8.1f} "
+              f"{queries:8d}  {status}", flush=True)
 
 
 def main() -> None:
