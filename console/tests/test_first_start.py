@@ -7,10 +7,12 @@ from __future__ import annotations
 import io
 import logging
 import stat
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.utils import timezone
 
 from console.celery import HousekeepingAtDebug
 from console.management.commands.up import Command
@@ -95,3 +97,17 @@ def test_a_runs_lines_stay_info():
     record = log_record("celery.worker.strategy", "Task %(name)s[%(id)s] received",
                         {"name": "flows.run_execution", "id": "3"})
     assert HousekeepingAtDebug().filter(record) is True and record.levelname == "INFO"
+
+
+def test_the_dispatch_tick_speaks_only_when_it_started_something(demo, caplog, django_capture_on_commit_callbacks):
+    from flows import tasks
+    from flows.tests.test_dispatcher import active_flow
+
+    caplog.set_level(logging.INFO, logger="flows.tasks")
+    assert tasks.dispatch_schedules()["started"] == 0
+    assert caplog.records == []  # an idle tick: silent
+    active_flow(next_run=timezone.now() - timedelta(seconds=30))
+    with django_capture_on_commit_callbacks(execute=False):
+        assert tasks.dispatch_schedules()["started"] == 1
+    assert [r.getMessage() for r in caplog.records] == [
+        "Dispatched 1 scheduled run(s); skipped 0 (the previous run was still going)."]
