@@ -54,6 +54,7 @@ def connection_list(request: HttpRequest) -> HttpResponse:
         "connections": page.object_list,
         "total": sum(e["count"] for e in entries),
         "limit": settings.SLUICE_MAX_CONNECTIONS,
+        "demo_saas": settings.SLUICE_DEMO_SAAS,  # the Demo CRM card offers "Connect the demo"
     }
     return render(request, "connections/list.html", context)
 

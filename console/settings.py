@@ -273,10 +273,14 @@ SLUICE_BASE_URL = os.environ.get("SLUICE_BASE_URL", "").rstrip("/")
 # DATABASE_URL), off unless enabled in production.
 SLUICE_EMBEDDED = "DATABASE_URL" not in os.environ
 SLUICE_DEMO_SAAS = env_bool("SLUICE_DEMO_SAAS", SLUICE_EMBEDDED)
-if SLUICE_DEMO_SAAS and "SLUICE_NET_ALLOW" not in os.environ:
-    # The Demo CRM runs in this very process, on this machine: let the SSRF guard reach it.
+# The Demo CRM runs in this very process, on this machine: let the SSRF guard reach it at the bind
+# address (`up --bind` sets SLUICE_BIND before it starts the processes; SLUICE_NET_ALLOW_FROM_BIND
+# marks a value derived here, which `up` may derive again for its children).
+_derived_allow = "SLUICE_NET_ALLOW" not in os.environ or os.environ.get("SLUICE_NET_ALLOW_FROM_BIND")
+if SLUICE_DEMO_SAAS and _derived_allow:
     _bind = os.environ.get("SLUICE_BIND", "127.0.0.1:8000")
     os.environ["SLUICE_NET_ALLOW"] = _bind if ":" in _bind else "127.0.0.1:8000"
+    os.environ["SLUICE_NET_ALLOW_FROM_BIND"] = "1"
 SLUICE_NET_ALLOW = env_list("SLUICE_NET_ALLOW", "")
 
 LOGGING = {

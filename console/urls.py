@@ -6,12 +6,16 @@ from api import views as api_views
 from console import views
 from flows import notification_views, webhook_views
 
+# The admin's app sidebar would take a quarter of a 1280 px window from the execution list.
+admin.site.enable_nav_sidebar = False
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("health/", views.health, name="health"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("connections/-/connect-demo/", views.connect_demo, name="connect-demo"),
     path("connections/", include("connections.urls")),
     path("flows/", include("flows.urls")),
     # The bundled Demo CRM; its views answer 404 unless SLUICE_DEMO_SAAS is on.

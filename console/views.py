@@ -1,17 +1,22 @@
-"""The console's own pages: home, login/logout, and the health check for load balancers."""
+"""The console's own pages: home, login/logout, the health check for load balancers, and the
+Demo CRM's one-click connection."""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
 from connections.models import Connection
 from console.run_charts import dashboard_context
+from console.demo import begin_demo_crm_connection
+from console.errors import UserError
 from flows.models import Execution
 from flows.views import flows_with_last_run
 
@@ -53,3 +58,17 @@ class LoginView(auth_views.LoginView):
 
 class LogoutView(auth_views.LogoutView):
     """Django's logout: POST only, so a link or an image cannot sign anyone out."""
+
+
+@require_POST
+def connect_demo(request: HttpRequest) -> HttpResponse:
+    """The Demo CRM card's "Connect the demo": straight to the Demo CRM's consent page with the
+    settings filled in (console/demo.py); the OAuth callback saves and tests the connection."""
+    if not settings.SLUICE_DEMO_SAAS:
+        raise Http404("The Demo CRM is off (SLUICE_DEMO_SAAS).")
+    try:
+        return redirect(begin_demo_crm_connection(request))
+    except UserError as exc:
+        for error in exc.errors:
+            messages.error(request, error)
+        return redirect("connections:list")

@@ -181,7 +181,10 @@ class Execution(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["flow", "-created_at"], name="execution_flow_newest"),
-            models.Index(fields=["status"], name="execution_status"),
+            # The admin's filters, each with the list's order (flows/admin.py, bench/pages.py); the
+            # first also serves every "status = / status in" lookup of the dispatcher and reconciler.
+            models.Index(fields=["status", "-created_at"], name="execution_status_newest"),
+            models.Index(fields=["trigger", "-created_at"], name="execution_trigger_newest"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["flow", "scheduled_for"], name="one_execution_per_slot"),

@@ -3,10 +3,14 @@ flows/queue.py, by name."""
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 
 from flows import dispatcher, notifications, queue, runner
 from flows.wizard.preview import run_preview
+
+logger = logging.getLogger(__name__)
 
 
 # acks_late + reject_on_worker_lost: a message whose worker died comes back rather than being lost.
@@ -19,12 +23,18 @@ def run_execution(self, execution_id: str, attempt: int | None = None) -> None:
 
 @shared_task(name="flows.tasks.mark_lost_executions")
 def mark_lost_executions() -> int:
-    return runner.mark_lost_executions()
+    handled = runner.mark_lost_executions()
+    if handled:  # Celery's own lines about this task are DEBUG (console/celery.py): say what it did
+        logger.info("Found %d lost execution(s): tried again or marked Error.", handled)
+    return handled
 
 
 @shared_task(name="flows.tasks.dispatch_schedules")
 def dispatch_schedules() -> dict:
     result = dispatcher.dispatch_due()
+    if result.started or result.skipped:  # an idle tick says nothing (console/celery.py)
+        logger.info("Dispatched %d scheduled run(s); skipped %d (the previous run was still going).",
+                    len(result.started), len(result.skipped))
     return {"started": len(result.started), "skipped": len(result.skipped), "seconds": result.seconds}
 
 

@@ -79,8 +79,8 @@ class DemoCrmConnector(SaasConnector):
     oauth_scopes: ClassVar[tuple[str, ...]] = ("crm.read",)
     config_fields: ClassVar[tuple[ConfigField, ...]] = (
         ConfigField("instanceUrl", "url", "Demo CRM address",
-                    help="Where the Demo CRM runs: this Sluice's address followed by /demo-saas/, "
-                         "e.g. http://127.0.0.1:8000/demo-saas/.", sends_credentials_to=True),
+                    help="Where the Demo CRM runs: this Sluice's address (as in your browser's "
+                         "address bar) followed by /demo-saas/.", sends_credentials_to=True),
         ConfigField("clientId", "string", "Client ID",
                     help="From the Demo CRM's developer settings (open /demo-saas/)."),
         ConfigField("clientSecret", "secret", "Client secret", secret=True,

@@ -84,3 +84,23 @@ def test_connect_the_demo_crm_run_a_flow_then_deny(page, live_server, settings, 
     expect(page.get_by_label("Connection name")).to_have_value("demo-crm-2")
     shot(page, "cancelled")
     assert re.search(r"/connections/-/new/DemoCRM/", page.url)
+
+
+def test_connect_the_demo_in_one_click(page, live_server, settings, monkeypatch, owner):
+    """Nothing registered beforehand and nothing typed: the card's button, the consent, done."""
+    from playwright.sync_api import expect
+
+    settings.SLUICE_DEMO_SAAS = True
+    settings.SLUICE_BASE_URL = ""
+    address = urlsplit(live_server.url)
+    monkeypatch.setenv("SLUICE_NET_ALLOW", f"{address.hostname}:{address.port}")
+
+    log_in(page)
+    page.goto("/connections/")
+    shot(page, "connect-demo-card")
+    page.locator(".catalog-item", has_text="Demo CRM").get_by_role("button", name="Connect the demo").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sluice wants to read your accounts")
+    assert page.url.startswith(f"{live_server.url}/demo-saas/oauth/authorize?")  # this server's own port
+    page.get_by_role("button", name="Allow").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("demo-crm")
+    expect(page.locator(".messages")).to_contain_text("is authorized and works")

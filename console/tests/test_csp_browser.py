@@ -89,6 +89,7 @@ def test_the_admin_breaks_no_policy_either(page, demo, admin_user_):  # noqa: F8
     page.wait_for_url("**/admin/")
     for url in ("/admin/", "/admin/connections/connection/",
                 f"/admin/connections/connection/{demo['connection'].pk}/change/", "/admin/flows/flow/",
-                f"/admin/flows/flow/{demo['flow'].pk}/change/", "/admin/auth/user/add/"):
+                f"/admin/flows/flow/{demo['flow'].pk}/change/", "/admin/auth/user/add/",
+                "/admin/flows/execution/", "/admin/flows/execution/?status=Error&q=demo"):
         visit(url, shot="admin-connection" if "connection/" in url and "change" in url else "")
     assert refused == []

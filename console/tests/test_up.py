@@ -71,6 +71,10 @@ def test_up_serves_runs_the_demo_and_stops_on_ctrl_c(tmp_path):
     assert "Sluice stopped." in out
     assert "celery beat" in out and "Booting worker" in out
     assert "did not stop" not in out
+    # Beat's every-second dispatch tick and the control worker's answers are DEBUG lines: seconds of
+    # idle time printed none of them (console/celery.py).
+    # (The worker's start-up banner lists the task's name; its per-tick lines say "name[id]".)
+    assert "Sending due task dispatch-schedules" not in out and "flows.tasks.dispatch_schedules[" not in out
     # Web server, worker and beat were all in up's process group: none may be left running.
     # (Zombies don't count: in a container whose init does not reap, they linger after exiting.)
     ps = subprocess.run(["ps", "-e", "-o", "pgid=,stat=,args="], capture_output=True, text=True).stdout

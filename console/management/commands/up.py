@@ -18,21 +18,45 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from connections.crypto import verify_encryption_key
+from console import initial_password
 from console.demo import seed_demo
+from console.initial_password import admin_username
 
 # gunicorn's access log without query strings or referrers: an OAuth callback's URL holds a code.
 ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"'
 
 
+def boxed(lines: list[str]) -> str:
+    width = max(len(line) for line in lines)
+    rule = "+" + "-" * (width + 2) + "+"
+    return "\n".join([rule, *(f"| {line.ljust(width)} |" for line in lines), rule])
+
+
 class Command(BaseCommand):
-    help = "Start Sluice: web server, Celery worker and Celery beat, on the configured database and broker."
+    help = (
+        "Start Sluice until Ctrl-C: migrate the database, create the admin account (its generated "
+        "password is printed once and kept in var/initial-admin-password until changed), seed the demo, "
+        "then run the web server, a Celery worker, the control worker and Celery beat, on the configured "
+        "DATABASE_URL and CELERY_BROKER_URL (embedded SQLite and filesystem broker without them)."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--bind", default=os.environ.get("SLUICE_BIND", "127.0.0.1:8000"))
-        parser.add_argument("--no-demo", action="store_true", help="do not create the demo flow")
-        parser.add_argument("--concurrency", type=int, default=int(os.environ.get("SLUICE_WORKERS", 2)))
+        bind = os.environ.get("SLUICE_BIND", "127.0.0.1:8000")
+        parser.add_argument(
+            "--bind", default=bind, metavar="HOST:PORT",
+            help=f"address the web server listens on (default: $SLUICE_BIND or 127.0.0.1:8000; now {bind}). "
+                 "0.0.0.0:PORT listens on every interface; set ALLOWED_HOSTS to match.")
+        parser.add_argument(
+            "--no-demo", action="store_true",
+            help="do not create the demo connection and flow (also: SLUICE_NO_DEMO=1)")
+        parser.add_argument(
+            "--concurrency", type=int, default=int(os.environ.get("SLUICE_WORKERS", 2)), metavar="N",
+            help="runs the worker executes at once (default: $SLUICE_WORKERS or 2)")
 
     def handle(self, *args, bind: str, no_demo: bool, concurrency: int, **options):
+        # The processes started below and the demo's OAuth registration read the address from here,
+        # whether it came from --bind or the environment.
+        os.environ["SLUICE_BIND"] = bind
         call_command("migrate", interactive=False, verbosity=0)
         verify_encryption_key()  # a wrong FIELD_ENCRYPTION_KEY stops here, before any process starts
         call_command("collectstatic", interactive=False, verbosity=0)
@@ -44,19 +68,25 @@ class Command(BaseCommand):
 
     def ensure_admin(self) -> None:
         User = get_user_model()
-        username = os.environ.get("SLUICE_ADMIN_USERNAME", "admin")
+        username = admin_username()
         if User.objects.filter(username=username).exists():
+            if initial_password.path().exists():
+                self.stdout.write(f"The admin password is still the generated one: {initial_password.path()}")
             return
         password = os.environ.get("SLUICE_ADMIN_PASSWORD")
         generated = not password
         password = password or secrets.token_urlsafe(12)
         User.objects.create_superuser(username, os.environ.get("SLUICE_ADMIN_EMAIL", ""), password)
         if generated:
-            # Shown once, here only: it is not stored anywhere in clear.
-            self.stdout.write(self.style.WARNING(
-                f"Created the admin account: username {username!r}, password {password!r}. "
-                "Note it now; it is not shown again."
-            ))
+            # In a box, so it stands out of the start-up lines; and in a file readable by this user
+            # only, deleted at the first password change (console/initial_password.py).
+            stored = initial_password.remember(password)
+            self.stdout.write(self.style.WARNING(boxed([
+                "Created the admin account",
+                f"username: {username}",
+                f"password: {password}",
+            ])))
+            self.stdout.write(f"The password is also in {stored} until you change it.")
         else:
             self.stdout.write(f"Created the admin account {username!r} from SLUICE_ADMIN_PASSWORD.")
 
