@@ -14,9 +14,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from connections.models import Connection
-from console.run_charts import dashboard_context
 from console.demo import begin_demo_crm_connection
 from console.errors import UserError
+from console.run_charts import dashboard_context
 from flows.models import Execution
 from flows.views import flows_with_last_run
 
