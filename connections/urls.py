@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from connections import views
+from connections import package_views, views
 from connections.oauth import views as oauth_views
 
 app_name = "connections"
@@ -12,6 +12,10 @@ app_name = "connections"
 urlpatterns = [
     path("", views.connection_list, name="list"),
     path("-/new/<str:key>/", views.connection_create, name="create"),
+    path("-/packages/", package_views.package_list, name="packages"),
+    path("-/packages/<str:label>/register/", package_views.package_register, name="package-register"),
+    path("-/packages/<str:label>/update/", package_views.package_update, name="package-update"),
+    path("-/packages/<str:label>/unregister/", package_views.package_unregister, name="package-unregister"),
     path("oauth/<str:key>/start/", oauth_views.oauth_start, name="oauth_start"),
     path("oauth/<str:key>/callback/", oauth_views.oauth_callback, name="oauth_callback"),
     path("<path:name>/edit/", views.connection_edit, name="edit"),
