@@ -109,3 +109,14 @@ def end_stray_database_sessions(django_db_setup, django_db_blocker):
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+@pytest.fixture(autouse=True)
+def fresh_connector_registrations():
+    """Each test's database starts without registrations: the labels a test before it kept for a
+    moment (connections/registrations.py) are not this test's."""
+    from connections import registrations
+
+    registrations.forget_labels()
+    yield
+    registrations.forget_labels()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from functools import cache
 from typing import Any
 
@@ -111,6 +112,7 @@ def register(label: str, *, description: str = "", by: str = "") -> ConnectorReg
         row = ConnectorRegistration.objects.create(
             connector_label=label, description=description or cls.description, package=item.package,
             version=item.version, entry_point=item.entry_point, registered_by=by)
+    forget_labels()
     audit.info("connector %s registered (%s %s) by %s", label, item.package, item.version, by or "unknown")
     return row
 
@@ -137,14 +139,33 @@ def unregister(label: str, *, force: bool = False, by: str = "") -> None:
         raise Conflict(f'The connector "{label}" is in use by the connector profiles {", ".join(using)}. '
                        f"Delete those connections first, then unregister it.{again}")
     row.delete()
+    forget_labels()
     audit.info("connector %s unregistered by %s", label, by or "unknown")
 
 
+# The registered labels are asked for several times a page (catalog, names of connections, forms):
+# kept for a moment instead of one query each time. This process forgets them at once when it
+# registers or unregisters; another process (a worker) sees a change within LABELS_SECONDS.
+LABELS_SECONDS = 2.0
+_kept_labels: tuple[float, list[str]] | None = None
+
+
+def forget_labels() -> None:
+    global _kept_labels
+    _kept_labels = None
+
+
 def _labels() -> list[str]:
+    global _kept_labels
+    kept = _kept_labels
+    if kept is not None and time.monotonic() - kept[0] < LABELS_SECONDS:
+        return list(kept[1])
     try:
-        return list(ConnectorRegistration.objects.values_list("connector_label", flat=True))
+        labels = list(ConnectorRegistration.objects.values_list("connector_label", flat=True))
     except DatabaseError:  # before the first migrate (system checks, `manage.py migrate` itself)
         return []
+    _kept_labels = (time.monotonic(), labels)
+    return list(labels)
 
 
 def _load(label: str) -> type[Connector] | None:
