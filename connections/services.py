@@ -42,9 +42,22 @@ def split_profile_config(connector_type: str, config: Mapping[str, Any]) -> tupl
     properties = block("connectorProfileProperties")
     credentials = block("connectorProfileCredentials")
     _take_oauth_request(credentials)
-    # SAP OData nests its user and password one level down, as botocore models them.
+    # SAP OData nests its user and password, or its OAuth settings and tokens, one level down, as
+    # botocore models them; which of them came decides the connection's authentication.
     if isinstance(credentials.get("basicAuthCredentials"), Mapping):
         credentials.update(credentials.pop("basicAuthCredentials"))
+    if isinstance(properties.get("oAuthProperties"), Mapping):
+        oauth = dict(properties.pop("oAuthProperties"))
+        scopes = oauth.pop("oAuthScopes", None)
+        if isinstance(scopes, list):
+            oauth["oAuthScopes"] = " ".join(str(s) for s in scopes)
+        properties.update(oauth)
+        properties.setdefault("authentication", "OAuth2")
+    if isinstance(credentials.get("oAuthCredentials"), Mapping):
+        credentials.update(credentials.pop("oAuthCredentials"))
+        _take_oauth_request(credentials)
+        if "clientId" in credentials:  # a setting Sluice shows, not a secret
+            properties["clientId"] = credentials.pop("clientId")
     if connector_type == "CustomConnector":
         properties = dict(properties.get("profileProperties") or {})
         custom = credentials.get("custom") or {}

@@ -88,7 +88,11 @@ def connection_detail(request: HttpRequest, name: str) -> HttpResponse:
         connector_cls = get_connector_class(connection.connector_key)
     except ConnectorError:
         connector_cls = None
-    secret_names = sorted(connector_cls.secret_field_names()) if connector_cls else []
+    # each declared secret, set or not: a connection that chose one way to sign in (SAP OData's
+    # Basic or OAuth2, a Generic REST spec's auth) keeps only that way's secrets
+    stored = connection.credentials if connection.has_credentials else {}
+    secret_names = [(name, stored.get(name) not in (None, ""))
+                    for name in sorted(connector_cls.secret_field_names())] if connector_cls else []
     context = {
         "connection": connection,
         "connector": connector_cls,
@@ -120,6 +124,9 @@ def form_page(request, form, connector_cls, *, connection=None, errors=(), statu
 
     auth_kind = connector_cls.auth_kind_for(form.typed_properties(connection))
     oauth = auth_kind == "oauth2"
+    # a connector whose connections choose (SAP OData: Basic or OAuth 2.0) says before the choice
+    # where the consent page sends the person back
+    oauth_offered = not oauth and "oauth2" in connector_cls.offered_auth_kinds()
     context = {
         "auth_kind": auth_kind,
         "form": form,
@@ -129,7 +136,8 @@ def form_page(request, form, connector_cls, *, connection=None, errors=(), statu
         "total": Connection.objects.count(),
         "limit": settings.SLUICE_MAX_CONNECTIONS,
         "oauth": oauth,
-        "redirect_uri": redirect_uri(request, connector_cls.key()) if oauth else "",
+        "oauth_offered": oauth_offered,
+        "redirect_uri": redirect_uri(request, connector_cls.key()) if oauth or oauth_offered else "",
         "next_url": safe_next(request),
     }
     return render(request, "connections/form.html", context, status=status)

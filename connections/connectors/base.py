@@ -180,6 +180,9 @@ class Connector:
     can_be_source: ClassVar[bool] = False
     can_be_destination: ClassVar[bool] = False
     auth_kind: ClassVar[str] = "none"  # oauth2 | basic | api_key | client_credentials | none | per_connection
+    # auth_kind "per_connection": the kinds its connections choose from (the catalog and
+    # DescribeConnectors offer these); empty means any kind (Generic REST: each spec says).
+    auth_kinds_offered: ClassVar[tuple[str, ...]] = ()
     config_fields: ClassVar[tuple[ConfigField, ...]] = ()
     trigger_types: ClassVar[tuple[str, ...]] = ("OnDemand",)
     fastest_schedule_minutes: ClassVar[int] = 1
@@ -240,6 +243,14 @@ class Connector:
         it (the form, the OAuth views, token refresh, services) asks here, not `auth_kind`: a
         connector whose connections differ (Generic REST: its spec says) overrides this."""
         return cls.auth_kind
+
+    @classmethod
+    def offered_auth_kinds(cls) -> tuple[str, ...]:
+        """The authentication kinds a connection of this connector may use: its auth_kind, or for
+        "per_connection" the ones it offers (empty: any)."""
+        if cls.auth_kind != "per_connection":
+            return (cls.auth_kind,)
+        return cls.auth_kinds_offered
 
     @classmethod
     def oauth_scopes_for(cls, properties: Mapping[str, Any]) -> tuple[str, ...]:

@@ -50,7 +50,8 @@ OPERATORS = {
     "VALIDATE_NUMERIC",
     "NO_OP",
 }
-SECRET_LOOKING = re.compile(r"password|secret|token|api_?key|private_?key", re.IGNORECASE)
+# a token URL (SAP OData's tokenUrl, botocore's name) is an address, not a token
+SECRET_LOOKING = re.compile(r"password|secret|token(?!_?url)|api_?key|private_?key", re.IGNORECASE)
 KEYS = sorted(CONNECTORS)
 
 
