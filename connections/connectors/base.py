@@ -334,6 +334,11 @@ class Connector:
     def list_entities(self, conn: ConnectionInfo, parent: str | None = None) -> list[Entity]:
         raise NotImplementedError
 
+    # What the last describe_entity of this instance saw, in one sentence for the wizard's "Refresh
+    # fields" (Generic REST: "Inferred 7 fields from 100 records of page 1: id integer, ..."); ""
+    # when there is nothing to say beyond the fields themselves.
+    fields_note: str = ""
+
     def describe_entity(self, conn: ConnectionInfo, entity: str) -> list[EntityField]:
         raise NotImplementedError
 

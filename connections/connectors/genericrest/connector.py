@@ -326,10 +326,21 @@ class GenericRestConnector(Connector):
 
     def _fields(self, conn: ConnectionInfo, spec: specs.Spec, stream: Mapping[str, Any]) -> list[dict]:
         if stream.get("fields"):
-            return [{"type": "string", **f} for f in stream["fields"]]
+            found = [{"type": "string", **f} for f in stream["fields"]]
+            self.fields_note = f"{_count(len(found), 'field')} declared in the spec's stream " \
+                               f"{stream['name']}."
+            return found
         api = RestApi(conn, spec)
         for answer, _ in pages(api, stream, Window()):
-            return infer_fields(_records(answer, stream, 1))
+            records = _records(answer, stream, 1)
+            found = infer_fields(records)
+            listed = ", ".join(f"{f['name']} {f['type']}" for f in found[:NOTE_FIELDS])
+            more = f" and {len(found) - NOTE_FIELDS} more" if len(found) > NOTE_FIELDS else ""
+            self.fields_note = (f"Inferred {_count(len(found), 'field')} from "
+                                f"{_count(len(records), 'record')} of page 1: {listed}{more}." if found else
+                                f"Page 1 of {stream['name']} had no records, so no fields could be inferred: "
+                                "declare them in the spec (streams[].fields).")
+            return found
         return []
 
     def read(
@@ -386,6 +397,13 @@ class GenericRestConnector(Connector):
                 else []
             )
             yield SourceBatch(table=table, bytes_read=size, warnings=warnings, notes=notes)
+
+
+NOTE_FIELDS = 12  # fields named in the Refresh fields note; the rest are counted
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
 
 
 def infer_fields(records: list[Mapping[str, Any]]) -> list[dict]:
