@@ -180,6 +180,9 @@ class Connector:
     can_be_source: ClassVar[bool] = False
     can_be_destination: ClassVar[bool] = False
     auth_kind: ClassVar[str] = "none"  # oauth2 | basic | api_key | client_credentials | none | per_connection
+    # A text setting whose every change is kept as a numbered version, listed on the connection
+    # page and exportable (Generic REST: "spec"); "" for none. It must hold no secrets.
+    versioned_field: ClassVar[str] = ""
     # auth_kind "per_connection": the kinds its connections choose from (the catalog and
     # DescribeConnectors offer these); empty means any kind (Generic REST: each spec says).
     auth_kinds_offered: ClassVar[tuple[str, ...]] = ()

@@ -155,6 +155,8 @@ class GenericRestConnector(Connector):
         "paths, record selectors (JMESPath), paging, incremental windows and rate limits."
     )
     can_be_source: ClassVar[bool] = True
+    # every change of the spec is kept (connections.models.SpecVersion) and can be exported
+    versioned_field: ClassVar[str] = "spec"
     # decided by each connection's spec (auth_kind_for); the catalog says so
     auth_kind: ClassVar[str] = "per_connection"
     trigger_types: ClassVar[tuple[str, ...]] = ("OnDemand", "Scheduled")
@@ -165,7 +167,9 @@ class GenericRestConnector(Connector):
             "text",
             "Spec (JSON or YAML)",
             help="Describes the API: base_url, auth, streams, paging, rate limits. See Generic REST in "
-            "the docs for the format and worked examples.",
+            "the docs for the format and worked examples. Never put a key, token or password in the spec "
+            "(Sluice refuses one that holds them; specs are versioned and exported): type them in the "
+            "secret fields below, stored encrypted.",
             # where credentials go is the spec's base_url and token / authorize URLs:
             # credential_address() compares those, not the whole text
             sends_credentials_to=True,
