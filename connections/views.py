@@ -97,7 +97,9 @@ def connection_detail(request: HttpRequest, name: str) -> HttpResponse:
         "connection": connection,
         "connector": connector_cls,
         "auth_kind": connector_cls.auth_kind_for(connection.properties) if connector_cls else "",
-        "properties": visible_properties(connection),
+        # the spec has its own card (Spec versions), laid out as written
+        "properties": [(k, v) for k, v in visible_properties(connection)
+                       if not (connector_cls and k == connector_cls.versioned_field)],
         "secret_names": secret_names,
         "flows": connection.flows.order_by("name"),
         "changes": connection.changes.select_related("user")[:CHANGES_SHOWN],
@@ -105,7 +107,8 @@ def connection_detail(request: HttpRequest, name: str) -> HttpResponse:
         "metadata_entries": metadata.cached_entries(connection),
         "metadata_max_age_minutes": settings.SLUICE_METADATA_MAX_AGE_SECONDS // 60,
         "spec_field": connector_cls.versioned_field if connector_cls else "",
-        "has_spec": bool(connector_cls and connection.properties.get(connector_cls.versioned_field)),
+        "spec_text": str(connection.properties.get(connector_cls.versioned_field) or "") if connector_cls
+        and connector_cls.versioned_field else "",
         "versions_kept": services.SPEC_VERSIONS_KEPT,
         "spec_versions": connection.spec_versions.select_related("saved_by")[:services.SPEC_VERSIONS_KEPT],
     }
