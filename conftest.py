@@ -75,6 +75,14 @@ def owner(django_user_model):
 
 
 @pytest.fixture
+def outside_allowed() -> list[str]:
+    """Addresses besides the live server a test's Chromium page may reach (the page fixture of
+    flows/tests/test_browser.py refuses any other): a local vendor server whose consent page the
+    person visits (SAP's authorization endpoint). Append the server's base URL."""
+    return []
+
+
+@pytest.fixture
 def signed_in(client, owner):
     """The test client, logged in as the owner."""
     client.force_login(owner)

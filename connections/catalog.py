@@ -106,7 +106,9 @@ def matches(cls: type[Connector], key: str, chosen: CatalogFilters) -> bool:
         return False
     if chosen.role == "destination" and not cls.can_be_destination:
         return False
-    if chosen.auth and cls.auth_kind != chosen.auth:
+    # the kinds its connections may use (SAP OData: basic or oauth2); Generic REST names none,
+    # each spec choosing, so an authentication filter leaves it out as before
+    if chosen.auth and chosen.auth not in cls.offered_auth_kinds():
         return False
     words = chosen.q.lower().split()
     text = " ".join([key, cls.display_name or "", cls.description or ""]).lower()

@@ -65,8 +65,10 @@ def form_field(
         return forms.IntegerField(initial=field.default, **common)
     if field.kind == "text":
         # a document (Generic REST's spec): monospaced, long lines kept, not stripped of its indentation
+        # described by its help and by the list of its problems beside it (connections/spec_views.py)
         widget = forms.Textarea(attrs={"rows": 24, "class": "mono code-editor", "spellcheck": "false",
-                                       "wrap": "off"})
+                                       "wrap": "off",
+                                       "aria-describedby": f"id_{field.name}_help spec-problems"})
         return forms.CharField(initial=field.default, widget=widget, strip=False, **common)
     if field.kind == "url":
         return forms.URLField(initial=field.default, assume_scheme="https", **common)

@@ -43,11 +43,22 @@ def entities(connection: Connection, parent: str | None = None, *, refresh: bool
 
 def fields(connection: Connection, entity: str, *, refresh: bool = False) -> list[EntityField]:
     """The fields of one entity, with types and what the source can filter on."""
+    return _fields(connection, entity, refresh)[0]
+
+
+def refreshed_fields(connection: Connection, entity: str) -> tuple[list[EntityField], str]:
+    """The wizard's "Refresh fields": the fields asked anew (and cached), with what the connector
+    says it saw (Connector.fields_note; "" when it has nothing to add)."""
+    return _fields(connection, entity, True)
+
+
+def _fields(connection: Connection, entity: str, refresh: bool) -> tuple[list[EntityField], str]:
     if not entity:
         raise ConnectorError("Choose an object first.")
     connector = get_connector(connection.connector_key)
-    return _cached(connection, connector.caches_metadata, Kind.FIELDS, entity, refresh, EntityField,
-                   lambda: connector.describe_entity(runtime_info(connection), entity))
+    found = _cached(connection, connector.caches_metadata, Kind.FIELDS, entity, refresh, EntityField,
+                    lambda: connector.describe_entity(runtime_info(connection), entity))
+    return found, connector.fields_note
 
 
 def clear(connection: Connection, *, entity: str | None = None, parent: str | None = None) -> int:

@@ -220,3 +220,25 @@ class ConnectorRegistration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.connector_label} ({self.package} {self.version})"
+class SpecVersion(models.Model):
+    """One saved version of a connection's spec (Generic REST, Connector.versioned_field): every
+    save that changes the spec keeps the new text, numbered from 1, so the connection page lists
+    them with their dates and each can be exported. A spec holds no secrets (genericrest/spec.py
+    refuses one that does), so the text is kept as it is. Written by connections/services.py."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="spec_versions")
+    number = models.PositiveIntegerField()
+    text = models.TextField()
+    saved_at = models.DateTimeField(auto_now_add=True)
+    saved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "number"], name="one_spec_version_per_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connection_id} v{self.number}"

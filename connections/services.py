@@ -13,7 +13,7 @@ from connections import metadata
 from connections.audit import record_change
 from connections.connectors.base import OAUTH_TOKEN_KEYS, ConnectorError
 from connections.connectors.registry import get_connector_class, resolve_key
-from connections.models import Connection, ConnectionChange, ConnectionTest
+from connections.models import Connection, ConnectionChange, ConnectionTest, SpecVersion
 from connections.oauth import client as oauth_client
 from connections.oauth import tokens
 from connections.oauth.tokens import runtime_info
@@ -42,9 +42,22 @@ def split_profile_config(connector_type: str, config: Mapping[str, Any]) -> tupl
     properties = block("connectorProfileProperties")
     credentials = block("connectorProfileCredentials")
     _take_oauth_request(credentials)
-    # SAP OData nests its user and password one level down, as botocore models them.
+    # SAP OData nests its user and password, or its OAuth settings and tokens, one level down, as
+    # botocore models them; which of them came decides the connection's authentication.
     if isinstance(credentials.get("basicAuthCredentials"), Mapping):
         credentials.update(credentials.pop("basicAuthCredentials"))
+    if isinstance(properties.get("oAuthProperties"), Mapping):
+        oauth = dict(properties.pop("oAuthProperties"))
+        scopes = oauth.pop("oAuthScopes", None)
+        if isinstance(scopes, list):
+            oauth["oAuthScopes"] = " ".join(str(s) for s in scopes)
+        properties.update(oauth)
+        properties.setdefault("authentication", "OAuth2")
+    if isinstance(credentials.get("oAuthCredentials"), Mapping):
+        credentials.update(credentials.pop("oAuthCredentials"))
+        _take_oauth_request(credentials)
+        if "clientId" in credentials:  # a setting Sluice shows, not a secret
+            properties["clientId"] = credentials.pop("clientId")
     if connector_type == "CustomConnector":
         properties = dict(properties.get("profileProperties") or {})
         custom = credentials.get("custom") or {}
@@ -154,9 +167,32 @@ def create_connection(
     connection.credentials = credentials
     _test_or_refuse(connector_cls, connection)
     connection.save()
+    keep_version(connector_cls, connection, user)
     changed = [*sorted(properties), *(f"{k} (secret)" for k in sorted(credentials))]
     record_change(connection, ConnectionChange.Action.CREATED, user=user, address=address, fields=changed)
     return connection
+
+
+SPEC_VERSIONS_KEPT = 50  # per connection; older ones go when a newer one is saved
+
+
+def keep_version(connector_cls, connection: Connection, user=None) -> SpecVersion | None:
+    """Keep the connection's versioned text (Connector.versioned_field) as a new numbered version
+    when it differs from the last one kept; the oldest beyond SPEC_VERSIONS_KEPT go."""
+    name = connector_cls.versioned_field
+    text = str(connection.properties.get(name) or "") if name else ""
+    if not text:
+        return None
+    versions = SpecVersion.objects.filter(connection=connection)
+    last = versions.order_by("-number").first()
+    if last is not None and last.text == text:
+        return None
+    version = SpecVersion.objects.create(connection=connection, number=(last.number + 1) if last else 1,
+                                         text=text, saved_by=user if getattr(user, "pk", None) else None)
+    stale = list(versions.order_by("-number").values_list("pk", flat=True)[SPEC_VERSIONS_KEPT:])
+    if stale:
+        SpecVersion.objects.filter(pk__in=stale).delete()
+    return version
 
 
 def check_quota() -> None:
@@ -259,6 +295,7 @@ def update_connection(
     else:
         _test_or_refuse(connector_cls, connection)
     connection.save()
+    keep_version(connector_cls, connection, user)
     # Other settings may reach another account or instance: what it has is asked again.
     metadata.clear(connection)
     fields = [*changed, *(f"{k} (secret, replaced)" for k in replaced)]

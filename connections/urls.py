@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from connections import package_views, views
+from connections import package_views, spec_views, views
 from connections.oauth import views as oauth_views
 
 app_name = "connections"
@@ -23,6 +23,7 @@ urlpatterns = [
     path("<path:name>/test/", views.connection_test, name="test"),
     path("<path:name>/tests/<uuid:test_id>/", views.connection_test_status, name="test_status"),
     path("<path:name>/facts/", views.connection_facts, name="facts"),
+    path("<path:name>/spec/export/", spec_views.export, name="spec_export"),
     path("<path:name>/metadata/refresh/", views.connection_metadata_refresh, name="metadata_refresh"),
     path("<path:name>/", views.connection_detail, name="detail"),
 ]

@@ -17,7 +17,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from connections import catalog, metadata, services
+from connections import catalog, metadata, services, spec_views
 from connections.audit import client_address
 from connections.connectors.base import Connector, ConnectorError
 from connections.connectors.registry import get_connector_class
@@ -89,18 +89,29 @@ def connection_detail(request: HttpRequest, name: str) -> HttpResponse:
         connector_cls = get_connector_class(connection.connector_key)
     except ConnectorError:
         connector_cls = None
-    secret_names = sorted(connector_cls.secret_field_names()) if connector_cls else []
+    # each declared secret, set or not: a connection that chose one way to sign in (SAP OData's
+    # Basic or OAuth2, a Generic REST spec's auth) keeps only that way's secrets
+    stored = connection.credentials if connection.has_credentials else {}
+    secret_names = [(name, stored.get(name) not in (None, ""))
+                    for name in sorted(connector_cls.secret_field_names())] if connector_cls else []
     context = {
         "connection": connection,
         "connector": connector_cls,
         "auth_kind": connector_cls.auth_kind_for(connection.properties) if connector_cls else "",
-        "properties": visible_properties(connection),
+        # the spec has its own card (Spec versions), laid out as written
+        "properties": [(k, v) for k, v in visible_properties(connection)
+                       if not (connector_cls and k == connector_cls.versioned_field)],
         "secret_names": secret_names,
         "flows": connection.flows.order_by("name"),
         "changes": connection.changes.select_related("user")[:CHANGES_SHOWN],
         "test": connection.tests.first(),
         "metadata_entries": metadata.cached_entries(connection),
         "metadata_max_age_minutes": settings.SLUICE_METADATA_MAX_AGE_SECONDS // 60,
+        "spec_field": connector_cls.versioned_field if connector_cls else "",
+        "spec_text": str(connection.properties.get(connector_cls.versioned_field) or "") if connector_cls
+        and connector_cls.versioned_field else "",
+        "versions_kept": services.SPEC_VERSIONS_KEPT,
+        "spec_versions": connection.spec_versions.select_related("saved_by")[:services.SPEC_VERSIONS_KEPT],
     }
     return render(request, "connections/detail.html", context)
 
@@ -116,13 +127,21 @@ def connection_metadata_refresh(request: HttpRequest, name: str) -> HttpResponse
     return redirect("connections:detail", connection.name)
 
 
-def form_page(request, form, connector_cls, *, connection=None, errors=(), status=200):
+def form_page(request, form, connector_cls, *, connection=None, errors=(), status=200, checked=False):
+    """The connection form. `checked`: the page answers "Check spec" (nothing was saved)."""
     from connections.oauth.views import redirect_uri
 
     auth_kind = connector_cls.auth_kind_for(form.typed_properties(connection))
     oauth = auth_kind == "oauth2"
+    # a connector whose connections choose (SAP OData: Basic or OAuth 2.0) says before the choice
+    # where the consent page sends the person back
+    oauth_offered = not oauth and "oauth2" in connector_cls.offered_auth_kinds()
+    spec_problems, errors = spec_views.split_problems(connector_cls, list(errors))
     context = {
         "auth_kind": auth_kind,
+        "spec_problems": spec_problems,
+        "spec_checked": checked,
+        "spec_field": connector_cls.versioned_field,
         "form": form,
         "connector": connector_cls,
         "connection": connection,
@@ -130,7 +149,8 @@ def form_page(request, form, connector_cls, *, connection=None, errors=(), statu
         "total": Connection.objects.count(),
         "limit": settings.SLUICE_MAX_CONNECTIONS,
         "oauth": oauth,
-        "redirect_uri": redirect_uri(request, connector_cls.key()) if oauth else "",
+        "oauth_offered": oauth_offered,
+        "redirect_uri": redirect_uri(request, connector_cls.key()) if oauth or oauth_offered else "",
         "next_url": safe_next(request),
     }
     return render(request, "connections/form.html", context, status=status)
@@ -151,6 +171,8 @@ def connection_create(request: HttpRequest, key: str) -> HttpResponse:
                        NAME_FIELD: f"{source.name}-copy"}
         return form_page(request, ConnectionForm(connector_cls, initial=initial), connector_cls)
     form = ConnectionForm(connector_cls, request.POST)
+    if request.POST.get(spec_views.CHECK):
+        return check_spec_page(request, form, connector_cls)
     if not form.is_valid():
         return form_page(request, form, connector_cls, status=400)
     if connector_cls.auth_kind != "oauth2" and connector_cls.auth_kind_for(form.properties()) == "oauth2":
@@ -198,6 +220,8 @@ def connection_edit(request: HttpRequest, name: str) -> HttpResponse:
         form = ConnectionForm(connector_cls, initial=initial, editing=True)
         return form_page(request, form, connector_cls, connection=connection)
     form = ConnectionForm(connector_cls, request.POST, editing=True)
+    if request.POST.get(spec_views.CHECK):
+        return check_spec_page(request, form, connector_cls, connection)
     if not form.is_valid():
         return form_page(request, form, connector_cls, connection=connection, status=400)
     try:
@@ -218,6 +242,20 @@ def connection_edit(request: HttpRequest, name: str) -> HttpResponse:
     else:
         messages.success(request, f'The connection "{connection.name}" works and was updated.')
     return redirect("connections:detail", connection.name)
+
+
+def check_spec_page(request, form, connector_cls, connection=None) -> HttpResponse:
+    """ "Check spec": the spec's problems beside the editor, or that it has none; nothing is saved
+    or tested, and the other fields keep what was typed (secrets excepted, never echoed)."""
+    if not connector_cls.versioned_field:
+        return form_page(request, form, connector_cls, connection=connection, status=400)
+    # Shown again as typed, but unbound: the other fields are not judged by a check of the spec.
+    plain = {f.name for f in connector_cls.config_fields if not f.secret} | {NAME_FIELD, "connection_mode"}
+    form = ConnectionForm(connector_cls, initial={k: v for k, v in request.POST.items() if k in plain},
+                          editing=connection is not None)
+    problems = spec_views.check(connector_cls, str(request.POST.get(connector_cls.versioned_field) or ""))
+    return form_page(request, form, connector_cls, connection=connection, errors=problems, checked=True,
+                     status=200)
 
 
 @require_http_methods(["GET", "POST"])

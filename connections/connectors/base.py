@@ -180,6 +180,12 @@ class Connector:
     can_be_source: ClassVar[bool] = False
     can_be_destination: ClassVar[bool] = False
     auth_kind: ClassVar[str] = "none"  # oauth2 | basic | api_key | client_credentials | none | per_connection
+    # A text setting whose every change is kept as a numbered version, listed on the connection
+    # page and exportable (Generic REST: "spec"); "" for none. It must hold no secrets.
+    versioned_field: ClassVar[str] = ""
+    # auth_kind "per_connection": the kinds its connections choose from (the catalog and
+    # DescribeConnectors offer these); empty means any kind (Generic REST: each spec says).
+    auth_kinds_offered: ClassVar[tuple[str, ...]] = ()
     config_fields: ClassVar[tuple[ConfigField, ...]] = ()
     trigger_types: ClassVar[tuple[str, ...]] = ("OnDemand",)
     fastest_schedule_minutes: ClassVar[int] = 1
@@ -240,6 +246,14 @@ class Connector:
         it (the form, the OAuth views, token refresh, services) asks here, not `auth_kind`: a
         connector whose connections differ (Generic REST: its spec says) overrides this."""
         return cls.auth_kind
+
+    @classmethod
+    def offered_auth_kinds(cls) -> tuple[str, ...]:
+        """The authentication kinds a connection of this connector may use: its auth_kind, or for
+        "per_connection" the ones it offers (empty: any)."""
+        if cls.auth_kind != "per_connection":
+            return (cls.auth_kind,)
+        return cls.auth_kinds_offered
 
     @classmethod
     def oauth_scopes_for(cls, properties: Mapping[str, Any]) -> tuple[str, ...]:
@@ -328,6 +342,11 @@ class Connector:
 
     def list_entities(self, conn: ConnectionInfo, parent: str | None = None) -> list[Entity]:
         raise NotImplementedError
+
+    # What the last describe_entity of this instance saw, in one sentence for the wizard's "Refresh
+    # fields" (Generic REST: "Inferred 7 fields from 100 records of page 1: id integer, ..."); ""
+    # when there is nothing to say beyond the fields themselves.
+    fields_note: str = ""
 
     def describe_entity(self, conn: ConnectionInfo, entity: str) -> list[EntityField]:
         raise NotImplementedError

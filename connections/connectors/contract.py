@@ -35,7 +35,8 @@ OPERATORS = {
     "SUBTRACTION", "MASK_ALL", "MASK_FIRST_N", "MASK_LAST_N", "VALIDATE_NON_NULL", "VALIDATE_NON_ZERO",
     "VALIDATE_NON_NEGATIVE", "VALIDATE_NUMERIC", "NO_OP",
 }
-SECRET_LOOKING = re.compile(r"password|secret|token|api_?key|private_?key", re.IGNORECASE)
+# a token URL (SAP OData's tokenUrl, botocore's name) is an address, not a token
+SECRET_LOOKING = re.compile(r"password|secret|token(?!_?url)|api_?key|private_?key", re.IGNORECASE)
 HOST_LIKE = re.compile(r"host|url|endpoint|port|subdomain|instance|region", re.IGNORECASE)
 
 

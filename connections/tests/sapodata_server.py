@@ -15,17 +15,30 @@ documents:
 - The catalogs: /sap/opu/odata/IWFND/CATALOGSERVICE;v=2/ServiceCollection (AppFlow's guide, SAP
   OData section) and the V4 catalog's ServiceGroups with DefaultSystem/Services.
 
+- OAuth 2.0 authorization code, as SAP's AS ABAP authorization server offers it for Gateway
+  services: the authorization endpoint /sap/bc/sec/oauth2/authorize (the resource owner signs in
+  and confirms the scopes, then a redirect to the registered redirect URI with the code; here the
+  person is taken as signed in and consenting)
+  https://help.sap.com/saphelp_snc_uiaddon_10/helpdata/en/ea/fe88de31ed4cb28c3f6d6012e99025/content.htm,
+  the token endpoint /sap/bc/sec/oauth2/token (POST, the client authenticated with HTTP Basic as its
+  system user, grant types authorization_code and refresh_token)
+  https://help.sap.com/saphelp_em92/helpdata/en/5c/8371a2370647f5a03ea6f81f6a27cb/content.htm and
+  https://help.sap.com/saphelp_em92/helpdata/en/75/73ffc0ae444443a23b9e661d77d637/content.htm;
+  the OData calls then carry `Authorization: Bearer <access token>`.
+
 Rows are made from their index, so a 500,000-record set costs no memory. Quirks on demand: a wrong
-password (401), a rate limit (429 + Retry-After), a malformed page, server-driven paging."""
+password (401), a rate limit (429 + Retry-After), a malformed page, server-driven paging, an access
+token that expires mid-run (401 once, then the refreshed one works)."""
 
 from __future__ import annotations
 
 import base64
 import re
+import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import pytest
 
@@ -35,6 +48,9 @@ V2_SERVICE = "/sap/opu/odata/sap/GWSAMPLE_BASIC"
 V4_SERVICE = "/sap/opu/odata4/sap/zui_travel/srvd/sap/ztravel/0001"
 V2_CATALOG = "/sap/opu/odata/IWFND/CATALOGSERVICE;v=2"
 V4_CATALOG = "/sap/opu/odata4/iwfnd/config/default/iwfnd/catalog/0002"
+AUTHORIZE, TOKEN = "/sap/bc/sec/oauth2/authorize", "/sap/bc/sec/oauth2/token"
+CLIENT_ID, CLIENT_SECRET = "SLUICE_OAUTH", "client-secret-1"
+SCOPES = "/IWFND/SG_MED_CATALOG_0002 ZGWSAMPLE_BASIC_0001"
 START = datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)  # 1700000000 s
 
 V2_METADATA = """<?xml version="1.0" encoding="utf-8"?>
@@ -232,6 +248,46 @@ class SapGateway:
     fail_auth_after: int | None = None  # data requests after this many answer 401 (a password changed)
     requests: list[str] = field(default_factory=list)
     data_requests: int = 0
+    # OAuth 2.0: codes issued (code -> redirect URI), live access tokens, the refresh token
+    codes: dict[str, str] = field(default_factory=dict)
+    access_tokens: set[str] = field(default_factory=set)
+    refresh_token: str = ""
+    token_grants: list[str] = field(default_factory=list)  # grant_type of each token request
+    expire_token_at: int | None = None  # this data request finds its access token expired (once)
+
+    def authorize(self, query: dict) -> tuple[int, str]:
+        """The consent page's answer: (status, redirect location or error text)."""
+        if query.get("client_id") != CLIENT_ID or query.get("response_type") != "code":
+            return 400, "OAuth 2.0 client unknown or response_type is not code"
+        if not set(query.get("scope", "").split()) <= set(SCOPES.split()):
+            return 400, f"scope not assigned to the client: {query.get('scope')}"
+        code = secrets.token_urlsafe(12)
+        self.codes[code] = query.get("redirect_uri", "")
+        return 302, query.get("redirect_uri", "") + "?" + urlencode({"code": code, "state": query.get("state", "")})
+
+    def token(self, authorization: str, form: dict) -> tuple[int, dict]:
+        expected = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+        if authorization != expected:
+            return 401, {"error": "invalid_client", "error_description": "Client authentication failed"}
+        grant = form.get("grant_type", "")
+        self.token_grants.append(grant)
+        if grant == "authorization_code":
+            if self.codes.pop(form.get("code", ""), None) != form.get("redirect_uri"):
+                return 400, {"error": "invalid_grant", "error_description": "Authorization code invalid"}
+            self.refresh_token = secrets.token_urlsafe(16)
+        elif grant != "refresh_token" or not self.refresh_token or form.get("refresh_token") != self.refresh_token:
+            return 400, {"error": "invalid_grant", "error_description": "Refresh token invalid"}
+        access = secrets.token_urlsafe(16)
+        self.access_tokens.add(access)
+        return 200, {"access_token": access, "token_type": "Bearer", "expires_in": "3600",
+                     "refresh_token": self.refresh_token, "scope": SCOPES}
+
+    def signed_in(self, authorization: str) -> bool:
+        basic = "Basic " + base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
+        if authorization == basic:
+            return True
+        scheme, _, token = authorization.partition(" ")
+        return scheme == "Bearer" and token in self.access_tokens
 
     def filters(self) -> list[str]:
         return [parse_qs(urlsplit(r).query).get("$filter", [""])[0] for r in self.requests if "Set?" in r or
@@ -242,14 +298,24 @@ def serve(monkeypatch: pytest.MonkeyPatch, **options) -> SapGateway:
     gateway = SapGateway(**options)
 
     class Handler(local_server.JsonHandler):
+        def do_POST(self):
+            if urlsplit(self.path).path != TOKEN:
+                return self.send(405, b"", "text/plain")
+            status, body = gateway.token(self.headers.get("Authorization", ""), self.form())
+            self.reply(status, body, {"Cache-Control": "no-store"})
+
         def do_GET(self):
             gateway.requests.append(self.path)
-            expected = "Basic " + base64.b64encode(f"{gateway.user}:{gateway.password}".encode()).decode()
-            if self.headers.get("Authorization") != expected:
-                return self.send(401, b"<html><body>Logon failed</body></html>", "text/html",
-                                 {"WWW-Authenticate": 'Basic realm="SAP NetWeaver Application Server"'})
             parts = urlsplit(self.path)
             query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+            if parts.path == AUTHORIZE:
+                status, where = gateway.authorize(query)
+                if status != 302:
+                    return self.send(status, where.encode(), "text/plain")
+                return self.send(302, b"", "text/plain", {"Location": where})
+            if not gateway.signed_in(self.headers.get("Authorization", "")):
+                return self.send(401, b"<html><body>Logon failed</body></html>", "text/html",
+                                 {"WWW-Authenticate": 'Basic realm="SAP NetWeaver Application Server"'})
             if query.get("sap-client") != "100":
                 return self.reply(401, {"error": {"code": "/IWFND/CM_CONSUMER/101",
                                                   "message": {"lang": "en", "value": "Client not valid"}}})
@@ -273,6 +339,11 @@ def serve(monkeypatch: pytest.MonkeyPatch, **options) -> SapGateway:
 
         def collection(self, query: dict, version: str, make, total: int, path: str):
             gateway.data_requests += 1
+            if gateway.expire_token_at == gateway.data_requests:
+                gateway.expire_token_at = None
+                gateway.access_tokens.discard(self.headers.get("Authorization", "").partition(" ")[2])
+                return self.send(401, b"", "text/plain",
+                                 {"WWW-Authenticate": 'Bearer error="invalid_token", error_description="expired"'})
             if gateway.fail_auth_after is not None and gateway.data_requests > gateway.fail_auth_after:
                 return self.send(401, b"<html>Logon failed</html>", "text/html")
             if gateway.rate_limited:

@@ -44,3 +44,34 @@ def test_connect_sap_odata(page, owner, monkeypatch):
     expect(page.get_by_role("heading", level=1)).to_contain_text("sap-prod")
     expect(page.locator(".messages")).to_contain_text("works and was saved")
     shot(page, "sapodata-detail")
+
+
+def test_connect_sap_odata_with_oauth(page, owner, monkeypatch, outside_allowed):
+    """OAuth2 chosen on the form: Chromium goes to the Gateway's authorization endpoint, which sends
+    it back to Sluice's callback with a code; the connection is saved authorized and tested."""
+    from playwright.sync_api import expect
+
+    from connections.tests.sapodata_server import CLIENT_ID, CLIENT_SECRET, SCOPES
+
+    gateway = serve(monkeypatch)
+    outside_allowed.append(gateway.base + "/")  # the SAP logon page, on the local Gateway
+    address = urlsplit(gateway.base)
+    log_in(page)
+    page.goto("/connections/-/new/SAPOData/")
+    expect(page.locator(".problems")).to_contain_text("With OAuth 2.0 chosen")
+    page.get_by_label("Connection name").fill("sap-oauth")
+    page.get_by_label("Application host URL").fill(f"http://{address.hostname}")
+    page.get_by_label("Application service path").fill(V2_CATALOG)
+    page.get_by_label("Port number").fill(str(address.port))
+    page.get_by_label("Client number").fill("100")
+    page.get_by_label("Authentication").select_option("OAuth2")
+    page.get_by_label("OAuth scopes").fill(SCOPES)
+    page.get_by_label("Client ID").fill(CLIENT_ID)
+    page.get_by_label("Client secret").fill(CLIENT_SECRET)
+    shot(page, "sapodata-oauth-form")
+    page.get_by_role("button", name=re.compile("Test and create")).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("sap-oauth")
+    expect(page.locator(".messages")).to_contain_text("is authorized and works")
+    expect(page.locator("main")).not_to_contain_text(CLIENT_SECRET)
+    shot(page, "sapodata-oauth-detail")
+    assert gateway.token_grants == ["authorization_code"]

@@ -73,3 +73,18 @@ def test_nothing_matches_says_so_and_choosing_a_connector_keeps_the_filters(sign
     assert '<input type="hidden" name="connector" value="LocalFiles">' in chosen
     assert demo["connection"].name in chosen
     assert 'href="?role=destination&amp;q=local">Show all</a>' in chosen
+
+
+@pytest.mark.django_db
+def test_sap_odata_offers_basic_and_oauth_in_the_catalog_and_describe_connectors(signed_in):
+    from connections.connectors.registry import get_connector_class
+    from flows.cli.connector_verbs import connector_configuration
+
+    for auth in ("basic", "oauth2"):
+        assert "SAPOData" in catalog(signed_in.get(LIST, {"auth": auth, "q": "sap"}).content.decode())
+    html = signed_in.get(LIST, {"q": "sap odata"}).content.decode()
+    assert "Authentication: user name and password or OAuth 2.0" in html
+    offered = connector_configuration(get_connector_class("SAPOData"))["authenticationConfig"]
+    assert offered["isBasicAuthSupported"] and offered["isOAuth2Supported"] and not offered["isApiKeyAuthSupported"]
+    form = signed_in.get(reverse("connections:create", args=["SAPOData"])).content.decode()
+    assert "With OAuth 2.0 chosen" in form and reverse("connections:oauth_callback", args=["SAPOData"]) in form

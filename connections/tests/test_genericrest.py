@@ -65,6 +65,29 @@ def test_spec_errors_name_the_line_and_the_path():
     assert caught.value.problems[1] == "line 9: streams[1].path: 'b' does not match '^/'"
 
 
+@pytest.mark.parametrize("where, words", [
+    ("headers:\n  Authorization: Bearer sk_live_abc\n", "line 4: headers.Authorization: "),
+    ("headers:\n  X-Api-Key: abc123\n", "line 4: headers.X-Api-Key: "),
+    ("headers:\n  Accept: Bearer sk_live_abc\n", "line 4: headers.Accept: "),
+    ("streams:\n  - {name: a, path: /a, params: {api_key: abc123}}\n", "line 4: streams[0].params.api_key: "),
+])
+def test_a_spec_never_holds_secrets(where, words):
+    text = "version: 1\nbase_url: https://api.example.com\n" + where
+    if "streams" not in where:
+        text += "streams:\n  - {name: a, path: /a}\n"
+    with pytest.raises(spec.SpecError) as caught:
+        spec.load(text)
+    assert caught.value.problems[0].startswith(words), caught.value.problems
+    assert "must not hold secrets" in caught.value.problems[0] and "abc" not in caught.value.problems[0]
+
+
+def test_headers_and_placeholders_that_are_not_secrets_pass():
+    spec.load("version: 1\nbase_url: https://api.example.com\nheaders:\n  Accept: application/json\n"
+              "streams:\n  - {name: a, path: /a, params: {since: '{window_start}', limit: 10}}\n")
+    with pytest.raises(spec.SpecError, match="line 2: base_url: a user name and password"):
+        spec.load("version: 1\nbase_url: https://me:pw@api.example.com\nstreams:\n  - {name: a, path: /a}\n")
+
+
 def test_json_specs_and_their_errors_too():
     with pytest.raises(spec.SpecError, match=r"line 3: not valid JSON or YAML"):
         spec.load('{"version": 1,\n "base_url": "https://x.example",\n "streams": [}')
@@ -167,7 +190,9 @@ def test_hubspot_style_body_cursor_and_a_refreshed_token(monkeypatch):
 def test_declared_fields_and_inferred_ones(monkeypatch):
     server = rest_servers.serve("stripe", monkeypatch, count=3)
     text = example("stripe", server.base)
-    declared = GenericRestConnector().describe_entity(connection(text, apiKey=STRIPE_KEY), "customers")
+    connector = GenericRestConnector()
+    declared = connector.describe_entity(connection(text, apiKey=STRIPE_KEY), "customers")
+    assert connector.fields_note == f"{len(declared)} fields declared in the spec's stream customers."
     assert [(f.name, f.data_type) for f in declared][:4] == [
         ("id", "string"),
         ("email", "string"),
@@ -176,8 +201,11 @@ def test_declared_fields_and_inferred_ones(monkeypatch):
     ]
     assert next(f for f in declared if f.name == "created").timestamp_for_incremental
     bare = text[: text.index("    fields:")]
-    inferred = GenericRestConnector().describe_entity(connection(bare, apiKey=STRIPE_KEY), "customers")
+    inferred = connector.describe_entity(connection(bare, apiKey=STRIPE_KEY), "customers")
     types = {f.name: f.data_type for f in inferred}
+    # what "Refresh fields" says it saw: the sample and the types, in the order first seen
+    assert connector.fields_note.startswith(f"Inferred {len(inferred)} fields from 3 records of page 1: id string, ")
+    assert "created integer" in connector.fields_note
     assert (
         types["created"] == "integer" and types["delinquent"] == "boolean" and types["metadata"] == "string"
     )

@@ -3,6 +3,7 @@ V2 and V4 services (connections/tests/sapodata_server.py): paging, filters, date
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -12,8 +13,13 @@ from connections.connectors.base import ConnectorError, Window
 from connections.connectors.sapodata import SAPODataConnector, edmx, query, values
 from connections.connectors.sapodata.client import host_address
 from connections.tests.sapodata_server import (
+    AUTHORIZE,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    TOKEN,
     V2_METADATA,
     V2_SERVICE,
+    V4_CATALOG,
     V4_METADATA,
     V4_SERVICE,
     connection,
@@ -241,3 +247,78 @@ def test_v4_decimal_numbers_keep_every_digit(monkeypatch):
     price = edmx.Property("TotalPrice", "Edm.Decimal", True, 20, 3)
     assert values.cell(page.rows[0]["TotalPrice"], price) == Decimal("1234567890123456.789")
     assert values.cell(page.rows[0]["Rate"], edmx.Property("Rate", "Edm.Double", True)) == 0.1
+
+
+# --- OAuth 2.0 (authorization code; the end-to-end run is in test_sapodata_run.py) -------------
+
+
+def oauth_connection(sap, token: str, refresh=None, **overrides):
+    from connections.connectors.base import ConnectionInfo
+
+    props = {**connection(sap).properties, "authentication": "OAuth2", "clientId": CLIENT_ID, **overrides}
+    return ConnectionInfo("sap", "SAPOData", "", props, {"accessToken": token, "clientSecret": CLIENT_SECRET},
+                          refresh=refresh)
+
+
+def test_oauth_settings_decide_the_kind_endpoints_and_scopes(monkeypatch):
+    sap = serve(monkeypatch)
+    props = oauth_connection(sap, "t").properties
+    assert SAPODataConnector.auth_kind_for(props) == "oauth2"
+    assert SAPODataConnector.auth_kind_for(connection(sap).properties) == "basic"  # no choice: Basic
+    assert SAPODataConnector.oauth_endpoints(props) == (sap.base + AUTHORIZE, sap.base + TOKEN)  # the Gateway's own
+    given = {**props, "tokenUrl": "https://idp.example.com/token", "oAuthScopes": " A  B,C "}
+    assert SAPODataConnector.oauth_endpoints(given)[1] == "https://idp.example.com/token"
+    assert SAPODataConnector.oauth_scopes_for(given) == ("A", "B", "C")
+    assert SAPODataConnector.check_connection_properties(props) == []
+
+
+@pytest.mark.parametrize("overrides, words", [
+    ({"clientId": ""}, "clientId: is required with OAuth2"),
+    ({"applicationServicePath": V4_CATALOG}, "OAuth2 works with OData V2 services only"),
+    ({"tokenUrl": "ftp://idp.example.com/t"}, "tokenUrl: .* is not an http"),
+])
+def test_oauth_settings_are_checked(monkeypatch, overrides, words):
+    props = oauth_connection(serve(monkeypatch), "t", **overrides).properties
+    assert any(re.search(words, p) for p in SAPODataConnector.check_connection_properties(props))
+
+
+def test_bearer_token_and_one_refresh_on_401(monkeypatch):
+    sap = serve(monkeypatch, orders=30, expire_token_at=2)
+    sap.access_tokens.update({"first", "second"})
+    refreshed = []
+
+    def refresh(stale):
+        refreshed.append(stale)
+        return {"accessToken": "second"}
+
+    rows, _ = read_all(oauth_connection(sap, "first", refresh), ORDERS,
+                       options={"paginationConfig": {"maxPageSize": 10}})
+    assert len(rows) == 30 and refreshed == ["first"]  # page 2 found "first" expired: refreshed once
+
+
+def test_a_token_refused_after_the_refresh_says_re_authorize(monkeypatch):
+    sap = serve(monkeypatch)
+    conn = oauth_connection(sap, "revoked", lambda stale: {"accessToken": "also-revoked"})
+    with pytest.raises(ConnectorError, match=r"refused the access token \(HTTP 401\).*Re-authorize"):
+        SAPODataConnector().test(conn)
+    with pytest.raises(ConnectorError, match="not authorized yet"):
+        SAPODataConnector().test(oauth_connection(sap, ""))
+
+
+def test_an_appflow_oauth_profile_config_imports_unchanged():
+    from connections.services import split_profile_config
+
+    properties, credentials = split_profile_config("SAPOData", {
+        "connectorProfileProperties": {"SAPOData": {
+            "applicationHostUrl": "https://sap.example.com", "applicationServicePath": "/sap/opu/odata/iwfnd/catalogservice;v=2",
+            "portNumber": 443, "clientNumber": "100",
+            "oAuthProperties": {"tokenUrl": "https://sap.example.com/sap/bc/sec/oauth2/token",
+                                "authCodeUrl": "https://sap.example.com/sap/bc/sec/oauth2/authorize",
+                                "oAuthScopes": ["/IWFND/SG_MED_CATALOG_0002", "ZAPI_SALES_ORDER_SRV_0001"]}}},
+        "connectorProfileCredentials": {"SAPOData": {"oAuthCredentials": {
+            "clientId": "C", "clientSecret": "S", "accessToken": "A", "refreshToken": "R"}}}})
+    assert properties["authentication"] == "OAuth2" and properties["clientId"] == "C"
+    assert properties["oAuthScopes"] == "/IWFND/SG_MED_CATALOG_0002 ZAPI_SALES_ORDER_SRV_0001"
+    assert credentials == {"clientSecret": "S", "accessToken": "A", "refreshToken": "R"}
+    assert SAPODataConnector.check_connection_properties(properties) == []
+    assert SAPODataConnector.auth_kind_for(properties) == "oauth2"

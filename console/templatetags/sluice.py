@@ -104,6 +104,14 @@ def auth_kind(kind: str) -> str:
     }.get(kind or "", kind or "")
 
 
+@register.filter
+def connector_auth(connector_cls) -> str:
+    """The authentication kinds a connector offers, as the catalog says them ("user name and
+    password or OAuth 2.0" for SAP OData, whose connections choose)."""
+    kinds = connector_cls.offered_auth_kinds() or ("per_connection",)
+    return " or ".join(auth_kind(kind) for kind in kinds)
+
+
 REASON_LENGTH = 140
 
 

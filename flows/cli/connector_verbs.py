@@ -91,8 +91,10 @@ def _modes(cls: type[Connector]) -> list[str]:
 
 
 def connector_configuration(cls: type[Connector]) -> dict[str, Any]:
-    auth = {"oauth2": "OAUTH2", "basic": "BASIC", "api_key": "APIKEY"}.get(cls.auth_kind)
-    each = cls.auth_kind == "per_connection"
+    # every kind the connector's connections may use; none named (Generic REST): each
+    # connection's spec chooses, so every kind is offered
+    offered = cls.offered_auth_kinds()
+    each = not offered
     return shapes.compact({
         "canUseAsSource": cls.can_be_source,
         "canUseAsDestination": cls.can_be_destination,
@@ -108,11 +110,10 @@ def connector_configuration(cls: type[Connector]) -> dict[str, Any]:
         **_registered(cls),
         "connectorArn": connector_arn(cls.key()),
         "connectorModes": _modes(cls),
-        # "per_connection" (Generic REST): each connection's spec chooses, so every kind is offered
         "authenticationConfig": {
-            "isBasicAuthSupported": auth == "BASIC" or each,
-            "isApiKeyAuthSupported": auth == "APIKEY" or each,
-            "isOAuth2Supported": auth == "OAUTH2" or each,
+            "isBasicAuthSupported": "basic" in offered or each,
+            "isApiKeyAuthSupported": "api_key" in offered or each,
+            "isOAuth2Supported": "oauth2" in offered or each,
             "isCustomAuthSupported": False,
         },
         # The connection's settings, with which are secret: the single source the console's form uses.

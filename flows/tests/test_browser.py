@@ -22,7 +22,7 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture
-def page(live_server) -> Iterator:
+def page(live_server, outside_allowed) -> Iterator:
     need(os.path.exists(CHROMIUM), "Chromium")
     from playwright.sync_api import sync_playwright
 
@@ -34,7 +34,8 @@ def page(live_server) -> Iterator:
             page = context.new_page()
             # Anything fetched from outside the live server would be a CDN or a web font.
             outside = []
-            page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(live_server.url) else None)
+            page.on("request", lambda r: None if r.url.startswith((live_server.url, *outside_allowed))
+                    else outside.append(r.url))
             yield page
             assert outside == []
         finally:

@@ -150,16 +150,16 @@ def test_a_connector_error_is_a_message_not_a_500(signed_in, draft, demo, data_d
 
 def test_refresh_fields_asks_the_connection_again(signed_in, draft, demo, monkeypatch):
     asked = []
-    real = metadata.fields
+    real = metadata.refreshed_fields
 
-    def spy(connection, entity, *, refresh=False):
-        asked.append(refresh)
-        return real(connection, entity, refresh=refresh)
+    def spy(connection, entity):
+        asked.append(entity)
+        return real(connection, entity)
 
-    monkeypatch.setattr(metadata, "fields", spy)
+    monkeypatch.setattr(metadata, "refreshed_fields", spy)
     data = {**configure_data(demo["connection"].name), "source_was": "LocalFiles|demo-local-files"}
     html = signed_in.post(url(draft), {**data, "refresh_fields": "1"}).content.decode()
-    assert asked == [True]
+    assert asked == ["accounts.csv"]
     assert "Fields of accounts.csv" in html and "BillingCity" in html
 
 

@@ -47,6 +47,7 @@ class Side:
     browse_error: str = ""
     fields: list[EntityField] = field(default_factory=list)
     fields_error: str = ""
+    fields_note: str = ""  # what Refresh fields saw (Connector.fields_note)
     errors: dict = field(default_factory=dict)  # "connector" | "connection" | "object" -> messages
 
     @property
@@ -124,7 +125,10 @@ def load_fields(s: Side, *, refresh: bool) -> None:
     if not (s.connection and s.entity):
         return
     try:
-        s.fields = metadata.fields(s.connection, s.entity, refresh=refresh)
+        if refresh:
+            s.fields, s.fields_note = metadata.refreshed_fields(s.connection, s.entity)
+        else:
+            s.fields = metadata.fields(s.connection, s.entity)
     except ConnectorError as exc:
         s.fields_error = exc.message
 

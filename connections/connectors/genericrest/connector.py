@@ -155,6 +155,8 @@ class GenericRestConnector(Connector):
         "paths, record selectors (JMESPath), paging, incremental windows and rate limits."
     )
     can_be_source: ClassVar[bool] = True
+    # every change of the spec is kept (connections.models.SpecVersion) and can be exported
+    versioned_field: ClassVar[str] = "spec"
     # decided by each connection's spec (auth_kind_for); the catalog says so
     auth_kind: ClassVar[str] = "per_connection"
     trigger_types: ClassVar[tuple[str, ...]] = ("OnDemand", "Scheduled")
@@ -165,7 +167,9 @@ class GenericRestConnector(Connector):
             "text",
             "Spec (JSON or YAML)",
             help="Describes the API: base_url, auth, streams, paging, rate limits. See Generic REST in "
-            "the docs for the format and worked examples.",
+            "the docs for the format and worked examples. Never put a key, token or password in the spec "
+            "(Sluice refuses one that holds them; specs are versioned and exported): type them in the "
+            "secret fields below, stored encrypted.",
             # where credentials go is the spec's base_url and token / authorize URLs:
             # credential_address() compares those, not the whole text
             sends_credentials_to=True,
@@ -326,10 +330,21 @@ class GenericRestConnector(Connector):
 
     def _fields(self, conn: ConnectionInfo, spec: specs.Spec, stream: Mapping[str, Any]) -> list[dict]:
         if stream.get("fields"):
-            return [{"type": "string", **f} for f in stream["fields"]]
+            found = [{"type": "string", **f} for f in stream["fields"]]
+            self.fields_note = f"{_count(len(found), 'field')} declared in the spec's stream " \
+                               f"{stream['name']}."
+            return found
         api = RestApi(conn, spec)
         for answer, _ in pages(api, stream, Window()):
-            return infer_fields(_records(answer, stream, 1))
+            records = _records(answer, stream, 1)
+            found = infer_fields(records)
+            listed = ", ".join(f"{f['name']} {f['type']}" for f in found[:NOTE_FIELDS])
+            more = f" and {len(found) - NOTE_FIELDS} more" if len(found) > NOTE_FIELDS else ""
+            self.fields_note = (f"Inferred {_count(len(found), 'field')} from "
+                                f"{_count(len(records), 'record')} of page 1: {listed}{more}." if found else
+                                f"Page 1 of {stream['name']} had no records, so no fields could be inferred: "
+                                "declare them in the spec (streams[].fields).")
+            return found
         return []
 
     def read(
@@ -386,6 +401,13 @@ class GenericRestConnector(Connector):
                 else []
             )
             yield SourceBatch(table=table, bytes_read=size, warnings=warnings, notes=notes)
+
+
+NOTE_FIELDS = 12  # fields named in the Refresh fields note; the rest are counted
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
 
 
 def infer_fields(records: list[Mapping[str, Any]]) -> list[dict]:

@@ -9,11 +9,13 @@ a cursor field that is not a declared field) is checked here too. Django-free.""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jmespath
 import jsonschema
@@ -116,8 +118,37 @@ def _load(text: str) -> Spec:
     return Spec(document)
 
 
-def _semantic_problems(document: Mapping[str, Any], node: yaml.Node) -> list[tuple[int, str]]:
+# A header, parameter or body key by these names carries a credential; a value starting with an
+# authorization scheme is one whatever its name. Placeholders ({window_start}) are not values.
+SECRET_NAME = re.compile(r"authorization|cookie|token|secret|passw|api[-_]?key|apikey|access[-_]?key|"
+                         r"private[-_]?key|signature|session", re.IGNORECASE)
+SECRET_VALUE = re.compile(r"^\s*(bearer|basic|token|digest)\s+\S", re.IGNORECASE)
+NO_SECRETS = ("must not hold secrets (a spec is shown, kept in versions and exported): describe the "
+              "credential in auth (api_key, bearer, basic, oauth2) and type it in the connection's secret "
+              "fields, stored encrypted")
+
+
+def secret_problems(document: Mapping[str, Any], node: yaml.Node | None) -> list[tuple[int, str]]:
+    """Where the spec holds a credential: a header, parameter or body value that is one, or a
+    user name and password inside base_url. The spec is never a place for secrets."""
+    places: list[tuple[list, Any]] = [(["headers"], document.get("headers"))]
+    for index, stream in enumerate(document.get("streams") or []):
+        if isinstance(stream, Mapping):
+            places += [(["streams", index, key], stream.get(key)) for key in ("headers", "params", "body")]
     problems = []
+    for path, mapping in places:
+        for name, value in (mapping.items() if isinstance(mapping, Mapping) else ()):
+            literal = isinstance(value, str | int) and not (isinstance(value, str) and "{" in value)
+            if literal and (SECRET_NAME.search(str(name)) or SECRET_VALUE.match(str(value))):
+                problems.append((_line(node, [*path, name]), f"{_dotted([*path, name])}: {NO_SECRETS}"))
+    if urlsplit(str(document.get("base_url") or "")).password is not None:
+        problems.append((_line(node, ["base_url"]),
+                         f"base_url: a user name and password in the address: {NO_SECRETS}"))
+    return problems
+
+
+def _semantic_problems(document: Mapping[str, Any], node: yaml.Node) -> list[tuple[int, str]]:
+    problems = secret_problems(document, node)
     names: set[str] = set()
     for index, stream in enumerate(document["streams"]):
         where = ["streams", index]

@@ -1,5 +1,12 @@
-"""Calls to one SAP Gateway (OData V2 and V4) with basic authentication, through the SSRF guard
-(connections/net.py).
+"""Calls to one SAP Gateway (OData V2 and V4) with basic authentication or an OAuth 2.0 bearer
+token, through the SSRF guard (connections/net.py).
+
+OAuth 2.0 is SAP's AS ABAP authorization server: the authorization endpoint
+/sap/bc/sec/oauth2/authorize (https://help.sap.com/saphelp_snc_uiaddon_10/helpdata/en/ea/fe88de31ed4cb28c3f6d6012e99025/content.htm)
+and the token endpoint /sap/bc/sec/oauth2/token
+(https://help.sap.com/saphelp_em92/helpdata/en/5c/8371a2370647f5a03ea6f81f6a27cb/content.htm);
+the authorization code flow (https://help.sap.com/saphelp_em92/helpdata/en/75/73ffc0ae444443a23b9e661d77d637/content.htm).
+A refused token (HTTP 401) is refreshed once (ConnectionInfo.refresh) and the call repeated.
 
 Every request carries the connection's `sap-client` (and `sap-language`) as query parameters,
 which is how the Gateway picks the client without a cookie. Reads need no CSRF token (SAP asks
@@ -25,6 +32,45 @@ from . import edmx
 
 V2_CATALOG = "/sap/opu/odata/IWFND/CATALOGSERVICE;v=2"
 V4_CATALOG = "/sap/opu/odata4/iwfnd/config/default/iwfnd/catalog/0002"
+# the connection's `authentication` choices, as AppFlow's dialog names them
+BASIC, OAUTH2 = "Basic", "OAuth2"
+# SAP's AS ABAP authorization server, below the Gateway's own host (see the module's docstring)
+AUTHORIZE_PATH, TOKEN_PATH = "/sap/bc/sec/oauth2/authorize", "/sap/bc/sec/oauth2/token"
+
+
+def uses_oauth(properties: Mapping[str, Any]) -> bool:
+    return str(properties.get("authentication") or BASIC) == OAUTH2
+
+
+def _endpoint(properties: Mapping[str, Any], name: str, default_path: str) -> str:
+    raw = str(properties.get(name) or "").strip()
+    if not raw:
+        return host_address(properties) + default_path
+    parts = urlsplit(raw)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or parts.fragment:
+        raise ConnectorError(f'{name}: "{raw[:100]}" is not an http(s) address, e.g. '
+                             f"https://sap.example.com{default_path} (or leave it blank for the "
+                             "Gateway's own).")
+    return raw
+
+
+def oauth_endpoints(properties: Mapping[str, Any]) -> tuple[str, str]:
+    """(authorization URL, token URL): the connection's, else the Gateway's own."""
+    return (_endpoint(properties, "authCodeUrl", AUTHORIZE_PATH),
+            _endpoint(properties, "tokenUrl", TOKEN_PATH))
+
+
+def check_oauth(properties: Mapping[str, Any]) -> None:
+    """An OAuth 2.0 connection's own settings (AppFlow: OAuth 2.0 for OData V2 services only)."""
+    if not uses_oauth(properties):
+        return
+    if not str(properties.get("clientId") or "").strip():
+        raise ConnectorError("clientId: is required with OAuth2 (the OAuth 2.0 client registered in the "
+                             "Gateway).")
+    if "odata4" in str(properties.get("applicationServicePath") or "").lower():
+        raise ConnectorError("authentication: OAuth2 works with OData V2 services only (as in AppFlow); "
+                             "use the V2 catalog service path or Basic authentication.")
+    oauth_endpoints(properties)
 
 
 def host_address(properties: Mapping[str, Any]) -> str:
@@ -84,20 +130,40 @@ class SapApi:
         language = str(conn.properties.get("logonLanguage") or "").strip()
         if language:
             self.sap["sap-language"] = language
-        user = str(conn.credentials.get("username") or "")
-        if not user:
-            raise ConnectorError("username: is required (the SAP user Sluice signs in as).")
-        password = str(conn.credentials.get("password") or "")
-        self._auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        self.conn = conn
+        self.oauth = uses_oauth(conn.properties)
+        if self.oauth:
+            self.token = str(conn.credentials.get("accessToken") or "")
+            if not self.token:
+                raise ConnectorError("The connection is not authorized yet: open it and choose Re-authorize "
+                                     "to sign in on the SAP logon page.")
+        else:
+            user = str(conn.credentials.get("username") or "")
+            if not user:
+                raise ConnectorError("username: is required with Basic authentication (the SAP user Sluice "
+                                     "signs in as).")
+            password = str(conn.credentials.get("password") or "")
+            self._basic = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
         self.calls = 0
+
+    def _authorization(self) -> str:
+        return f"Bearer {self.token}" if self.oauth else self._basic
 
     def get(self, path: str, params: Mapping[str, Any], what: str,
             accept: str = "application/json") -> net.Response:
-        self.calls += 1
         query = urlencode({**params, **self.sap}, safe="$,'()")
+        response = self._send(f"{self.base}{path}?{query}", accept)
+        if response.status == 401 and self.oauth and self.conn.refresh is not None:
+            # the token expired or was revoked: one refresh (shared by the workers), then once more
+            self.token = str(self.conn.refresh(self.token).get("accessToken") or "")
+            response = self._send(f"{self.base}{path}?{query}", accept)
+        self._check(response, what)
+        return response
+
+    def _send(self, url: str, accept: str) -> net.Response:
+        self.calls += 1
         try:
-            response = net.request("GET", f"{self.base}{path}?{query}",
-                                   headers={"Authorization": self._auth, "Accept": accept})
+            return net.request("GET", url, headers={"Authorization": self._authorization(), "Accept": accept})
         except net.BlockedAddress:
             raise
         except ConnectorError as exc:
@@ -105,8 +171,6 @@ class SapApi:
                 raise ConnectorError(f"There is no SAP Gateway at {self.host}: check "
                                      "applicationHostUrl.") from None
             raise
-        self._check(response, what)
-        return response
 
     def get_json(self, path: str, params: Mapping[str, Any], what: str) -> Any:
         response = self.get(path, params, what)
@@ -203,6 +267,10 @@ class SapApi:
             raise ConnectorError(f"The SAP Gateway {self.host} {busy} for {what}; the run will retry later.",
                                  permanent=False,
                                  retry_after=parse_retry_after(response.headers.get("retry-after")))
+        if status == 401 and self.oauth:
+            raise ConnectorError(f"The SAP Gateway {self.host} refused the access token (HTTP 401) for "
+                                 f"{what}, even after a refresh: open the connection and choose "
+                                 "Re-authorize.")
         if status == 401:
             raise ConnectorError(f"The SAP Gateway {self.host} refused the sign-in (HTTP 401) for {what}: "
                                  "wrong user name or password, a locked user, or the wrong clientNumber.")

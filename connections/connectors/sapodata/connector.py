@@ -1,5 +1,8 @@
 """SAP OData (source): the entity sets of the OData V2 and V4 services an SAP Gateway publishes,
-with basic authentication (OAuth 2.0 is not offered yet).
+with basic authentication or OAuth 2.0 authorization code (V2 only, as AppFlow's guide says), the
+connection's `authentication` choosing. OAuth goes through Sluice's OAuth views (consent, callback,
+refresh); the endpoints default to the Gateway's own (SAP's AS ABAP authorization server,
+/sap/bc/sec/oauth2/authorize and /sap/bc/sec/oauth2/token).
 
 Services come from the Gateway's catalog service (applicationServicePath: the V2
 CATALOGSERVICE;v=2 ServiceCollection, or the V4 catalog's ServiceGroups); entity sets and their
@@ -29,7 +32,17 @@ from connections.connectors.base import (
 from connections.connectors.saas import VALUE_OPERATORS, SaasConnector
 
 from . import values
-from .client import SapApi, check_client, host_address, service_path
+from .client import (
+    BASIC,
+    OAUTH2,
+    SapApi,
+    check_client,
+    check_oauth,
+    host_address,
+    oauth_endpoints,
+    service_path,
+    uses_oauth,
+)
 from .edmx import EntitySet, Metadata
 from .query import PUSHDOWN_OPERATORS, default_timestamp, filter_expression
 
@@ -60,10 +73,13 @@ class SAPODataConnector(SaasConnector):
     display_name: ClassVar[str] = "SAP OData"
     description: ClassVar[str] = (
         "SAP OData: the entity sets of the OData V2 and V4 services of your SAP Gateway (S/4HANA, "
-        "NetWeaver 7.40 SP02 or later), found through its catalog service. Basic authentication."
+        "NetWeaver 7.40 SP02 or later), found through its catalog service. Basic authentication or OAuth 2.0."
     )
     can_be_source: ClassVar[bool] = True
-    auth_kind: ClassVar[str] = "basic"
+    # each connection's `authentication` chooses (auth_kind_for)
+    auth_kind: ClassVar[str] = "per_connection"
+    auth_kinds_offered: ClassVar[tuple[str, ...]] = ("basic", "oauth2")
+    consent_page: ClassVar[str] = "the SAP logon page (Re-authorize on the connection's page)"
     config_fields: ClassVar[tuple[ConfigField, ...]] = (
         ConfigField("applicationHostUrl", "string", "Application host URL",
                     help="Your SAP Gateway's address, e.g. https://sap.example.com.",
@@ -76,10 +92,31 @@ class SAPODataConnector(SaasConnector):
         ConfigField("clientNumber", "string", "Client number", help="The three-digit SAP client, e.g. 100."),
         ConfigField("logonLanguage", "string", "Logon language", required=False,
                     help="Two letters, e.g. EN (optional)."),
-        ConfigField("username", "string", "User name", secret=True,
-                    help="The SAP user Sluice signs in as. Stored encrypted."),
-        ConfigField("password", "secret", "Password", secret=True,
-                    help="That user's password. Stored encrypted; Sluice never shows it again."),
+        ConfigField("authentication", "choice", "Authentication", required=False,
+                    choices=(BASIC, OAUTH2), default=BASIC,
+                    help="Basic: a user name and password. OAuth2: authorization code through the SAP "
+                         "logon page (OData V2 services only, as in AppFlow)."),
+        # OAuth 2.0 (botocore's oAuthProperties and oAuthCredentials.clientId)
+        ConfigField("authCodeUrl", "string", "Authorization code URL", required=False,
+                    help="OAuth2 only. Leave blank for the Gateway's own, "
+                         "<host>/sap/bc/sec/oauth2/authorize.",
+                    # the browser goes there with the client ID; no secret is sent to it
+                    sends_credentials_to=False),
+        ConfigField("tokenUrl", "string", "Authorization tokens URL", required=False,
+                    help="OAuth2 only. Leave blank for the Gateway's own, <host>/sap/bc/sec/oauth2/token.",
+                    # the client secret and the refresh token go there
+                    sends_credentials_to=True),
+        ConfigField("oAuthScopes", "string", "OAuth scopes", required=False,
+                    help="OAuth2 only. Separated by spaces, e.g. /IWFND/SG_MED_CATALOG_0002 "
+                         "ZGWSAMPLE_BASIC_0001 (the scopes of the catalog and of each service)."),
+        ConfigField("clientId", "string", "Client ID", required=False,
+                    help="OAuth2 only. The OAuth 2.0 client registered in the Gateway (SOAUTH2)."),
+        ConfigField("username", "string", "User name", required=False, secret=True,
+                    help="Basic only. The SAP user Sluice signs in as. Stored encrypted."),
+        ConfigField("password", "secret", "Password", required=False, secret=True,
+                    help="Basic only. That user's password. Stored encrypted; Sluice never shows it again."),
+        ConfigField("clientSecret", "secret", "Client secret", required=False, secret=True,
+                    help="OAuth2 only. The OAuth 2.0 client's secret. Stored encrypted."),
     )
     trigger_types: ClassVar[tuple[str, ...]] = ("OnDemand", "Scheduled")
     fastest_schedule_minutes: ClassVar[int] = 1
@@ -87,9 +124,31 @@ class SAPODataConnector(SaasConnector):
     pushdown_operators: ClassVar[tuple[str, ...]] = PUSHDOWN_OPERATORS
 
     @classmethod
+    def auth_kind_for(cls, properties: Mapping[str, Any]) -> str:
+        return "oauth2" if uses_oauth(properties) else "basic"
+
+    @classmethod
+    def oauth_endpoints(cls, properties: Mapping[str, Any]) -> tuple[str, str]:
+        return oauth_endpoints(properties)
+
+    @classmethod
+    def oauth_scopes_for(cls, properties: Mapping[str, Any]) -> tuple[str, ...]:
+        return tuple(str(properties.get("oAuthScopes") or "").replace(",", " ").split())
+
+    @classmethod
+    def credential_address(cls, field: ConfigField, properties: Mapping[str, Any]) -> str:
+        """A blank token URL is the Gateway's own: compared as the address it stands for."""
+        if field.name == "tokenUrl" and uses_oauth(properties):
+            try:
+                return oauth_endpoints(properties)[1]
+            except ConnectorError:
+                pass
+        return super().credential_address(field, properties)
+
+    @classmethod
     def check_connection_properties(cls, properties: Mapping[str, Any]) -> list[str]:
         problems = []
-        for check in (host_address, service_path, check_client):
+        for check in (host_address, service_path, check_client, check_oauth):
             try:
                 check(properties)
             except ConnectorError as exc:
@@ -113,6 +172,8 @@ class SAPODataConnector(SaasConnector):
         return problems
 
     def test(self, conn: ConnectionInfo) -> None:
+        if uses_oauth(conn.properties):
+            self.require_authorized(conn)
         SapApi(conn).services()
 
     def list_entities(self, conn: ConnectionInfo, parent: str | None = None) -> list[Entity]:
