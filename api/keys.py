@@ -8,17 +8,19 @@ import secrets
 
 from django.db import transaction
 
+import audit
 from api.models import AccessKey
 from console.errors import NotFound
 
 MAX_KEYS_PER_USER = 10
-audit = logging.getLogger("sluice.audit")
+log = logging.getLogger("sluice.audit")
 
 
 def new_secret() -> str:
     return secrets.token_urlsafe(30)  # 40 characters, as long as an AWS secret access key
 
 
+@audit.audited("access_key.create")
 @transaction.atomic
 def create_key(user, description: str = "") -> tuple[AccessKey, str]:
     """The new key and its secret: the only time the secret is handed out."""
@@ -29,7 +31,9 @@ def create_key(user, description: str = "") -> tuple[AccessKey, str]:
                             "have. Delete one no longer used.")
     secret = new_secret()
     key = AccessKey.objects.create(user=user, secret_encrypted=secret, description=description[:256])
-    audit.info("access key %s created for %s", key.access_key_id, user.get_username())
+    audit.record("access_key.create", key,
+                 changes={"user": user.get_username(), "description": description[:256]})
+    log.info("access key %s created for %s", key.access_key_id, user.get_username())
     return key, secret
 
 
@@ -41,15 +45,20 @@ def get_key(access_key_id: str, user=None) -> AccessKey:
     return key
 
 
+@transaction.atomic
 def set_active(key: AccessKey, active: bool) -> AccessKey:
     AccessKey.objects.filter(pk=key.pk).update(is_active=active)
+    audit.record("access_key.activate" if active else "access_key.deactivate", key,
+                 changes={"user": key.user.get_username(), "active": {"from": key.is_active, "to": active}})
     key.is_active = active
-    audit.info("access key %s %s", key.access_key_id, "activated" if active else "deactivated")
+    log.info("access key %s %s", key.access_key_id, "activated" if active else "deactivated")
     return key
 
 
+@transaction.atomic
 def delete_key(key: AccessKey) -> None:
-    audit.info("access key %s deleted", key.access_key_id)
+    log.info("access key %s deleted", key.access_key_id)
+    audit.record("access_key.delete", key, changes={"user": key.user.get_username()})
     key.delete()
 
 

@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
+import audit
 from api import openapi, sigv4
 from api.operations import run_operation
 from api.service_model import is_read_only, route
@@ -27,6 +28,7 @@ from api.wire import (
     request_members,
     validate,
 )
+from audit.address import client_address
 
 logger = logging.getLogger("sluice.api")
 
@@ -89,7 +91,9 @@ def dispatch(request: HttpRequest, path: str) -> HttpResponse:
         problems = validate(operation.input_shape, params)
         if problems:
             raise invalid(*problems)
-        result = run_operation(operation.name, params, caller.key.user)
+        with audit.acting_as(caller.key.user, via="api", access_key_id=caller.key.access_key_id,
+                             address=client_address(request)):
+            result = run_operation(operation.name, params, caller.key.user)
     except ApiError as error:
         if error.code != "AccessDeniedException":  # a refused replay keeps the first one's row
             sigv4.forget(seen)

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+import audit
+from audit.changes import secrets_named
 from connections import metadata
 from connections.audit import record_change
 from connections.connectors.base import OAUTH_TOKEN_KEYS, ConnectorError
@@ -132,6 +134,7 @@ def _test_or_refuse(connector_cls, connection: Connection) -> None:
     connection.last_test_ok_at = now
 
 
+@audit.audited("connection.create")
 @transaction.atomic
 def create_connection(
     *,
@@ -169,7 +172,9 @@ def create_connection(
     connection.save()
     keep_version(connector_cls, connection, user)
     changed = [*sorted(properties), *(f"{k} (secret)" for k in sorted(credentials))]
-    record_change(connection, ConnectionChange.Action.CREATED, user=user, address=address, fields=changed)
+    changes = {**audit.diff({}, properties, connector_cls.secret_field_names()), **secrets_named(credentials)}
+    record_change(connection, ConnectionChange.Action.CREATED, user=user, address=address, fields=changed,
+                  changes=changes)
     return connection
 
 
@@ -248,6 +253,7 @@ def _credentials_for_new_address(connector_cls, stored: Mapping[str, Any], moved
     return dict(typed)
 
 
+@audit.audited("connection.update")
 @transaction.atomic
 def update_connection(
     connection: Connection,
@@ -280,12 +286,16 @@ def update_connection(
     if connection_mode is not None:
         if connection_mode not in Connection.Mode.values:
             raise UserError(f"connectionMode: must be Public or Private, not {connection_mode!r}")
-        connection.connection_mode = connection_mode
+        mode_before, connection.connection_mode = connection.connection_mode, connection_mode
     declared = {f.name for f in connector_cls.config_fields}
     # Stored values the form does not declare (OAuth tokens) are kept; check only declared ones.
     check_fields(connector_cls, properties, {k: v for k, v in credentials.items() if k in declared})
     changed = sorted(k for k in {*properties, *connection.properties}
                      if properties.get(k) != connection.properties.get(k))
+    changes = {**audit.diff(connection.properties, properties, connector_cls.secret_field_names()),
+               **secrets_named(replaced, "replaced")}
+    if connection_mode is not None:
+        changes |= audit.diff({"connection_mode": mode_before}, {"connection_mode": connection_mode})
     connection.properties = dict(properties)
     connection.credentials = credentials
     connection.updated_by = user
@@ -301,7 +311,9 @@ def update_connection(
     fields = [*changed, *(f"{k} (secret, replaced)" for k in replaced)]
     if moved and stored:
         fields.append("stored credentials cleared (address changed)")
-    record_change(connection, ConnectionChange.Action.UPDATED, user=user, address=address, fields=fields)
+        changes["stored credentials"] = "cleared (address changed)"
+    record_change(connection, ConnectionChange.Action.UPDATED, user=user, address=address, fields=fields,
+                  changes=changes)
     return connection
 
 
@@ -323,6 +335,7 @@ def get_connection(name: str) -> Connection:
         raise NotFound(f'No connection named "{name}".') from None
 
 
+@audit.audited("connection.delete")
 @transaction.atomic
 def delete_connection(
     connection: Connection, *, force: bool = False, user=None, address: str | None = None
@@ -385,5 +398,6 @@ def run_connection_test(test_id: str) -> ConnectionTest | None:
             fields |= {"status": Connection.Status.ERROR, "status_message": message[:2048]}
         Connection.objects.filter(pk=connection.pk).update(**fields)
         record_change(connection, ConnectionChange.Action.TESTED, user=test.requested_by,
-                      detail=("passed" if passed else f"failed: {message}")[:2048])
+                      detail=("passed" if passed else f"failed: {message}")[:2048],
+                      outcome="ok" if passed else "failed")
     return test

@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "flows",
     "demo_saas",
     "api",
+    "audit",
+    "signin",
     "drf_spectacular_sidecar",  # Swagger UI's files, for the API reference page
 ]
 
@@ -71,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "audit.middleware.ActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -222,7 +225,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=5),
         "options": {"expires": 300},
     },
+    "prune-audit-log": {
+        "task": "audit.tasks.prune_audit_log",
+        "schedule": timedelta(days=1),
+        "options": {"expires": 3600},
+    },
 }
+CELERY_TASK_ROUTES["audit.tasks.prune_audit_log"] = {"queue": SLUICE_CONTROL_QUEUE}
 
 # A running execution writes a heartbeat this often; one whose heartbeat is older than
 # SLUICE_LOST_AFTER_SECONDS is "worker lost": the reconciler tries it again or marks it Error.
@@ -282,6 +291,46 @@ if SLUICE_DEMO_SAAS and _derived_allow:
     os.environ["SLUICE_NET_ALLOW"] = _bind if ":" in _bind else "127.0.0.1:8000"
     os.environ["SLUICE_NET_ALLOW_FROM_BIND"] = "1"
 SLUICE_NET_ALLOW = env_list("SLUICE_NET_ALLOW", "")
+
+# The audit log (docs/audit.md): rows older than this many days are deleted once a day.
+SLUICE_AUDIT_RETENTION_DAYS = int(os.environ.get("SLUICE_AUDIT_RETENTION_DAYS", 365))
+if SLUICE_AUDIT_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("SLUICE_AUDIT_RETENTION_DAYS: must be a whole number of days, at least 1.")
+# Reverse proxies (addresses or networks) whose X-Forwarded-For is believed for the client address
+# the audit log records; empty: REMOTE_ADDR only (docs/audit.md).
+SLUICE_TRUSTED_PROXIES = env_list("SLUICE_TRUSTED_PROXIES", "")
+try:
+    import ipaddress as _ip
+
+    for _proxy in SLUICE_TRUSTED_PROXIES:
+        _ip.ip_network(_proxy, strict=False)
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"SLUICE_TRUSTED_PROXIES: {_exc}. Give addresses or networks, "
+                               "comma-separated (10.0.0.5,10.1.0.0/16).") from None
+
+# Single sign-on with any OpenID Connect provider (docs/sso.md); off unless the issuer is set.
+SLUICE_OIDC_ISSUER = os.environ.get("SLUICE_OIDC_ISSUER", "").rstrip("/")
+SLUICE_OIDC_CLIENT_ID = os.environ.get("SLUICE_OIDC_CLIENT_ID", "")
+SLUICE_OIDC_CLIENT_SECRET = os.environ.get("SLUICE_OIDC_CLIENT_SECRET", "")
+SLUICE_OIDC_PROVIDER_NAME = os.environ.get("SLUICE_OIDC_PROVIDER_NAME", "single sign-on")
+SLUICE_OIDC_SCOPES = os.environ.get("SLUICE_OIDC_SCOPES", "openid email profile")
+SLUICE_OIDC_ALLOWED_DOMAINS = [d.lower() for d in env_list("SLUICE_OIDC_ALLOWED_DOMAINS", "")]
+# claim -> team/role mapping, JSON (signin/mapping.py): applied by the people and teams code.
+SLUICE_OIDC_TEAM_MAPPING = os.environ.get("SLUICE_OIDC_TEAM_MAPPING", "")
+from signin.mapping import MappingInvalid, parse_rules  # noqa: E402  (pure, no Django)
+
+try:
+    parse_rules(SLUICE_OIDC_TEAM_MAPPING)
+except MappingInvalid as _exc:
+    raise ImproperlyConfigured(str(_exc)) from None
+if SLUICE_OIDC_ISSUER and not (SLUICE_OIDC_CLIENT_ID and SLUICE_OIDC_CLIENT_SECRET):
+    raise ImproperlyConfigured("SLUICE_OIDC_ISSUER is set: set SLUICE_OIDC_CLIENT_ID and "
+                               "SLUICE_OIDC_CLIENT_SECRET too (from the provider's client registration).")
+# Login lockout (signin/lockout.py): after this many failed logins for one username (or from one
+# address) within the window, further attempts are refused for a back-off that doubles each time.
+SLUICE_LOGIN_MAX_FAILURES = int(os.environ.get("SLUICE_LOGIN_MAX_FAILURES", 5))
+SLUICE_LOGIN_LOCKOUT_SECONDS = int(os.environ.get("SLUICE_LOGIN_LOCKOUT_SECONDS", 60))
+SLUICE_LOGIN_LOCKOUT_MAX_SECONDS = int(os.environ.get("SLUICE_LOGIN_LOCKOUT_MAX_SECONDS", 3600))
 
 LOGGING = {
     "version": 1,

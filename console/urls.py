@@ -21,6 +21,8 @@ urlpatterns = [
     # The bundled Demo CRM; its views answer 404 unless SLUICE_DEMO_SAAS is on.
     path("demo-saas/", include("demo_saas.urls")),
     path("api/appflow/", include("api.urls")),
+    path("audit/", include("audit.urls")),
+    path("signin/", include("signin.urls")),
     path("access-keys/", key_views.key_list, name="access-keys"),
     path("api-reference/", api_views.reference, name="api-reference"),
     re_path(r"^access-keys/(?P<access_key_id>\w+)/(?P<action>activate|deactivate|delete)/$",

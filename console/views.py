@@ -19,6 +19,7 @@ from console.errors import UserError
 from console.run_charts import dashboard_context
 from flows.models import Execution
 from flows.views import flows_with_last_run
+from signin.forms import LockoutAuthenticationForm
 
 HOME_FLOWS = 20
 RECENT_EXECUTIONS = 10
@@ -54,6 +55,13 @@ def health(request: HttpRequest) -> JsonResponse:
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+    authentication_form = LockoutAuthenticationForm
+
+    def get_context_data(self, **kwargs):
+        from django.conf import settings
+
+        return {**super().get_context_data(**kwargs),
+                "sso_name": settings.SLUICE_OIDC_PROVIDER_NAME if settings.SLUICE_OIDC_ISSUER else ""}
 
 
 class LogoutView(auth_views.LogoutView):

@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+import audit
 from connections import net
 from flows.models import Flow, NotificationChannel, NotificationDelivery
 from flows.notifications import policy_refusal
@@ -79,7 +80,26 @@ def create_channel(form: ChannelForm, *, user=None) -> NotificationChannel:
     channel = form.save(commit=False)
     channel.created_by = user
     channel.save()
+    audit.record("notification_channel.create", channel, user=user, changes={
+        **audit.diff({}, {"kind": channel.kind, "target": _shown_target(channel), "when": channel.when,
+                          "flow": channel.flow.name if channel.flow else "all flows"}),
+        **({"secret": "set"} if channel.secret else {}),
+    })
     return channel
+
+
+def _shown_target(channel: NotificationChannel) -> str:
+    """A webhook URL's path and query can be its secret (Slack, Teams): only its host is recorded."""
+    if channel.kind == NotificationChannel.Kind.EMAIL:
+        return channel.target
+    parts = urlsplit(channel.target)
+    return f"{parts.scheme}://{parts.hostname}/…"
+
+
+@transaction.atomic
+def delete_channel(channel: NotificationChannel, *, user=None) -> None:
+    audit.record("notification_channel.delete", channel, user=user)
+    channel.delete()
 
 
 @require_http_methods(["GET", "POST"])
@@ -104,6 +124,6 @@ def channel_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def channel_delete(request: HttpRequest, pk: int) -> HttpResponse:
     channel = get_object_or_404(NotificationChannel, pk=pk)
-    channel.delete()
+    delete_channel(channel, user=request.user)
     messages.success(request, f'Removed the channel "{channel.name}".')
     return redirect("notifications")

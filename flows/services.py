@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+import audit
 from connections.models import Connection
 from console.errors import Conflict, NotFound, Unsupported, UserError
 from flows import notifications, queue, quotas
@@ -101,6 +102,7 @@ def without_describe_keys(document: Any) -> Any:
     return {key: value for key, value in document.items() if key not in DESCRIBE_FLOW_KEYS}
 
 
+@audit.audited("flow.create")
 @transaction.atomic
 def create_flow(document: Any, *, user=None) -> Flow:
     document = validate_document(without_describe_keys(document))
@@ -118,6 +120,7 @@ def create_flow(document: Any, *, user=None) -> Flow:
         created_by=user,
     )
     _add_version(flow, document, user)
+    audit.record("flow.create", flow, changes=audit.diff({}, document), user=user)
     return flow
 
 
@@ -134,6 +137,7 @@ def _fixed_parts(document: dict) -> dict[str, Any]:
     }
 
 
+@audit.audited("flow.update")
 @transaction.atomic
 def update_flow(flow: Flow, document: Any, *, user=None) -> FlowVersion:
     """Save an edited definition as the flow's next version. Mapping, validations, filters,
@@ -148,6 +152,7 @@ def update_flow(flow: Flow, document: Any, *, user=None) -> FlowVersion:
             "Create another flow for that."
         )
     trigger_type = document["triggerConfig"]["triggerType"]
+    changes = audit.diff(flow.definition, document)
     update = ["description", "updated_at"]
     flow.description = document.get("description", "")
     if trigger_type != flow.trigger_type:
@@ -159,6 +164,7 @@ def update_flow(flow: Flow, document: Any, *, user=None) -> FlowVersion:
         update += ["trigger_type", "status", "status_message", "next_run_at"]
     flow.save(update_fields=update)
     version = _add_version(flow, document, user)
+    audit.record("flow.update", flow, changes={**changes, "version": version.number}, user=user)
     record(flow, FlowActivity.Action.VERSION_SAVED, f"Version {version.number} saved{_who(user)}.", user)
     return version
 
@@ -214,6 +220,7 @@ def log(execution: Execution, message: str, level: str = "INFO") -> None:
 Window = tuple[datetime | None, datetime | None]
 
 
+@audit.audited("flow.run", when=lambda kw: kw.get("trigger", Execution.Trigger.ON_DEMAND) == "OnDemand")
 @transaction.atomic
 def start_flow(flow: Flow, *, user=None, trigger: str = Execution.Trigger.ON_DEMAND,
                scheduled_for: datetime | None = None, window: Window | None = None) -> Execution:
@@ -226,6 +233,7 @@ def start_flow(flow: Flow, *, user=None, trigger: str = Execution.Trigger.ON_DEM
     # Held until commit: two starts of one flow count each other's runs (the per-flow quota).
     Flow.objects.select_for_update().filter(pk=flow.pk).values_list("pk", flat=True).first()
     quotas.check_new_run(flow)
+    action = "flow.backfill" if window is not None else "flow.run"  # a window a person gave
     if window is None and trigger == Execution.Trigger.ON_DEMAND:
         window = _window_of_a_manual_run(flow)
     start, end = window or (None, None)
@@ -238,11 +246,15 @@ def start_flow(flow: Flow, *, user=None, trigger: str = Execution.Trigger.ON_DEM
     log(execution, f"Queued{who} ({trigger}{slot}), flow version {flow.current_version.number}.")
     if window:
         log(execution, f"Data pull window: {_moment(start)} to {_moment(end)}.")
+    if trigger == Execution.Trigger.ON_DEMAND:  # a person's run; the schedule's runs are in the history
+        audit.record(action, flow, user=user,
+                     changes={"execution": str(execution.pk), **_window_change(window)})
 
     queue.run_execution(execution.id)
     return execution
 
 
+@audit.audited("flow.retry")
 @transaction.atomic
 def retry_rejected_records(execution: Execution, *, user=None) -> Execution:
     """A new on-demand run of the same flow version over exactly the records `execution`'s
@@ -261,11 +273,14 @@ def retry_rejected_records(execution: Execution, *, user=None) -> Execution:
                                      reprocess_of=execution)
     log(retry, f"Queued{_who(user)} (OnDemand): a retry of the records execution {execution.pk} rejected, "
                f"flow version {execution.version.number}.")
+    audit.record("flow.retry", flow, user=user,
+                 changes={"execution": str(retry.pk), "retry_of": str(execution.pk)})
 
     queue.run_execution(retry.id)
     return retry
 
 
+@audit.audited("flow.cancel")
 @transaction.atomic
 def cancel_executions(flow: Flow, execution_ids: list[str] | None = None, *, user=None) -> list[str]:
     """InProgress -> CancelStarted; the worker stops at the next batch and marks it Canceled."""
@@ -283,9 +298,11 @@ def cancel_executions(flow: Flow, execution_ids: list[str] | None = None, *, use
     who = f" by {user.get_username()}" if user else ""
     for execution in Execution.objects.filter(id__in=ids):
         log(execution, f"Cancel requested{who}.")
+    audit.record("flow.cancel", flow, changes={"executions": ids}, user=user)
     return ids
 
 
+@audit.audited("flow.delete")
 @transaction.atomic
 def delete_flow(flow: Flow, *, force: bool = False, user=None) -> list[str]:
     """Delete the flow with its versions and history. Runs in progress refuse it, unless forced:
@@ -298,6 +315,8 @@ def delete_flow(flow: Flow, *, force: bool = False, user=None) -> list[str]:
             "Cancel them first, or force the delete."
         )
     canceled = cancel_executions(flow, user=user) if running else []
+    audit.record("flow.delete", flow, user=user,
+                 changes={"canceled_executions": canceled} if canceled else None)
     flow.delete()
     return canceled
 
@@ -393,10 +412,17 @@ def incremental_window(flow: Flow, config: ScheduleConfig, now: datetime, *,
     return min(start, end), end
 
 
+def _window_change(window: Window | None) -> dict:
+    if not window:
+        return {}
+    return {"window": {"from": _moment(window[0]), "to": _moment(window[1])}}
+
+
 def _who(user) -> str:
     return f" by {user.get_username()}" if user else ""
 
 
+@audit.audited("flow.activate")
 @transaction.atomic
 def activate_flow(flow: Flow, *, user=None) -> Flow:
     """StartFlow for a Scheduled or Event flow: it runs on its trigger from now on."""
@@ -415,17 +441,20 @@ def activate_flow(flow: Flow, *, user=None) -> Flow:
         if next_run is None:
             raise Conflict(f'The schedule of "{flow.name}" has ended (scheduleEndTime is past): no run is '
                            "left. Save a version with a later end time, then activate it.")
+    before = flow.status
     flow.status, flow.status_message = Flow.Status.ACTIVE, ""
     flow.activated_at, flow.next_run_at = now, next_run
     flow.save(update_fields=["status", "status_message", "activated_at", "next_run_at", "updated_at"])
     when = f" Next run: {next_run:%Y-%m-%d %H:%M:%S} UTC." if next_run else ""
     record(flow, FlowActivity.Action.ACTIVATED, f"Activated{_who(user)}.{when}", user)
+    audit.record("flow.activate", flow, changes={"status": {"from": before, "to": flow.status}}, user=user)
     return flow
 
 
 MAX_TRANSIENT_RETRIES = 10
 
 
+@audit.audited("flow.settings")
 @transaction.atomic
 def set_transient_retries(flow: Flow, retries: Any, *, user=None) -> Flow:
     """How many times a run retries a transient connector failure before it fails (per flow)."""
@@ -439,6 +468,8 @@ def set_transient_retries(flow: Flow, retries: Any, *, user=None) -> Flow:
         )
     flow = Flow.objects.select_for_update().get(pk=flow.pk)
     if flow.transient_retries != value:
+        audit.record("flow.settings", flow, user=user,
+                     changes={"transient_retries": {"from": flow.transient_retries, "to": value}})
         flow.transient_retries = value
         flow.save(update_fields=["transient_retries", "updated_at"])
         record(flow, FlowActivity.Action.SETTINGS_CHANGED,
@@ -446,6 +477,7 @@ def set_transient_retries(flow: Flow, retries: Any, *, user=None) -> Flow:
     return flow
 
 
+@audit.audited("flow.deactivate")
 @transaction.atomic
 def deactivate_flow(flow: Flow, *, user=None, reason: str = "", status: str = Flow.Status.SUSPENDED,
                     action: str = FlowActivity.Action.DEACTIVATED) -> Flow:
@@ -458,6 +490,8 @@ def deactivate_flow(flow: Flow, *, user=None, reason: str = "", status: str = Fl
         return flow
     now = timezone.now()
     message = reason or f"Deactivated{_who(user)} at {now:%Y-%m-%d %H:%M} UTC. Activate it to resume."
+    audit.record("flow.deactivate", flow, changes={"status": {"from": flow.status, "to": status}},
+                 message=reason, user=user)
     flow.status, flow.status_message, flow.next_run_at = status, message, None
     flow.save(update_fields=["status", "status_message", "next_run_at", "updated_at"])
     record(flow, action, message, user)

@@ -13,6 +13,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+import audit
+from audit.changes import secrets_named
 from connections import metadata, services
 from connections.audit import record_change
 from connections.connectors.base import Connector
@@ -116,6 +118,7 @@ def complete(pending: PendingAuthorization, connector_cls: type[Connector], *, c
     return _store_new_tokens(pending.connection_id, connector_cls, tokens, user=user, address=address)
 
 
+@audit.audited("connection.reauthorize")
 @transaction.atomic
 def _store_new_tokens(pk: int, connector_cls: type[Connector], tokens: dict, *, user, address) -> Connection:
     """Re-authorize: same connection (flows keep using it), new tokens, tested, Available again."""
@@ -126,5 +129,5 @@ def _store_new_tokens(pk: int, connector_cls: type[Connector], tokens: dict, *, 
     connection.save()
     metadata.clear(connection)  # another user may see other objects
     record_change(connection, ConnectionChange.Action.AUTHORIZED, user=user, address=address,
-                  detail="re-authorized: new tokens stored")
+                  detail="re-authorized: new tokens stored", changes=secrets_named(tokens, "replaced"))
     return connection

@@ -13,6 +13,7 @@ from django.core.management.base import CommandError
 from django.db import connection as db
 from django.urls import reverse
 
+from audit.models import AuditEvent
 from connections import crypto, services
 from connections.models import Connection, ConnectionTest
 from connections.tests.fakes import WRONG
@@ -96,6 +97,27 @@ def test_the_audit_trail_names_the_secret_but_never_its_value(canary):
     for change in canary.changes.all():
         assert CANARY not in f"{change.fields} {change.detail}"
     assert [c.action for c in canary.changes.order_by("at", "id")] == ["created", "updated"]
+
+
+def test_the_audit_log_and_its_export_never_hold_the_canary(canary, client):
+    """Every audit row (the create, the edit, the refused create with a wrong password, a
+    re-typed password) and the CSV export: the password is named, never valued."""
+    edit = {"instanceUrl": "https://crm.example.test", "environment": "Production", "username": "ada",
+            "password": CANARY + "-2", "connection_mode": "Public"}
+    assert client.post(reverse("connections:edit", args=["canary"]), edit).status_code == 302
+    rows = AuditEvent.objects.filter(object_type="connection", object_name__startswith="canary").order_by("at", "id")
+    assert [(r.action, r.outcome) for r in rows] == [
+        ("connection.create", "ok"), ("connection.update", "ok"), ("connection.create", "refused"),
+        ("connection.update", "ok")]
+    assert rows[0].changes["password"] == "set" and rows[3].changes["password"] == "replaced"
+    assert rows[3].changes["environment"] == {"from": "Sandbox", "to": "Production"}
+    stored = " ".join(f"{r.changes} {r.message} {r.object_name}" for r in AuditEvent.objects.all())
+    assert CANARY not in stored and WRONG not in stored
+    export = client.get(reverse("audit:export"))
+    body = b"".join(export.streaming_content).decode()
+    assert "connection.update" in body and CANARY not in body and WRONG not in body
+    page = client.get(reverse("audit:log")).content.decode()
+    assert "connection.create" in page and CANARY not in page and WRONG not in page
 
 
 def test_a_wrong_key_is_an_error_on_read_never_the_ciphertext(canary, settings):

@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection as db
 from django.db import transaction
 
+import audit
 from connections.crypto import SENTINEL_PLAINTEXT, EncryptionKeyError, configured_keys, encrypted_fields
 from connections.models import EncryptionSentinel
 
@@ -49,6 +50,10 @@ class Command(BaseCommand):
         except EncryptionKeyError as exc:
             raise CommandError(str(exc)) from None
         self.check_new_key_alone(keys[0])
+        with audit.acting_as(audit.cli_user(), via="cli"):
+            audit.record("settings.rotate_encryption_key", object_type="settings",
+                         name="FIELD_ENCRYPTION_KEY",
+                         changes={"re-encrypted": ", ".join(counts) or "nothing", "keys": len(keys)})
         self.stdout.write(self.style.SUCCESS(
             f"Re-encrypted {', '.join(counts) or 'nothing'} with the first key. "
             "You can now remove the old key from FIELD_ENCRYPTION_KEY."

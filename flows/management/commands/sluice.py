@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+import audit
 from api import tags
 from console.errors import UserError
 from flows.cli import connector_verbs, flow_verbs, new_connector, profile_verbs, registration_verbs
@@ -302,8 +303,12 @@ class Command(BaseCommand):
             sys.exit(EXIT_UNEXPECTED)
 
     def handle(self, *args, operation: str, run: Verb, **options) -> None:
+        # The CLI acts as a named user (the one `--as` names, else the first administrator) and
+        # the audit log records it as such.
+        options["user"] = options.get("user") or audit.cli_user()
         try:
-            outcome = run(options)
+            with audit.acting_as(options["user"], via="cli"):
+                outcome = run(options)
         except ParamError as exc:
             self.fail(EXIT_USAGE, str(exc))
         except UserError as exc:
