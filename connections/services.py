@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import access
+from accounts.models import ConnectionGrant
 from connections import metadata
 from connections.audit import record_change
 from connections.connectors.base import OAUTH_TOKEN_KEYS, ConnectorError
@@ -149,10 +151,14 @@ def create_connection(
         properties=dict(properties),
         created_by=user,
         updated_by=user,
+        team=access.team_for_new(user),
     )
     connection.credentials = credentials
     _test_or_refuse(connector_cls, connection)
     connection.save()
+    if user is not None and not user.is_superuser:
+        # Its creator manages it (sees and changes its settings) whatever their role.
+        ConnectionGrant.objects.get_or_create(connection=connection, user=user)
     changed = [*sorted(properties), *(f"{k} (secret)" for k in sorted(credentials))]
     record_change(connection, ConnectionChange.Action.CREATED, user=user, address=address, fields=changed)
     return connection

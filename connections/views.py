@@ -17,6 +17,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts import access
 from connections import metadata, services
 from connections.audit import client_address
 from connections.connectors.base import Connector, ConnectorError
@@ -34,10 +35,11 @@ def initials(name: str) -> str:
     return "".join(w[0] for w in words[:2]).upper() or "?"
 
 
-def catalog_entries() -> list[dict]:
+def catalog_entries(user) -> list[dict]:
     counts = {
         (row["connector_type"], row["connector_label"]): row["n"]
-        for row in Connection.objects.values("connector_type", "connector_label").annotate(n=Count("id"))
+        for row in access.visible(user, Connection.objects.all())
+        .values("connector_type", "connector_label").annotate(n=Count("id"))
     }
     entries = []
     for key in connector_keys():
@@ -55,9 +57,10 @@ def catalog_entries() -> list[dict]:
 def connection_list(request: HttpRequest) -> HttpResponse:
     """"Manage connections": the catalog of connectors, then the connections (of one connector
     when one is chosen)."""
-    entries = catalog_entries()
+    entries = catalog_entries(request.user)
     chosen = next((e for e in entries if e["key"] == request.GET.get("connector")), None)
-    connections = Connection.objects.annotate(flow_count=Count("flows")).order_by("name")
+    connections = access.visible(request.user, Connection.objects.annotate(flow_count=Count("flows")))
+    connections = connections.order_by("name")
     if chosen:
         cls = chosen["cls"]
         connections = connections.filter(connector_type=cls.connector_type)

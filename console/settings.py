@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "encrypted_model_fields",
     "console",
+    "accounts",
     "connections",
     "flows",
     "demo_saas",
@@ -74,6 +75,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Every page's permission check, by URL name (accounts/access.py).
+    "accounts.middleware.AccessMiddleware",
 ]
 
 ROOT_URLCONF = "console.urls"
