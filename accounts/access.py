@@ -447,3 +447,14 @@ def usable(user, queryset: QuerySet) -> QuerySet:
         return queryset
     teams = list(teams_for_new(user, "use_connection").values_list("pk", flat=True)) if _active(user) else []
     return queryset.filter(team__in=teams)
+
+
+def people_visible(user, queryset: QuerySet) -> QuerySet:
+    """The people an Admin manages: members of the teams they administer, and people in no team
+    (just created); a superuser manages everyone."""
+    if _active(user) and user.is_superuser:
+        return queryset
+    mine = [team for team, role in roles_of(user).items() if role >= Role.ADMIN] if _active(user) else []
+    from django.db.models import Q
+
+    return queryset.filter(Q(memberships__team__in=mine) | Q(memberships__isnull=True)).distinct()

@@ -13,6 +13,7 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("connections/", include("connections.urls")),
+    path("", include("accounts.urls")),
     path("flows/", include("flows.urls")),
     # The bundled Demo CRM; its views answer 404 unless SLUICE_DEMO_SAAS is on.
     path("demo-saas/", include("demo_saas.urls")),
