@@ -49,7 +49,8 @@ def main() -> None:
     teams = [Team.objects.create(name=f"team-{n}") for n in range(args.teams)]
     Flow.objects.bulk_create(Flow(name=f"flow-{n:05}", team=teams[n % len(teams)])
                              for n in range(args.flows))
-    side = {"connectorType": "CustomConnector", "connectorLabel": "LocalFiles", "connectorProfileName": "files"}
+    side = {"connectorType": "CustomConnector", "connectorLabel": "LocalFiles",
+            "connectorProfileName": "files"}
     document = json.dumps({"sourceFlowConfig": side, "destinationFlowConfigList": [side]})
     FlowVersion.objects.bulk_create(FlowVersion(flow=flow, number=1, document=document)
                                     for flow in Flow.objects.all())
