@@ -71,7 +71,13 @@ def celery_worker(transactional_db):
 
 @pytest.fixture
 def owner(django_user_model):
-    return django_user_model.objects.create_user("owner", password="correct horse battery staple")
+    """An Admin of the default team, where everything made without a team goes (accounts/)."""
+    from accounts.models import Membership, Role, Team
+
+    user = django_user_model.objects.create_user("owner", password="correct horse battery staple")
+    team, _ = Team.objects.get_or_create(name="default")
+    Membership.objects.create(user=user, team=team, role=Role.ADMIN)
+    return user
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from typing import Any
 from botocore import xform_name
 from django.db import IntegrityError, transaction
 
+from accounts import access
 from api import tags
 from api.models import StartToken
 from api.wire import ApiError
@@ -101,6 +102,7 @@ OPERATIONS: dict[str, Callable[[Options, dict[str, Any]], Any]] = {
 
 def run_operation(name: str, params: dict[str, Any], user) -> Any:
     try:
+        access.check_operation(user, name, params)  # the same rules as the console and the CLI
         answer = OPERATIONS[name](options_of(params, user), params)
     except UserError as exc:
         raise ApiError(exc.code, "; ".join(exc.errors)) from None

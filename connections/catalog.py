@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.db.models import Count
 from django.http import QueryDict
 
+from accounts import access
 from connections.connectors.base import Connector, ConnectorError
 from connections.connectors.registry import connector_keys, get_connector_class
 from connections.models import Connection
@@ -56,10 +57,12 @@ def icon(key: str, name: str) -> tuple[str, str]:
     return "".join(w[0] for w in words[:2]).upper() or "?", "grey"
 
 
-def entries() -> list[dict]:
+def entries(user) -> list[dict]:
+    """The catalog as `user` sees it: each connector with how many of their teams' connections use it."""
     counts = {
         (row["connector_type"], row["connector_label"]): row["n"]
-        for row in Connection.objects.values("connector_type", "connector_label").annotate(n=Count("id"))
+        for row in access.visible(user, Connection.objects.all())
+        .values("connector_type", "connector_label").annotate(n=Count("id"))
     }
     result = []
     for key in connector_keys():

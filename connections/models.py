@@ -6,6 +6,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from accounts.models import default_team_id
 from connections.connectors.base import ConnectionInfo
 from connections.connectors.registry import resolve_key
 from connections.crypto import StrictEncryptedTextField
@@ -37,6 +38,9 @@ class Connection(models.Model):
     last_test_ok_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Who may see and change it: the members of this team, each as their role allows (accounts/access.py).
+    team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, related_name="+",
+                             default=default_team_id)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -17,6 +17,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts import access
 from connections import catalog, metadata, services, spec_views
 from connections.audit import client_address
 from connections.connectors.base import Connector, ConnectorError
@@ -32,11 +33,12 @@ CHANGES_SHOWN = 10
 def connection_list(request: HttpRequest) -> HttpResponse:
     """"Manage connections": the catalog of connectors (searchable, filtered by role and
     authentication), then the connections (of one connector when one is chosen)."""
-    entries = catalog.entries()
+    entries = catalog.entries(request.user)
     chosen_filters = catalog.read_filters(request.GET)
     shown = [e for e in entries if catalog.matches(e["cls"], e["key"], chosen_filters)]
     chosen = next((e for e in entries if e["key"] == request.GET.get("connector")), None)
-    connections = Connection.objects.annotate(flow_count=Count("flows")).order_by("name")
+    connections = access.visible(request.user, Connection.objects.annotate(flow_count=Count("flows")))
+    connections = connections.order_by("name")
     if chosen:
         cls = chosen["cls"]
         connections = connections.filter(connector_type=cls.connector_type)

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "encrypted_model_fields",
     "console",
+    "accounts",
     "connections",
     "flows",
     "demo_saas",
@@ -77,6 +78,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Every page's permission check, by URL name (accounts/access.py).
+    "accounts.middleware.AccessMiddleware",
 ]
 
 ROOT_URLCONF = "console.urls"
@@ -95,6 +98,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context.permissions",
             ],
         },
     }

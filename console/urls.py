@@ -17,6 +17,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("connections/-/connect-demo/", views.connect_demo, name="connect-demo"),
     path("connections/", include("connections.urls")),
+    path("", include("accounts.urls")),
     path("flows/", include("flows.urls")),
     # The bundled Demo CRM; its views answer 404 unless SLUICE_DEMO_SAAS is on.
     path("demo-saas/", include("demo_saas.urls")),

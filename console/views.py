@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
+from accounts import access
 from connections.models import Connection
 from console.demo import begin_demo_crm_connection
 from console.errors import UserError
@@ -26,13 +27,15 @@ RECENT_EXECUTIONS = 10
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    flows = list(flows_with_last_run()[: HOME_FLOWS + 1])
+    connections = access.visible(request.user, Connection.objects.all())
+    flows = list(flows_with_last_run(request.user)[: HOME_FLOWS + 1])
     context = {
-        "connections": Connection.objects.all()[:HOME_FLOWS],
-        "connection_count": Connection.objects.count(),
+        "connections": connections[:HOME_FLOWS],
+        "connection_count": connections.count(),
         "flows": flows[:HOME_FLOWS],
         "more_flows": len(flows) > HOME_FLOWS,
-        "executions": Execution.objects.select_related("flow", "started_by")[:RECENT_EXECUTIONS],
+        "executions": access.visible(request.user, Execution.objects.select_related("flow", "started_by"))[
+            :RECENT_EXECUTIONS],
         **dashboard_context(request),
     }
     return render(request, "console/home.html", context)

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.functional import cached_property
 
+from accounts.models import default_team_id
 from connections.crypto import StrictEncryptedTextField
 
 
@@ -36,6 +37,9 @@ class Flow(models.Model):
     connections = models.ManyToManyField("connections.Connection", related_name="flows", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Who may see and change it: the members of this team, each as their role allows (accounts/access.py).
+    team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, related_name="+",
+                             default=default_team_id)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

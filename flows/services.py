@@ -13,6 +13,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 import audit
+from accounts import access
 from connections.models import Connection
 from console.errors import Conflict, NotFound, Unsupported, UserError
 from flows import notifications, queue, quotas
@@ -106,6 +107,7 @@ def without_describe_keys(document: Any) -> Any:
 @transaction.atomic
 def create_flow(document: Any, *, user=None) -> Flow:
     document = validate_document(without_describe_keys(document))
+    access.check_uses(user, resolve_connections(document))
     name = document["flowName"]
     if Flow.objects.filter(name=name).exists():
         raise Conflict(f'A flow named "{name}" already exists. Choose another flowName.')
@@ -118,6 +120,7 @@ def create_flow(document: Any, *, user=None) -> Flow:
         # As in AppFlow, scheduled and event flows wait in Draft until activated.
         status=Flow.Status.ACTIVE if trigger_type == "OnDemand" else Flow.Status.DRAFT,
         created_by=user,
+        team=access.team_for_new(user),
     )
     _add_version(flow, document, user)
     audit.record("flow.create", flow, changes=audit.diff({}, document), user=user)
@@ -143,6 +146,7 @@ def update_flow(flow: Flow, document: Any, *, user=None) -> FlowVersion:
     """Save an edited definition as the flow's next version. Mapping, validations, filters,
     trigger, description and tags may change; name, source, destination and key may not."""
     document = validate_document(without_describe_keys(document))
+    access.check_uses(user, resolve_connections(document))
     flow = Flow.objects.select_for_update().get(pk=flow.pk)
     before, after = _fixed_parts(flow.definition), _fixed_parts(document)
     changed = [label for key, (label, value) in after.items() if before[key][1] != value]

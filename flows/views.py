@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts import access
 from console.errors import UserError
 from console.run_charts import flow_chart_context
 from flows import filters, guardrails, salesforce_events, services
@@ -37,11 +38,12 @@ DELIVERIES_SHOWN = 25
 # --- reading a flow document for people -------------------------------------------------------
 
 
-def flows_with_last_run() -> QuerySet[Flow]:
-    """Flows with their current version and the status/time of their newest execution, in one query."""
+def flows_with_last_run(user) -> QuerySet[Flow]:
+    """The flows the user may see, with their current version and the status/time of their newest
+    execution, in one query."""
     newest = Execution.objects.filter(flow=OuterRef("pk")).order_by("-created_at")
     return (
-        Flow.objects.select_related("current_version")
+        access.visible(user, Flow.objects.select_related("current_version"))
         .annotate(
             last_run_status=Subquery(newest.values("status")[:1]),
             last_run_at=Subquery(newest.values("created_at")[:1]),
@@ -98,7 +100,8 @@ def incremental_field(document: dict) -> str:
 
 def flow_list(request: HttpRequest) -> HttpResponse:
     chosen, query = filters.flow_filters(request.GET)
-    page = Paginator(flows_with_last_run().filter(query), FLOWS_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(flows_with_last_run(request.user).filter(query), FLOWS_PER_PAGE).get_page(
+        request.GET.get("page"))
     rows = [(flow, describe_flow(flow.definition)) for flow in page]
     drafts = FlowDraft.objects.filter(owner=request.user).select_related("flow")
     context = {"page": page, "rows": rows, "drafts": drafts, "filters": chosen, **filters.choices_context()}

@@ -72,6 +72,7 @@ def test_names_with_a_slash_work(signed_in, demo):
 def test_list_does_a_fixed_number_of_queries(signed_in, demo, django_assert_max_num_queries):
     for i in range(8):
         connection_with_secret(str(demo["root"]), name=f"conn-{i}")
-    # 6: one of them asks which connector packages are registered (the catalog lists them too)
-    with django_assert_max_num_queries(6):
+    # 7: one asks which connector packages are registered (the catalog lists them too), one the
+    # user's roles (accounts/access.py)
+    with django_assert_max_num_queries(7):
         assert signed_in.get(reverse("connections:list")).status_code == 200

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db.models import OuterRef, Subquery
 
+from accounts import access
 from console.errors import NotFound, UserError
 from flows import services
 from flows.cli import shapes
@@ -109,6 +110,8 @@ def list_flows(options: dict[str, Any]) -> dict[str, Any]:
     flows = Flow.objects.select_related("current_version", "created_by").annotate(
         latest_execution_id=Subquery(newest)
     )
+    if options.get("user") is not None:
+        flows = access.visible(options["user"], flows)
     page, token = keyset_page(
         flows,
         order=("name",),

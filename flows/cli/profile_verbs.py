@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from accounts import access
 from connections import metadata, services
 from connections.models import Connection
 from console.errors import UserError
@@ -51,11 +52,22 @@ def update_connector_profile(options: dict[str, Any]) -> dict[str, Any]:
     return {"connectorProfileArn": shapes.connector_profile_arn(connection.name)}
 
 
+def profile_for(user, connection: Connection) -> dict[str, Any]:
+    """A connection as described; its settings only to those who may manage it ("use but not
+    view": an Editor may name it in a flow without seeing where it points)."""
+    profile = shapes.connector_profile(connection)
+    if user is not None and not access.can(user, "manage_connection", connection):
+        profile.pop("connectorProfileProperties", None)
+    return profile
+
+
 def describe_connector_profiles(options: dict[str, Any]) -> dict[str, Any]:
     names = options["connector_profile_names"] or []
     if len(names) > MAX_IDS:
         raise UserError(f"connectorProfileNames: at most {MAX_IDS} names at a time, not {len(names)}.")
     connections = Connection.objects.all()
+    if options.get("user") is not None:
+        connections = access.visible(options["user"], connections)
     if names:
         connections = connections.filter(name__in=names)
     if options["connector_type"]:
@@ -72,7 +84,7 @@ def describe_connector_profiles(options: dict[str, Any]) -> dict[str, Any]:
         ),
     )
     return shapes.compact({
-        "connectorProfileDetails": [shapes.connector_profile(connection) for connection in page],
+        "connectorProfileDetails": [profile_for(options.get("user"), connection) for connection in page],
         "nextToken": token,
     })
 

@@ -8,6 +8,7 @@ import copy
 import pytest
 from django.urls import reverse
 
+from accounts.models import Membership, Role
 from console.tests.pages import make_execution
 from flows import services
 from flows.models import Execution, Flow
@@ -90,6 +91,7 @@ def versioned(demo, owner, django_user_model):
     """The demo flow with a second version (a mask added) saved by someone else."""
     flow = demo["flow"]
     editor = django_user_model.objects.create_user("editor", password="x" * 20)
+    Membership.objects.create(user=editor, team=flow.team, role=Role.EDITOR)
     document = flow.definition
     services.update_flow(flow, edited(document, tasks=[*document["tasks"], MASK]), user=editor)
     flow.refresh_from_db()

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.utils.datastructures import MultiValueDict
 
+from accounts import access
 from connections import metadata
 from connections.connectors.base import Connector, ConnectorError, Entity, EntityField
 from connections.models import Connection
@@ -80,7 +81,7 @@ def initial_data(document: dict) -> MultiValueDict:
     return MultiValueDict({k: v if isinstance(v, list) else [v] for k, v in data.items()})
 
 
-def read_side(data, side: str, *, browse: bool) -> Side:
+def read_side(data, side: str, *, browse: bool, user) -> Side:
     """The side the form describes; a connection of another connector, or an object of another
     connection, is dropped (the form posted what was chosen before the change)."""
     s = Side(side, connectors=shape.connector_classes(side))
@@ -89,7 +90,7 @@ def read_side(data, side: str, *, browse: bool) -> Side:
         s.connector = None
     if s.connector is None:
         return s
-    s.connections = list(connections_of(s.connector))
+    s.connections = list(connections_of(s.connector, user))
     chosen = data.get(f"{side}_connection", "")
     s.connection = next((c for c in s.connections if c.name == chosen), None)
     same = data.get(f"{side}_was", None)
@@ -102,8 +103,9 @@ def read_side(data, side: str, *, browse: bool) -> Side:
     return s
 
 
-def connections_of(cls: type[Connector]):
-    found = Connection.objects.filter(connector_type=cls.connector_type).order_by("name")
+def connections_of(cls: type[Connector], user):
+    """The connections of this connector the user may use in a flow (settings not needed)."""
+    found = access.usable(user, Connection.objects.filter(connector_type=cls.connector_type)).order_by("name")
     if cls.connector_type == "CustomConnector":
         found = found.filter(connector_label=cls.connector_label)
     return found
@@ -219,8 +221,8 @@ def view(request: HttpRequest, draft: FlowDraft) -> HttpResponse:
         data.setlist(f"{side}_connector", [request.GET.get("connector", "")])
         data.setlist(f"{side}_connection", [request.GET["connection"]])
         data.setlist(f"{side}_object", [""])
-    source = read_side(data, "source", browse=not editing)
-    destination = read_side(data, "destination", browse=not editing)
+    source = read_side(data, "source", browse=not editing, user=request.user)
+    destination = read_side(data, "destination", browse=not editing, user=request.user)
     refresh_fields = posted and bool(request.POST.get("refresh_fields"))
     load_fields(source, refresh=refresh_fields)
     candidate = build(document, source, destination, data) if not editing else document
@@ -274,7 +276,7 @@ def page(request, draft, source, destination, trigger, data, errors, *, status: 
         "prefix_types": options.PREFIX_TYPES,
         "prefix_formats": options.PREFIX_FORMATS,
         # errorHandlingConfig writes rejected records to S3 or Local files (connectors/rejects.py).
-        "reject_connections": Connection.objects.filter(
+        "reject_connections": access.usable(request.user, Connection.objects.all()).filter(
             Q(connector_type="S3") | Q(connector_type="CustomConnector", connector_label="LocalFiles")),
     }
     return frame.render_step(request, draft, SLUG, "flows/wizard/configure.html", context, status=status)

@@ -10,9 +10,11 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 import audit
+from accounts import access
 from api import tags
 from console.errors import UserError
 from flows.cli import connector_verbs, flow_verbs, new_connector, profile_verbs, registration_verbs
@@ -41,6 +43,7 @@ class CliParser(CommandParser):
 
 
 Verb = Callable[[dict[str, Any]], Any]
+AS_HELP = "act as this user, with their teams and roles (default: the first superuser)"
 
 
 def add_paging(parser: CliParser) -> None:
@@ -51,6 +54,8 @@ def add_paging(parser: CliParser) -> None:
 def add_verb(subparsers, name: str, operation: str, run: Verb, help_text: str) -> CliParser:
     parser = subparsers.add_parser(name, help=help_text, description=help_text, allow_abbrev=False)
     parser.set_defaults(operation=operation, run=run)
+    # Also after the verb; SUPPRESS keeps a --as given before the verb.
+    parser.add_argument("--as", dest="as_user", metavar="USER", default=argparse.SUPPRESS, help=AS_HELP)
     return parser
 
 
@@ -258,6 +263,20 @@ def add_flow_verbs(subparsers) -> None:
     p.add_argument("--force-delete", action="store_true", help="even while it runs")
 
 
+def acting_user(name: str | None):
+    """Who the command acts as: --as USER (an active user), else the first superuser, else nobody
+    in particular (a fresh install before its admin exists; the shell's owner holds the database
+    anyway). Their name is what the flow's activity and runs record."""
+    users = get_user_model().objects
+    if name:
+        user = users.filter(username=name, is_active=True).first()
+        if user is None:
+            raise access.AccessDenied(f'--as: there is no active user named "{name}". '
+                                      "Create one with `python manage.py add_user`.")
+        return user
+    return users.filter(is_superuser=True, is_active=True).order_by("pk").first()
+
+
 class Command(BaseCommand):
     help = "Sluice's `aws appflow` command line: python manage.py sluice <verb> --help. See docs/cli.md."
     # A one-shot CLI call should not pay for (or fail on) the project's system checks.
@@ -271,6 +290,7 @@ class Command(BaseCommand):
         return parser
 
     def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--as", dest="as_user", metavar="USER", help=AS_HELP)
         subparsers = parser.add_subparsers(
             dest="verb", required=True, metavar="VERB", parser_class=CliParser, title="verbs"
         )
@@ -302,11 +322,12 @@ class Command(BaseCommand):
             )
             sys.exit(EXIT_UNEXPECTED)
 
-    def handle(self, *args, operation: str, run: Verb, **options) -> None:
-        # The CLI acts as a named user (the one `--as` names, else the first administrator) and
-        # the audit log records it as such.
-        options["user"] = options.get("user") or audit.cli_user()
+    def handle(self, *args, operation: str, run: Verb, as_user: str | None = None, **options) -> None:
+        # The CLI acts as a named user (the one `--as` names, else the first administrator): the
+        # same rules as the console's decide what it may do, and the audit log records it as such.
         try:
+            options["user"] = acting_user(as_user)
+            access.check_operation(options["user"], operation, options)
             with audit.acting_as(options["user"], via="cli"):
                 outcome = run(options)
         except ParamError as exc:
