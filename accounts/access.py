@@ -324,6 +324,21 @@ PAGES: dict[str, Rule] = {
     "connections:facts": Rule("manage_connection", CONNECTION),
     "connections:metadata_refresh": Rule("manage_connection", CONNECTION),
     "connections:detail": Rule("manage_connection", CONNECTION),
+    "connections:spec_export": Rule("manage_connection", CONNECTION),
+    "connect-demo": Rule("create"),  # a Demo CRM connection, through its consent page
+    # installed connector packages are the installation's, not a team's: staff only
+    "connections:packages": Rule(STAFF),
+    "connections:package-register": Rule(STAFF),
+    "connections:package-update": Rule(STAFF),
+    "connections:package-unregister": Rule(STAFF),
+    # the audit log spans every team: staff only
+    "audit:log": Rule(STAFF),
+    "audit:export": Rule(STAFF),
+    # single sign-on and one's own sessions
+    "signin:oidc-start": Rule(PUBLIC),
+    "signin:oidc-callback": Rule(PUBLIC),  # bound to the browser that started it (state, PKCE, nonce)
+    "signin:sessions": Rule(SELF),
+    "signin:logout-everywhere": Rule(SELF),
 }
 NAMESPACES: dict[str, Rule] = {
     "admin": Rule(STAFF),  # the Django admin keeps its own staff login
@@ -373,6 +388,7 @@ OPERATIONS: dict[str, Operation] = {
     "RegisterConnector": Operation("manage_settings"),
     "UnregisterConnector": Operation("manage_settings"),
     "UpdateConnectorRegistration": Operation("manage_settings"),
+    "NewConnector": Operation("view"),  # writes a package skeleton on this machine; nothing in Sluice
 }
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import reverse
 
+from accounts import access
 from console.charts import Bar, Series, bar_chart, line_chart, seconds_text
 from flows import run_stats
 from flows.models import Flow
@@ -53,7 +54,10 @@ def flow_chart_context(request: HttpRequest, flow: Flow) -> dict[str, Any]:
 def dashboard_context(request: HttpRequest) -> dict[str, Any]:
     window = run_stats.choose(request.GET.get("window"), run_stats.DASHBOARD_WINDOWS, "24h")
     label, _length, bucket = run_stats.DASHBOARD_WINDOWS[window]
-    data = run_stats.dashboard(window)
+    user = request.user
+    # a team's people see their teams' runs only (accounts/access.py)
+    data = run_stats.dashboard(window, flows=None if user.is_superuser
+                               else access.visible(user, Flow.objects.all()))
     empty = f"No runs in the {label.lower()}."
     status_bars = [Bar(status, runs, f"{runs:,}", css=STATUS_BARS.get(status, "bar"))
                    for status, runs in data.by_status.items()]

@@ -127,13 +127,17 @@ class Dashboard:
         return sum(self.by_status.values())
 
 
-def dashboard(window: str, now: datetime | None = None) -> Dashboard:
+def dashboard(window: str, now: datetime | None = None, flows: QuerySet | None = None) -> Dashboard:
+    """The home page's figures; of the runs of `flows` only when given (the viewer's teams')."""
     now = now or timezone.now()
     _label, length, bucket = DASHBOARD_WINDOWS[window]
     since = now - length
     recent = Execution.objects.filter(created_at__gte=since).order_by()
+    versions = FlowVersion.objects.all()
+    if flows is not None:
+        recent, versions = recent.filter(flow__in=flows), versions.filter(flow__in=flows)
     slots, by_status = _overview(recent, since, now, bucket)
-    api_calls, refreshes, more = _api_calls_per_connection(since)
+    api_calls, refreshes, more = _api_calls_per_connection(since, versions)
     return Dashboard(
         window=window, since=since, slots=slots, by_status=by_status,
         slowest=_slowest_flows(recent), failing=_failing_flows(recent),
@@ -180,13 +184,13 @@ def _failing_flows(recent: QuerySet) -> list[dict]:
              "last_failure": row["last_failure"]} for row in rows]
 
 
-def _api_calls_per_connection(since: datetime) -> tuple[list[dict], int, int]:
+def _api_calls_per_connection(since: datetime, versions: QuerySet) -> tuple[list[dict], int, int]:
     """API calls to each connection: a run counts the calls to its source and to its destination
     (Execution.source_api_calls / destination_api_calls, counted by connections.net); which
     connections those are is in the version it ran. One query, a row per version that ran (on
     PostgreSQL grouped by the version's key alone). Token refreshes go to whichever side needed
     one, which the run does not record, so they are a total."""
-    rows = (FlowVersion.objects.filter(executions__created_at__gte=since).order_by()
+    rows = (versions.filter(executions__created_at__gte=since).order_by()
             .values("id", "document")
             .annotate(source=Sum("executions__source_api_calls"),
                       destination=Sum("executions__destination_api_calls"),

@@ -34,6 +34,12 @@ EXPECTED = {
     "connections:oauth_callback": "self", "connections:edit": "manage", "connections:delete": "manage",
     "connections:test": "manage", "connections:test_status": "manage", "connections:facts": "manage",
     "connections:metadata_refresh": "manage", "connections:detail": "manage",
+    "connections:spec_export": "manage", "connect-demo": "Editor",
+    "connections:packages": "staff", "connections:package-register": "staff",
+    "connections:package-update": "staff", "connections:package-unregister": "staff",
+    "audit:log": "staff", "audit:export": "staff",
+    "signin:oidc-start": "public", "signin:oidc-callback": "public",
+    "signin:sessions": "self", "signin:logout-everywhere": "self",
 }
 NAMESPACES = {"admin": "staff", "demo_saas": "public"}  # whole namespaces with one rule
 OPERATIONS = {
@@ -46,6 +52,7 @@ OPERATIONS = {
     "ListConnectors": "Viewer", "ListConnectorEntities": "Editor", "DescribeConnectorEntity": "Editor",
     "TagResource": "Editor", "UntagResource": "Editor", "ListTagsForResource": "Viewer",
     "RegisterConnector": "Admin", "UnregisterConnector": "Admin", "UpdateConnectorRegistration": "Admin",
+    "NewConnector": "Viewer",
 }
 # people in the demo's team, by what they are; "outsider" is an Admin of another team
 KINDS = ("viewer", "operator", "editor", "granted", "admin", "superuser")
@@ -150,8 +157,9 @@ def test_every_role_on_every_page_verb_and_operation(client, demo, people):
                 if has_object and status != 404:
                     wrong.append(f"{name} as an Admin of another team: {status}, expected 404")
                 continue
-            if least == "staff":
-                allowed = status == 200
+            if least == "staff":  # the admin sends others to its login (302); a POST-only page: 405;
+                # a staff page about a package that is not installed goes back to the list (302)
+                allowed = status in (200, 405) or (status == 302 and namespace != "admin")
             else:
                 allowed = status not in (403,)
             if status >= 500 or allowed != expected_allowed(kind, least):

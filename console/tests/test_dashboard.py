@@ -12,11 +12,11 @@ from django.utils import timezone
 from connections import services as connection_services
 from console.tests.pages import flow_document, make_execution
 from flows import run_stats, services
-from flows.models import Execution
+from flows.models import Execution, Flow
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2025, 3, 10, 12, 30, tzinfo=UTC)
-FLOW_PAGE_QUERIES = 9
+FLOW_PAGE_QUERIES = 11  # with the registered connectors' labels, the user's roles
 
 
 def run(flow, *, minutes_ago: float, seconds: float | None = 10, status: str = "Successful", **fields):
@@ -172,11 +172,12 @@ def test_home_page_queries_do_not_grow_with_the_runs(signed_in, two_flows, djang
     _many_runs(two_flows, 5)
     signed_in.get(reverse("home"))  # the session's first write is not the page's
     # session + user, connections + their count, flows, recent executions; the dashboard: runs by
-    # status and records per hour, slowest flows, failing flows, API calls per connection.
-    with django_assert_num_queries(10):
+    # status and records per hour, slowest flows, failing flows, API calls per connection; the
+    # user's roles (accounts/access.py).
+    with django_assert_num_queries(11):
         signed_in.get(reverse("home") + "?window=7d")
     _many_runs(two_flows, 300)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         assert signed_in.get(reverse("home") + "?window=7d").status_code == 200
 
 
@@ -195,3 +196,23 @@ def test_flow_page_queries_do_not_grow_with_the_runs(signed_in, demo, django_ass
             signed_in.get(f"{url}?chart={chart}")
         sql = [q["sql"] for q in queries.captured_queries if "AS \"took\"" in q["sql"]]
         assert len(sql) == 1 and ("GROUP BY" in sql[0]) == (chart == "days"), sql
+
+
+def test_the_dashboard_shows_a_team_only_its_own_flows(two_flows, client, django_user_model):
+    from accounts.models import Membership, Role, Team
+
+    demo_flow, archive = two_flows
+    other = Team.objects.create(name="archivists")
+    archive.team = other
+    archive.save(update_fields=["team"])
+    run(demo_flow, minutes_ago=10, status="Error", source_api_calls=3)
+    run(archive, minutes_ago=10, status="Error", source_api_calls=5, destination_api_calls=7)
+    viewer = django_user_model.objects.create_user("viewer")
+    Membership.objects.create(user=viewer, team=demo_flow.team, role=Role.VIEWER)
+
+    data = run_stats.dashboard("24h", now=NOW, flows=Flow.objects.filter(team=demo_flow.team))
+    assert [f["flow"] for f in data.failing] == [demo_flow.name] and data.runs == 1
+    assert [c["connection"] for c in data.api_calls] == ["demo-local-files"]
+    client.force_login(viewer)
+    page = client.get(reverse("home")).content.decode()
+    assert "to-archive" not in page  # its runs, its failures and its API calls are another team's
