@@ -1,0 +1,249 @@
+"""Benchmark: Salesforce change events -> event flows -> Amazon EventBridge, on real processes.
+
+    .venv/bin/python bench/salesforce_events.py [--flows 1 20] [--events 400] [--rate 20]
+                                                 [--batch-seconds 2]
+
+In a fresh var/ and data/ folder (SQLite and kombu's filesystem broker, the embedded default;
+DATABASE_URL / CELERY_BROKER_URL to use others) it starts, as `./sluice up` does, a Celery worker
+(`celery -A console worker --concurrency 2`) and the subscriber (`manage.py subscribe_events`) as
+processes of their own; the local Salesforce org (its CometD endpoint,
+connections/tests/salesforce_streaming_server.py) and moto in server mode (EventBridge, with an SQS
+queue as the bus rule's target) run in this process. For each flow count F it activates F event
+flows, each on a channel of its own (/data/BenchNNChangeEvent -> the one bus), waits until all are
+subscribed, then:
+
+- burst: publishes --events change events round-robin over the F channels as fast as it can and
+  reports events/s from the first publish to the last event's arrival on the bus;
+- steady: publishes --events events at --rate a second and reports the latency of each event, from
+  its publish at the org to PutEvents at moto (the SQS message's SentTimestamp: moto forwards to
+  the queue while answering PutEvents), p50 / p99 / max.
+
+Every event must arrive exactly once (checked by replay id). The batching window
+(SLUICE_EVENT_BATCH_SECONDS, default 2) is the floor of the latency: a flow's run starts once its
+oldest waiting event has waited that long.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+PREFIX = "bench-events-"
+FIELDS = ["Name", "ChangeEventHeader_changeType", "replayId"]
+
+
+def setup(home: Path, batch_seconds: float) -> None:
+    os.environ.update(
+        {
+            "SLUICE_VAR_DIR": str(home / "var"),
+            "SLUICE_DATA_DIR": str(home / "data"),
+            "DJANGO_SETTINGS_MODULE": "console.settings",
+            "SLUICE_EVENT_BATCH_SECONDS": str(batch_seconds),
+            # the local org and moto are on loopback, which the SSRF guard refuses unless allowed
+            "SLUICE_NET_ALLOW": "127.0.0.1",
+        }
+    )
+    os.environ.setdefault("SECRET_KEY", "bench-secret-key-not-for-production-" + "x" * 20)
+    os.environ.setdefault("FIELD_ENCRYPTION_KEY", "0" * 43 + "=")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))] if ordered else float("nan")
+
+
+def make_connections(org) -> None:
+    from connections.models import Connection
+    from connections.tests import s3server
+    from connections.tests.salesforce_server import CLIENT_ID, CLIENT_SECRET
+
+    Connection.objects.filter(name__in=["bench-sf", "bench-eb"]).delete()
+    sf = Connection(name="bench-sf", connector_type="Salesforce",
+                    properties={"environment": "Production", "clientId": CLIENT_ID, "loginUrl": org.base})
+    sf.credentials = {"clientSecret": CLIENT_SECRET, "accessToken": "sf-token", "refreshToken": "sf-refresh",
+                      "expiresAt": int(time.time()) + 24 * 3600, "instanceUrl": org.base.rstrip("/")}
+    sf.save()
+    eb = Connection(name="bench-eb", connector_type="EventBridge",
+                    properties={"region": s3server.REGION, "endpointUrl": s3server.need_s3()})
+    eb.credentials = {"accessKeyId": s3server.ACCESS_KEY, "secretAccessKey": s3server.SECRET_KEY}
+    eb.save()
+
+
+def entity(flows: int, index: int) -> str:
+    return f"Bench{flows:02d}x{index:02d}"
+
+
+def flow_document(name: str, channel: str, bus: str) -> dict:
+    """An Event flow: the channel's events, FIELDS mapped as they are, to the bus."""
+    maps = [{"sourceFields": [f], "connectorOperator": {"Salesforce": "NO_OP"}, "taskType": "Map",
+             "destinationField": f, "taskProperties": {}} for f in FIELDS]
+    return {
+        "flowName": name,
+        "triggerConfig": {"triggerType": "Event"},
+        "sourceFlowConfig": {"connectorType": "Salesforce", "connectorProfileName": "bench-sf",
+                             "sourceConnectorProperties": {"Salesforce": {"object": channel}}},
+        "destinationFlowConfigList": [{"connectorType": "EventBridge", "connectorProfileName": "bench-eb",
+                                       "destinationConnectorProperties": {"EventBridge": {"object": bus}}}],
+        "tasks": [{"sourceFields": FIELDS, "connectorOperator": {"Salesforce": "PROJECTION"},
+                   "taskType": "Filter"}, *maps],
+    }
+
+
+def activate_flows(count: int, bus: str) -> list:
+    from flows import services
+    from flows.models import Flow
+
+    for flow in Flow.objects.filter(name__startswith=PREFIX, status=Flow.Status.ACTIVE):
+        services.deactivate_flow(flow)
+    made = []
+    for index in range(count):
+        document = flow_document(f"{PREFIX}{count:02d}-{index:02d}",
+                                 f"/data/{entity(count, index)}ChangeEvent", bus)
+        flow = services.create_flow(document)
+        services.activate_flow(flow)
+        made.append(flow)
+    return made
+
+
+def wait_subscribed(flows: list, timeout: float = 120) -> None:
+    from flows.models import EventSubscription
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        notes = EventSubscription.objects.filter(flow__in=flows).values_list("note", flat=True)
+        if sum("Subscribed" in (n or "") for n in notes) == len(flows):
+            return
+        time.sleep(0.1)
+    sys.exit(f"the subscriber did not subscribe the {len(flows)} flows within {timeout} s")
+
+
+def arrivals(queue: str) -> dict[int, float]:
+    """replay id -> when moto put the event on the queue (epoch seconds), for what is there now."""
+    from connections.tests.eventbridge_bus import aws
+
+    sqs, got = aws("sqs"), {}
+    while True:
+        messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10,
+                                       AttributeNames=["SentTimestamp"]).get("Messages", [])
+        if not messages:
+            return got
+        for m in messages:
+            replay = json.loads(m["Body"])["detail"]["replayId"]
+            if replay in got:
+                sys.exit(f"event {replay} reached the bus twice")
+            got[replay] = int(m["Attributes"]["SentTimestamp"]) / 1000
+        sqs.delete_message_batch(QueueUrl=queue, Entries=[
+            {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)])
+
+
+def publish_and_collect(org, queue: str, flows: int, events: int, rate: float | None,
+                        timeout: float) -> tuple[dict[int, float], dict[int, float]]:
+    """(replay id -> publish time, replay id -> arrival time); rate None: as fast as possible."""
+    published: dict[int, float] = {}
+    got: dict[int, float] = {}
+    began = time.monotonic()
+    for n in range(events):
+        if rate:
+            time.sleep(max(0.0, began + n / rate - time.monotonic()))
+        at = time.time()
+        published[org.streaming.publish_change(n, entity=entity(flows, n % flows))] = at
+        if rate and n % 20 == 0:
+            got |= arrivals(queue)
+    deadline = time.monotonic() + timeout
+    while len(got) < events and time.monotonic() < deadline:
+        got |= arrivals(queue)
+        time.sleep(0.1)
+    if set(got) != set(published):
+        sys.exit(f"{len(got)} of {events} events reached the bus within {timeout} s "
+                 f"({len(set(got) - set(published))} unexpected)")
+    return published, got
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--flows", type=int, nargs="+", default=[1, 20])
+    parser.add_argument("--events", type=int, default=400, help="events per phase (default 400)")
+    parser.add_argument("--rate", type=float, default=20, help="events/s of the steady phase (default 20)")
+    parser.add_argument("--batch-seconds", type=float, default=2.0)
+    parser.add_argument("--timeout", type=float, default=180)
+    args = parser.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="sluice-bench-events-"))
+    setup(home, args.batch_seconds)
+    # The processes' environment, taken now: importing the test servers loads conftest.py, whose
+    # testenv points SLUICE_VAR_DIR at a test folder of its own.
+    env = dict(os.environ)
+
+    import pytest
+
+    from connections.tests.eventbridge_bus import partner_bus
+    from connections.tests.salesforce_server import serve
+    from flows.models import Execution
+
+    patches = pytest.MonkeyPatch()  # serve() allow-lists its port through it
+    org = serve(patches)
+    org.streaming.timeout_ms = 25000  # a long poll held open while nothing happens, as Salesforce does
+    make_connections(org)
+    bus, queue = partner_bus()
+    logs = home / "logs"
+    logs.mkdir()
+    python = sys.executable
+    processes = {
+        "worker": subprocess.Popen([python, "-m", "celery", "-A", "console", "worker", "--loglevel",
+                                    "WARNING", "--concurrency", "2"], cwd=REPO, env=env,
+                                   stdout=(logs / "worker.log").open("w"), stderr=subprocess.STDOUT),
+        "events": subprocess.Popen([python, "manage.py", "subscribe_events"], cwd=REPO, env=env,
+                                   stdout=(logs / "events.log").open("w"), stderr=subprocess.STDOUT),
+    }
+    rows = []
+    try:
+        for count in args.flows:
+            flows = activate_flows(count, bus)
+            wait_subscribed(flows)
+            runs_before = Execution.objects.filter(flow__in=flows).count()
+            published, got = publish_and_collect(org, queue, count, args.events, None, args.timeout)
+            burst_seconds = max(got.values()) - min(published.values())
+            burst_runs = Execution.objects.filter(flow__in=flows).count() - runs_before
+            burst_latency = [got[r] - published[r] for r in published]
+            published, got = publish_and_collect(org, queue, count, args.events, args.rate, args.timeout)
+            latency = [got[r] - published[r] for r in published]
+            failed = Execution.objects.filter(flow__in=flows).exclude(status="Successful").count()
+            rows.append((count, args.events, burst_seconds, burst_runs, percentile(burst_latency, 0.99),
+                         percentile(latency, 0.5), percentile(latency, 0.99), max(latency), failed))
+            print(f"{count} flow(s) done: {rows[-1]}", flush=True)
+    finally:
+        for process in processes.values():
+            process.terminate()
+        for process in processes.values():
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        patches.undo()
+    shutil.rmtree(home, ignore_errors=True)
+    print(f"\nbatching window {args.batch_seconds} s; steady phase {args.rate:g} events/s; "
+          f"worker concurrency 2; one subscriber process")
+    print("| flows | events | burst s | burst events/s | burst runs | burst p99 s "
+          "| steady p50 s | steady p99 s | steady max s | runs not Successful |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for count, events, seconds, runs, bp99, p50, p99, top, failed in rows:
+        print(f"| {count} | {events} | {seconds:.2f} | {events / seconds:,.0f} | {runs} | {bp99:.2f} "
+              f"| {p50:.2f} | {p99:.2f} | {top:.2f} | {failed} |")
+
+
+if __name__ == "__main__":
+    main()
