@@ -33,6 +33,7 @@ EXECUTIONS_PER_PAGE = 20
 LOG_LINES_SHOWN = 1000
 ACTIVITY_SHOWN = 20
 DELIVERIES_SHOWN = 25
+SUBSCRIBER_SILENT_AFTER = timedelta(minutes=1)
 
 
 # --- reading a flow document for people -------------------------------------------------------
@@ -117,6 +118,8 @@ def history_context(request: HttpRequest, flow: Flow, page_number: Any = None) -
         "flow": flow,
         "page": page,
         "history_filters": chosen,
+        # Its runs start when Salesforce events arrive: no Run now, no backfill window.
+        "on_salesforce_events": salesforce_events.event_channel(flow) is not None,
         **filters.choices_context(),
         # Poll only while something on this page can still change.
         "polling": any(not execution.is_finished for execution in page),
@@ -174,8 +177,13 @@ def webhook_context(request: HttpRequest, flow: Flow, new_secret: str) -> dict[s
         return {}
     channel = salesforce_events.event_channel(flow)
     if channel:  # runs on Salesforce events: the subscriber's state instead of a webhook
-        return {"salesforce_channel": channel,
-                "subscription": EventSubscription.objects.filter(flow=flow).first(),
+        subscription = EventSubscription.objects.filter(flow=flow).first()
+        # The subscriber beats every fraction of a second: a minute of silence on an active flow
+        # means its process is not running (or cannot reach the database).
+        stale = (flow.status == Flow.Status.ACTIVE and subscription is not None
+                 and subscription.heartbeat_at is not None
+                 and subscription.heartbeat_at < timezone.now() - SUBSCRIBER_SILENT_AFTER)
+        return {"salesforce_channel": channel, "subscription": subscription, "subscriber_silent": stale,
                 "events_waiting": flow.received_events.filter(execution__isnull=True).count()}
     endpoint = EventEndpoint.objects.filter(flow=flow).first()
     url = request.build_absolute_uri(reverse("webhook", args=[endpoint.token])) if endpoint else ""

@@ -6,7 +6,6 @@ Text without an offset is read as UTC."""
 
 from __future__ import annotations
 
-import pandas as pd
 import pyarrow as pa
 
 from .base import ConnectorError, Window
@@ -24,6 +23,10 @@ def in_window(table: pa.Table, window: Window) -> tuple[pa.Table, int]:
     """(the rows inside the window, how many rows had no readable timestamp and were left out)."""
     if window.is_open or not window.field or table.num_rows == 0:
         return table, 0
+    # Imported here, not at the top: pandas takes about a second to import, and most processes
+    # that load a connector (the event subscriber, the console) never filter a window.
+    import pandas as pd
+
     column = table.column(window.field)
     if pa.types.is_timestamp(column.type) and column.type.tz is not None:
         moments = pd.Series(column.to_pandas()).dt.tz_convert("UTC")

@@ -250,3 +250,61 @@ def test_execution_page_shows_rejected_records_with_reasons(page, demo, live_ser
     expect(table.locator("tbody tr").nth(5)).to_contain_text('record 18column amount: invalid input syntax')
     if os.environ.get("SLUICE_SCREENSHOT"):
         page.screenshot(path=os.environ["SLUICE_SCREENSHOT"], full_page=True)
+
+
+def test_an_event_flow_page_shows_its_subscriber_replay_id_and_gap(page, owner):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from playwright.sync_api import expect
+
+    from connections.models import Connection
+    from flows import services
+    from flows.models import EventSubscription, ReceivedEvent
+    from flows.tests.test_salesforce_event_flow import CLIENT_ID, event_flow
+
+    Connection.objects.create(name="sf", connector_type="Salesforce", properties={"clientId": CLIENT_ID})
+    Connection.objects.create(name="eb", connector_type="EventBridge", properties={"region": "us-east-1"})
+    flow = services.create_flow(event_flow("orders-bus"))
+    services.activate_flow(flow)
+    beat = timezone.now() - timedelta(seconds=3)
+    EventSubscription.objects.create(
+        flow=flow, channel="/data/AccountChangeEvent", replay_id=4020, replay_at=beat - timedelta(minutes=5),
+        heartbeat_at=beat, subscriber="worker-1:4242",
+        note="Subscribed to /data/AccountChangeEvent from replay id 4020.",
+        gap="The last delivered event (replay id 3990) was received 2026-11-28 09:12 UTC, more than 72 hours "
+            "ago: events Salesforce no longer keeps may have been missed.")
+    ReceivedEvent.objects.bulk_create([ReceivedEvent(flow=flow, replay_id=4021 + n, channel="/data/AccountChangeEvent",
+                                                     payload={"Name": f"Account {n}"}) for n in range(3)])
+    log_in(page)
+    page.goto(f"/flows/{flow.name}/")
+
+    card = page.locator("#salesforce-events")
+    expect(card.get_by_role("heading", name="Salesforce events")).to_be_visible()
+    expect(card).to_contain_text("/data/AccountChangeEvent")
+    expect(card).to_contain_text(f"last heartbeat {beat:%Y-%m-%d %H:%M:%S} UTC")
+    expect(card).to_contain_text("worker-1:4242")
+    expect(card).to_contain_text("replay id 4020, committed")
+    expect(card).to_contain_text("3 events for the next run")
+    gap = card.get_by_role("alert")
+    expect(gap).to_be_visible()
+    expect(gap).to_contain_text("Events may be missing.")
+    expect(gap).to_contain_text("more than 72 hours ago")
+    expect(card.get_by_text("silent")).to_have_count(0)
+    # Events start its runs: no webhook, no Run now, no backfill window (the run would fail).
+    expect(page.locator("#webhook")).to_have_count(0)
+    expect(page.get_by_role("button", name="Run now")).to_have_count(0)
+    expect(page.locator("#backfill")).to_have_count(0)
+    expect(page.locator("#history")).to_contain_text("runs when Salesforce events arrive")
+    if os.environ.get("SLUICE_SCREENSHOTS"):
+        page.screenshot(path=os.path.join(os.environ["SLUICE_SCREENSHOTS"], "flow-salesforce-events.png"),
+                        full_page=True)
+
+    # The subscriber process died: its heartbeat stops and the page says so.
+    EventSubscription.objects.filter(flow=flow).update(heartbeat_at=timezone.now() - timedelta(minutes=5))
+    page.reload()
+    expect(card.get_by_text("silent")).to_be_visible()
+    expect(card.get_by_role("alert").filter(has_text="The subscriber is not running.")).to_contain_text(
+        "5\xa0minutes old")
+    if os.environ.get("SLUICE_SCREENSHOTS"):
+        card.screenshot(path=os.path.join(os.environ["SLUICE_SCREENSHOTS"], "flow-salesforce-silent.png"))
