@@ -22,6 +22,10 @@ from flows.models import Execution
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROWS = 20_000
+# Seconds a 20,000-row attempt read in 4 KiB blocks may take to finish. `./sluice test` runs two
+# test processes on two cores, each with its own Celery workers, so an attempt gets about half the
+# CPU it had alone (50 s was too little on a busy machine); the wait ends as soon as the run does.
+FINISH_WITHIN = 150
 
 
 def wait(condition, timeout: float, what: str):
@@ -148,7 +152,7 @@ def test_a_killed_workers_run_ends_successful_on_a_second_worker_with_every_reco
 
     second = start_worker(settings)
     try:
-        wait(lambda: Execution.objects.filter(pk=execution.pk, status__in=Execution.FINISHED).exists(), 50,
+        wait(lambda: Execution.objects.filter(pk=execution.pk, status__in=Execution.FINISHED).exists(), FINISH_WITHIN,
              "the second attempt to finish")
     finally:
         stop(second)
@@ -189,7 +193,7 @@ def test_a_frozen_worker_woken_while_its_replacement_runs_leaves_the_replacement
         wait(lambda: execution.log_lines.filter(level="WARNING", message__contains="Attempt 1 (worker").exists(),
              60, "the woken worker to find its lease gone")
         replacement.send_signal(signal.SIGCONT)
-        wait(lambda: Execution.objects.filter(pk=execution.pk, status__in=Execution.FINISHED).exists(), 50,
+        wait(lambda: Execution.objects.filter(pk=execution.pk, status__in=Execution.FINISHED).exists(), FINISH_WITHIN,
              "the second attempt to finish")
     finally:
         stop(frozen)

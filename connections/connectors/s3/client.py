@@ -136,6 +136,11 @@ def s3_error(exc: Exception, settings: S3Settings, doing: str, bucket: str = "")
     """A message a person can act on for a boto3 failure."""
     if isinstance(exc, NOT_S3_ERRORS):
         return not_s3(settings, doing)
+    if isinstance(exc, bx.HTTPClientError) and isinstance(exc.kwargs.get("error"), RecursionError):
+        # A redirect loop too: where the recursion limit strikes depends on how deep the caller's
+        # stack already was (a worker, a test process under xdist); inside the HTTP send, botocore
+        # wraps it.
+        return not_s3(settings, doing)
     if isinstance(exc, bx.NoCredentialsError):
         return ConnectorError(
             "No S3 credentials: give an access key id and secret access key, or configure the "
