@@ -223,24 +223,27 @@ def _run(execution: Execution, lease: Lease) -> bool:
              "attempt": lease.attempt, "holds_lease": lease.renew, **run_options(execution)}
     retries = execution.flow.transient_retries
     # Every HTTP request of the run, token refreshes before it included, is counted into this.
-    with apicalls.metering(apicalls.ApiCalls()) as meter:
-        try:
-            for attempt in itertools.count(1):
-                failure = _attempt(execution, document, window, hooks, lease)
-                if failure is None:
-                    return True
-                if isinstance(failure, fencing.LeaseLost):
-                    return False
-                if attempt <= retries and _wait_to_retry(failure, attempt, retries, log, should_cancel):
-                    continue  # the destination discarded the failed attempt: the next one starts clean
-                log("ERROR", failure.message)
-                return _finish(execution, lease, S.ERROR, getattr(failure, "counters", None), failure.message)
-        finally:
-            if meter.total:
-                log("INFO", meter.describe())
+    # _finish logs its total just before the run shows as finished.
+    with apicalls.metering(apicalls.ApiCalls()):
+        for attempt in itertools.count(1):
+            failure = _attempt(execution, document, window, hooks, lease)
+            if failure is None:
+                return True
+            if isinstance(failure, fencing.LeaseLost):
+                return False
+            if attempt <= retries and _wait_to_retry(failure, attempt, retries, log, should_cancel):
+                continue  # the destination discarded the failed attempt: the next one starts clean
+            log("ERROR", failure.message)
+            return _finish(execution, lease, S.ERROR, getattr(failure, "counters", None), failure.message)
+    return False  # unreachable: the loop returns
 
 
 def _finish(execution: Execution, lease: Lease, status: str, counters, message: str = "", **where) -> bool:
+    # The run's API calls go in its log before it shows as finished: whoever reads a finished
+    # run (a person, a test, the API) finds the whole log.
+    meter = apicalls.current()
+    if meter is not None and meter.total:
+        services.log(execution, meter.describe())
     if finish(execution, status, counters, message, lease=lease, **where):
         return True
     _fenced(execution, lease)
