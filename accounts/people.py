@@ -132,15 +132,16 @@ def set_active(user, active: bool) -> int:
 
 @audit.audited("connection.grant")
 @transaction.atomic
-def grant_manage(connection, user, *, note: str = "") -> bool:
+def grant_manage(connection, user, *, note: str = "", by=None) -> bool:
     """Give `user` Manage on `connection` (see and change its settings). Only an Editor or Admin
-    of its team can use one, so anyone else is refused with what to do first."""
+    of its team can use one, so anyone else is refused with what to do first. `by`: who gives it,
+    when no actor is set (a service called from a shell, like audit.record's `user`)."""
     if not user.is_superuser and access.roles_of(user).get(connection.team_id, 0) < Role.EDITOR:
         raise UserError(f"connection: {user.get_username()} is not an Editor of the team "
                         f"{connection.team.name}; give them that role first.")
     _, created = ConnectionGrant.objects.get_or_create(connection=connection, user=user)
     if created:
-        audit.record("connection.grant", connection, message=note,
+        audit.record("connection.grant", connection, message=note, user=by,
                      changes={"manage": {"from": None, "to": user.get_username()}})
     return created
 
