@@ -7,4 +7,8 @@ from accounts import access
 
 def permissions(request) -> dict:
     user = getattr(request, "user", None)
-    return {"perms_people": lambda: access.can(user, "manage_people")}
+    return {
+        "perms_people": lambda: access.can(user, "manage_people"),
+        "perms_create": lambda: access.can(user, "create"),
+        "perms_settings": lambda: access.can(user, "manage_settings"),
+    }

@@ -7,14 +7,17 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model, update_session_auth_hash
 from django.contrib.auth.forms import PasswordChangeForm
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
+import audit
 from accounts import access
 from accounts import people as directory
-from accounts.models import Membership, Role, Team
+from accounts.models import ConnectionGrant, Membership, Role, Team
+from connections.models import Connection
 from console.errors import UserError
 
 User = get_user_model()
@@ -38,7 +41,10 @@ def admin_teams(user):
 def profile(request: HttpRequest) -> HttpResponse:
     form = PasswordChangeForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        with transaction.atomic():
+            form.save()
+            audit.record("user.password_change", request.user, object_type="user",
+                         name=request.user.get_username(), changes={"password": "replaced"})
         update_session_auth_hash(request, form.user)  # stay signed in here; other sessions end
         messages.success(request, "Your password was changed.")
         return redirect("accounts:profile")
@@ -65,7 +71,7 @@ def person_new(request: HttpRequest) -> HttpResponse:
         else:
             try:
                 user, _ = directory.add_user(data["name"], data["team"].name, Role.from_name(data["role"]),
-                                          data["password"])
+                                             password=data["password"])
             except UserError as exc:
                 errors = exc.errors
             else:
@@ -98,6 +104,9 @@ def person(request: HttpRequest, pk: int) -> HttpResponse:
         "teams": admin_teams(request.user),
         "roles": ROLE_CHOICES,
         "keys": user.access_keys.all(),
+        "grants": ConnectionGrant.objects.filter(user=user).select_related("connection__team")
+                                         .order_by("connection__name"),
+        "connections": managed_connections(request.user),
     }
     return render(request, "accounts/person.html", context)
 
@@ -111,37 +120,51 @@ def act_on_person(request: HttpRequest, user) -> str:
         return (f"{user.username} is active again." if what == "activate" else
                 f"{user.username} is deactivated: signed out everywhere, and their access keys stop working.")
     if what == "password":
-        directory.set_password(user, request.POST.get("password", ""))
+        directory.set_password(user, password=request.POST.get("password", ""))
         return f"{user.username}'s password was reset."
+    if what in ("grant", "revoke"):
+        connection = managed_connections(request.user).filter(pk=request.POST.get("connection") or 0).first()
+        if connection is None:
+            raise UserError("connection: choose a connection of a team you administer.")
+        if what == "grant":
+            directory.grant_manage(connection, user)
+            return f"{user.username} may now manage {connection.name}."
+        directory.revoke_manage(connection, user)
+        return f"{user.username} no longer manages {connection.name}."
     team = admin_teams(request.user).filter(pk=request.POST.get("team") or 0).first()
     if team is None:
         raise UserError("team: choose a team you administer.")
     if what == "remove":
-        Membership.objects.filter(user=user, team=team).delete()
+        directory.remove_role(user, team)
         return f"{user.username} is no longer in {team.name}."
     if what == "role":
         try:
             role = Role.from_name(request.POST.get("role", ""))
         except ValueError as exc:
             raise UserError(f"role: {exc}") from None
-        Membership.objects.update_or_create(user=user, team=team, defaults={"role": role})
+        directory.set_role(user, team, role)
         return f"{user.username} is {role.label} of {team.name}."
     raise UserError("Choose what to do.")
+
+
+def managed_connections(user):
+    """Connections whose Manage an Admin may give: those of the teams they administer."""
+    return Connection.objects.filter(team__in=admin_teams(user)).select_related("team").order_by("name")
 
 
 @require_http_methods(["GET", "POST"])
 def teams(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        name = request.POST.get("name", "").strip()
         if not request.user.is_superuser:
             messages.error(request, "Only a superuser creates teams (or `manage.py add_user --team`).")
-        elif not name or len(name) > 64:
-            messages.error(request, "name: give a team name of at most 64 characters.")
-        elif Team.objects.filter(name=name).exists():
-            messages.error(request, f'name: a team named "{name}" exists.')
         else:
-            Team.objects.create(name=name)
-            messages.success(request, f'Created the team "{name}".')
+            try:
+                team = directory.create_team(request.POST.get("name", ""))
+            except UserError as exc:
+                for error in exc.errors:
+                    messages.error(request, error)
+            else:
+                messages.success(request, f'Created the team "{team.name}".')
         return redirect("accounts:teams")
     listed = access.visible(request.user, Team.objects.all()).prefetch_related("memberships__user")
     return render(request, "accounts/teams.html", {"teams": listed})

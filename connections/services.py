@@ -10,8 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 import audit
-from accounts import access
-from accounts.models import ConnectionGrant
+from accounts import access, people
 from audit.changes import secrets_named
 from connections import metadata
 from connections.audit import record_change
@@ -174,13 +173,13 @@ def create_connection(
     _test_or_refuse(connector_cls, connection)
     connection.save()
     keep_version(connector_cls, connection, user)
-    if user is not None and not user.is_superuser:
-        # Its creator manages it (sees and changes its settings) whatever their role.
-        ConnectionGrant.objects.get_or_create(connection=connection, user=user)
     changed = [*sorted(properties), *(f"{k} (secret)" for k in sorted(credentials))]
     changes = {**audit.diff({}, properties, connector_cls.secret_field_names()), **secrets_named(credentials)}
     record_change(connection, ConnectionChange.Action.CREATED, user=user, address=address, fields=changed,
                   changes=changes)
+    if user is not None and not user.is_superuser:
+        # Its creator manages it (sees and changes its settings) whatever their role.
+        people.grant_manage(connection, user, note="its creator", by=user)
     return connection
 
 

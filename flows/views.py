@@ -147,6 +147,8 @@ def flow_detail(request: HttpRequest, name: str, new_secret: str = "") -> HttpRe
         "incremental_field": incremental_field(document),
         "fields": field_settings(document.get("tasks")),
         "document_json": json.dumps(document, indent=2, ensure_ascii=False),
+        # Offer only what the person may do (the pages check again); roles are read once per request.
+        "may": {action: access.can(request.user, action, flow) for action in ("edit", "delete")},
     }
     return render(request, "flows/detail.html", context)
 

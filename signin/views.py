@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 import audit
+from accounts import people
 from signin import oidc
 from signin.mapping import parse_rules, teams_for
 from signin.models import SingleSignOnIdentity
@@ -138,7 +139,12 @@ def _user_for(issuer: str, claims: dict, email: str):
     identity.email = email
     identity.teams = teams_for(claims, parse_rules(settings.SLUICE_OIDC_TEAM_MAPPING))
     identity.save()
-    return identity.user if identity.user.is_active else None
+    if not identity.user.is_active:
+        return None
+    # Recorded as the installation's doing ("system"): the configured mapping decides, not a person.
+    with audit.acting_as(None, via="system", address=audit.current_actor().address):
+        people.apply_sso_teams(identity.user, identity.teams)
+    return identity.user
 
 
 @require_safe

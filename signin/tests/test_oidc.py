@@ -14,6 +14,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from joserfc.jwk import RSAKey
 
+from accounts.models import Membership, Role, Team
 from audit.models import AuditEvent
 from signin import oidc
 from signin.mapping import MappingInvalid, parse_rules, teams_for
@@ -83,10 +84,19 @@ def test_a_person_signs_in_and_gets_a_user_with_the_mapped_teams(client, provide
     request = provider.token_requests[-1]
     assert request["grant_type"] == "authorization_code" and len(request["code_verifier"]) >= 43
     assert AuditEvent.objects.filter(action="user.sso_login", outcome="ok", actor=user.username).exists()
+    # The mapping's team is created and the role given, by the installation ("system").
+    membership = Membership.objects.get(user=user)
+    assert (membership.team.name, membership.role) == ("Data", Role.EDITOR)
+    assert AuditEvent.objects.filter(action="user.role_set", actor="system", object_name=user.username).exists()
     # The second time, the same subject is the same user (linked, not looked up by email again).
     client.logout()
+    membership.role = Role.VIEWER  # changed in the console since: the mapping sets it back
+    membership.save()
+    Membership.objects.create(user=user, team=Team.objects.create(name="Kept"), role=Role.VIEWER)
     sign_in(client)
     assert get_user_model().objects.filter(email="ada@example.com").count() == 1
+    assert dict(Membership.objects.filter(user=user).values_list("team__name", "role")) == {
+        "Data": Role.EDITOR, "Kept": Role.VIEWER}
 
 
 def test_an_existing_user_with_that_email_is_the_one_signed_in(client, provider, owner):

@@ -22,7 +22,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, name: str, team: str, role: str, password: str | None, **options) -> None:
         try:
-            user, created = add_user(name, team, Role.from_name(role), password)
+            user, created = add_user(name, team, Role.from_name(role), password=password)
         except UserError as exc:
             raise CommandError("; ".join(exc.errors)) from None
         verb = "Created" if created else "Updated"
