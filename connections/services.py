@@ -268,22 +268,30 @@ def update_connection(
     connection_mode: str | None = None,
     user=None,
     address: str | None = None,
+    fresh_credentials: Mapping[str, Any] | None = None,
 ) -> Connection:
     """Change properties and replace the secrets typed anew (a blank secret keeps the stored one),
     re-test, save. The row is locked so a token refresh in a worker cannot interleave.
 
     When a field that decides where credentials are sent changes, the stored credentials are
     cleared instead (see _credentials_for_new_address): an OAuth connection is saved as "Needs
-    re-authorization", untested, since it has no token left to test with."""
+    re-authorization", untested, since it has no token left to test with.
+
+    `fresh_credentials`: the whole credentials, just issued for these very properties (an edit that
+    switched to OAuth 2.0 and went through the consent page): they replace every stored secret
+    (the old way's password goes), and are tested."""
     connection = Connection.objects.select_for_update().get(pk=connection.pk)
     connector_cls = connector_class_for(connection.connector_type, connection.connector_label)
-    moved = moved_destination_fields(connector_cls, connection.properties, properties)
-    if not moved and _refresh_expired_tokens(connection):
+    moved = [] if fresh_credentials is not None else moved_destination_fields(
+        connector_cls, connection.properties, properties)
+    if not moved and fresh_credentials is None and _refresh_expired_tokens(connection):
         connection = Connection.objects.select_for_update().get(pk=connection.pk)
-    typed = {k: v for k, v in (new_secrets or {}).items() if v not in (None, "")}
+    typed = {k: v for k, v in (fresh_credentials or new_secrets or {}).items() if v not in (None, "")}
     replaced = sorted(typed)
     stored = connection.credentials
-    if moved:
+    if fresh_credentials is not None:
+        credentials = dict(typed)
+    elif moved:
         credentials = _credentials_for_new_address(connector_cls, stored, moved, typed,
                                                    connector_cls.auth_kind_for(properties))
     else:
@@ -317,6 +325,9 @@ def update_connection(
     if moved and stored:
         fields.append("stored credentials cleared (address changed)")
         changes["stored credentials"] = "cleared (address changed)"
+    if fresh_credentials is not None and set(stored) - set(credentials):
+        fields.append("the other stored credentials removed (now OAuth 2.0)")
+        changes["stored credentials"] = "replaced by the OAuth 2.0 authorization"
     record_change(connection, ConnectionChange.Action.UPDATED, user=user, address=address, fields=fields,
                   changes=changes)
     return connection

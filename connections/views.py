@@ -226,6 +226,13 @@ def connection_edit(request: HttpRequest, name: str) -> HttpResponse:
         return check_spec_page(request, form, connector_cls, connection)
     if not form.is_valid():
         return form_page(request, form, connector_cls, connection=connection, status=400)
+    if (connector_cls.auth_kind_for(form.properties()) == "oauth2"
+            and connector_cls.auth_kind_for(connection.properties) != "oauth2"):
+        # Switched to OAuth 2.0: no token to test with yet, so on to the consent page, as a new
+        # connection goes; the edit is saved once authorized.
+        from connections.oauth.views import oauth_switch
+
+        return oauth_switch(request, connector_cls, connection, form)
     try:
         connection = services.update_connection(
             connection,

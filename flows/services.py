@@ -17,7 +17,7 @@ from accounts import access
 from connections.models import Connection
 from console.errors import Conflict, NotFound, Unsupported, UserError
 from flows import notifications, queue, quotas
-from flows.document import DocumentInvalid, canonical_connector_type, check_flow_document
+from flows.document import DocumentInvalid, canonical_connector_type, check_flow_document, runs_only_on_events
 from flows.document.validate import DESCRIBE_FLOW_KEYS
 from flows.models import Execution, ExecutionLog, Flow, FlowActivity, FlowVersion
 from flows.schedules import (
@@ -232,6 +232,12 @@ def start_flow(flow: Flow, *, user=None, trigger: str = Execution.Trigger.ON_DEM
     `window` is the incremental data pull window (start, end); `scheduled_for` the schedule slot."""
     if flow.current_version is None:
         raise UserError(f'The flow "{flow.name}" has no saved definition to run.')
+    if trigger != Execution.Trigger.EVENT and runs_only_on_events(flow.current_version.definition):
+        # Its records are the events the subscriber receives: a run started any other way would
+        # read nothing and fail. AppFlow activates such a flow on StartFlow and never runs it.
+        raise Conflict(f'The flow "{flow.name}" runs on events: each run starts when its source delivers '
+                       "events, so it cannot be run by hand or backfilled. Activate it (Activate on its "
+                       "page, or start-flow without a data pull window) and its runs follow the events.")
     if flow.status == Flow.Status.SUSPENDED and trigger == Execution.Trigger.ON_DEMAND:
         raise Conflict(f'The flow "{flow.name}" is suspended: {flow.status_message} Fix it, then run it.')
     # Held until commit: two starts of one flow count each other's runs (the per-flow quota).

@@ -324,6 +324,13 @@ class Connector:
         return []
 
     @classmethod
+    def runs_only_on_events(cls, source_props: Mapping[str, Any]) -> bool:
+        """Whether this source block's records exist only as events delivered to a subscriber
+        (a Salesforce event channel): such a flow cannot be run by hand or backfilled, since a
+        run started any other way has nothing to read."""
+        return False
+
+    @classmethod
     def check_connection_properties(cls, properties: Mapping[str, Any]) -> list[str]:
         """Problems with a connection's plain properties beyond required / choices, as
         "field: what is wrong" messages, found before anything is sent (an OAuth consent page

@@ -43,10 +43,15 @@ def begin(
     connection: Connection | None = None,
     return_to: str = "",
 ) -> str:
-    """Remember one pending authorization and return the provider's consent URL."""
+    """Remember one pending authorization and return the provider's consent URL. With
+    `connection` alone: Re-authorize it as stored. With `connection` and `properties`: an edit that
+    switches it to OAuth 2.0 (SAP OData, a Generic REST spec), saved only once authorized."""
     if connection is not None:
-        properties = dict(connection.properties)
         client_secret = client_secret or str(connection.credentials.get("clientSecret") or "")
+        if properties is None:
+            properties = dict(connection.properties)
+        else:
+            services.check_fields(connector_cls, properties, {"clientSecret": client_secret})
     else:
         if Connection.objects.filter(name=name).exists():
             raise Conflict(f'A connection named "{name}" already exists.')
@@ -113,6 +118,13 @@ def complete(pending: PendingAuthorization, connector_cls: type[Connector], *, c
             connector_label=connector_cls.connector_label, connection_mode=pending.connection_mode,
             properties=pending.properties,
             credentials={"clientSecret": secrets.get("clientSecret", ""), **tokens},
+            user=user, address=address,
+        )
+    if pending.properties != pending.connection.properties:
+        # An edit that switched the connection to OAuth 2.0: its settings and these tokens, together.
+        return services.update_connection(
+            pending.connection, properties=pending.properties, connection_mode=pending.connection_mode,
+            fresh_credentials={"clientSecret": secrets.get("clientSecret", ""), **tokens},
             user=user, address=address,
         )
     return _store_new_tokens(pending.connection_id, connector_cls, tokens, user=user, address=address)

@@ -93,6 +93,25 @@ def oauth_start(request: HttpRequest, key: str) -> HttpResponse:
     return redirect(url)
 
 
+def oauth_switch(request: HttpRequest, connector_cls: type[Connector], connection, form) -> HttpResponse:
+    """An edit that switches an existing connection to OAuth 2.0 (SAP OData, a Generic REST spec):
+    on to the consent page with the edited settings; the connection keeps its old ones, and its
+    flows keep working, until the provider has issued tokens (flow.complete saves both)."""
+    from connections.views import form_page
+
+    try:
+        url = flow.begin(
+            connector_cls, connection=connection, properties=form.properties(),
+            connection_mode=form.cleaned_data["connection_mode"],
+            client_secret=str(form.credentials().get("clientSecret") or ""),
+            user=request.user, session_key=_session_key(request),
+            redirect_uri=redirect_uri(request, connector_cls.key()),
+        )
+    except UserError as exc:
+        return form_page(request, form, connector_cls, connection=connection, errors=exc.errors, status=400)
+    return redirect(url)
+
+
 def no_referrer(view):
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):

@@ -7,7 +7,7 @@ engine) and the CloudFormation import. It imports nothing from Django. See docs/
 from __future__ import annotations
 
 from .cloudformation import from_cloudformation, looks_like_cloudformation
-from .endpoints import canonical_connector_type, connector_for, properties_key
+from .endpoints import canonical_connector_type, connector_for, properties_key, runs_only_on_events
 from .errors import DocumentError, DocumentInvalid
 from .notices import flow_document_warnings
 from .parse import parse_flow_json
@@ -24,5 +24,6 @@ __all__ = [
     "looks_like_cloudformation",
     "parse_flow_json",
     "properties_key",
+    "runs_only_on_events",
     "validate_flow_document",
 ]

@@ -241,3 +241,22 @@ def _run_connector_check(problems: Problems, path: Path, connector: type[Connect
     for sub_path, message in found or ():
         problems.add((*path, *parse_sub_path(str(sub_path))), str(message))
 
+
+
+
+def source_block(doc: dict) -> dict:
+    """The source connector's own block of sourceConnectorProperties ({} when it has no sound one)."""
+    config = doc.get("sourceFlowConfig")
+    block = config.get("sourceConnectorProperties") if isinstance(config, dict) else None
+    inner = next(iter(block.values()), None) if isinstance(block, dict) and len(block) == 1 else None
+    return inner if isinstance(inner, dict) else {}
+
+
+def runs_only_on_events(doc: Any) -> bool:
+    """Whether a flow document's source delivers its records only as events (e.g. a Salesforce
+    event channel): its runs come from the subscriber, never from a person or a backfill."""
+    if not isinstance(doc, dict):
+        return False
+    source = connector_for(doc.get("sourceFlowConfig"))
+    block = source_block(doc)
+    return source is not None and source.runs_only_on_events(block)

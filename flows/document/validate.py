@@ -37,7 +37,15 @@ from .checks import (
     expect_time,
     json_type,
 )
-from .endpoints import DESTINATION, NAME_RULE, SOURCE, check_flow_config, connector_for, source_properties_key
+from .endpoints import (
+    DESTINATION,
+    NAME_RULE,
+    SOURCE,
+    check_flow_config,
+    connector_for,
+    source_block,
+    source_properties_key,
+)
 from .errors import DocumentError, DocumentInvalid, Path, Problems
 from .tasks import check_tasks
 
@@ -77,7 +85,7 @@ def validate_flow_document(doc: Any) -> list[DocumentError]:
         "kmsArn": lambda p, at, v: expect_string(p, at, v, max_length=KMS_ARN_MAX),
         "clientToken": lambda p, at, v: expect_string(p, at, v, max_length=CLIENT_TOKEN_MAX, non_empty=True),
         "metadataCatalogConfig": expect_object,
-        "triggerConfig": lambda p, at, v: _check_trigger(p, at, v, source, _source_block(doc)),
+        "triggerConfig": lambda p, at, v: _check_trigger(p, at, v, source, source_block(doc)),
         "sourceFlowConfig": lambda p, at, v: check_flow_config(p, at, v, SOURCE),
         "destinationFlowConfigList": lambda p, at, v: _check_destinations(p, at, v, source, doc),
         "tasks": lambda p, at, v: check_tasks(p, at, v, source_key, source),
@@ -98,13 +106,6 @@ def _check_flow_name(problems: Problems, path: Path, value: Any) -> None:
     name = expect_string(problems, path, value, max_length=FLOW_NAME_MAX)
     if name is not None and not FLOW_NAME_PATTERN.fullmatch(name):
         problems.add(path, NAME_RULE)
-
-
-def _source_block(doc: dict) -> Any:
-    """The source connector's block of sourceConnectorProperties, or None."""
-    config = doc.get("sourceFlowConfig")
-    props = config.get("sourceConnectorProperties") if isinstance(config, dict) else None
-    return next(iter(props.values()), None) if isinstance(props, dict) and len(props) == 1 else None
 
 
 def _check_trigger(problems: Problems, path: Path, value: Any, source: type[Connector] | None,
@@ -189,7 +190,7 @@ def _check_destinations(problems: Problems, path: Path, value: Any, source: type
                            f"{len(destinations)}); make one flow per destination")
     for index, destination in enumerate(destinations):
         check_flow_config(problems, (*path, index), destination, DESTINATION)
-    if source is None or not source.hands_over_files(_source_block(doc)):
+    if source is None or not source.hands_over_files(source_block(doc)):
         return
     for index, destination in enumerate(destinations):
         target = connector_for(destination)
@@ -198,14 +199,6 @@ def _check_destinations(problems: Problems, path: Path, value: Any, source: type
                          f"{source.display_name} hands over files beside the records here (source files "
                          f"or renditions), and {target.display_name} cannot store files: choose S3 or "
                          "Local files, or ask for the records only")
-
-
-def _source_block(doc: dict) -> dict:
-    """The source connector's own block of sourceConnectorProperties ({} when it has no sound one)."""
-    config = doc.get("sourceFlowConfig")
-    block = config.get("sourceConnectorProperties") if isinstance(config, dict) else None
-    inner = next(iter(block.values()), None) if isinstance(block, dict) and len(block) == 1 else None
-    return inner if isinstance(inner, dict) else {}
 
 
 def _check_tags(problems: Problems, path: Path, value: Any) -> None:

@@ -216,6 +216,42 @@ def test_s3_aggregation_size_out_of_range_is_named(signed_in, draft, demo):
     assert "must be a whole number of MB, 1 to 100000" in response.content.decode()
 
 
+def test_upsolver_destination_offers_the_s3_output_options(signed_in, draft, demo):
+    Connection.objects.create(name="ups", connector_type="Upsolver", properties={"endpointUrl": "http://127.0.0.1:9"})
+    data = configure_data(demo["connection"].name, destination_connector="Upsolver", destination_connection="ups",
+                          destination_was="Upsolver|ups", destination_object="upsolver-appflow-demo/flows",
+                          file_type="PARQUET", prefix_type="PATH", prefix_format="HOUR", hierarchy_shown="1",
+                          hierarchy="SCHEMA_VERSION", aggregation="SingleFile", target_file_size="64", refresh="1")
+    html = signed_in.post(url(draft), data).content.decode()
+    assert 'value="PARQUET" selected' in html and 'name="prefix_type"' in html
+    assert "its name must start with &quot;upsolver-appflow&quot;" in html
+    assert "s3://upsolver-appflow-demo/flows/2026/11/21/13/schema-1/" in html
+    data.pop("refresh")
+    assert signed_in.post(url(draft), data).status_code == 302
+    draft.refresh_from_db()
+    props = draft.data["destinationFlowConfigList"][0]["destinationConnectorProperties"]["Upsolver"]
+    assert props == {"bucketName": "upsolver-appflow-demo", "bucketPrefix": "flows", "s3OutputFormatConfig": {
+        "fileType": "PARQUET", "prefixConfig": {"prefixType": "PATH", "prefixFormat": "HOUR",
+                                                "pathPrefixHierarchy": ["SCHEMA_VERSION"]},
+        "aggregationConfig": {"aggregationType": "SingleFile", "targetFileSize": 64}}}
+
+
+def test_upsolver_without_a_time_prefix_still_has_its_required_prefix_config(signed_in, draft, demo):
+    Connection.objects.create(name="ups", connector_type="Upsolver", properties={})
+    data = configure_data(demo["connection"].name, destination_connector="Upsolver", destination_connection="ups",
+                          destination_was="Upsolver|ups", destination_object="upsolver-appflow-demo", file_type="CSV")
+    assert signed_in.post(url(draft), data).status_code == 302
+    draft.refresh_from_db()
+    props = draft.data["destinationFlowConfigList"][0]["destinationConnectorProperties"]["Upsolver"]
+    assert props == {"bucketName": "upsolver-appflow-demo",
+                     "s3OutputFormatConfig": {"fileType": "CSV", "prefixConfig": {}}}
+    html = signed_in.get(url(draft)).content.decode()  # and back: the same choices on the page
+    assert 'value="CSV" selected' in html and 'value="" selected>No time prefix' in html
+    data["destination_object"] = "my-bucket"
+    response = signed_in.post(url(draft), data)
+    assert response.status_code == 400 and "is not an Upsolver bucket" in response.content.decode()
+
+
 def test_create_connection_comes_back_with_the_connection_chosen(signed_in, draft, demo, data_dir):
     html = signed_in.get(url(draft) + "?").content.decode()
     assert "Create connection" not in html  # only once a connector is chosen

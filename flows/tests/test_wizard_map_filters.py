@@ -135,7 +135,10 @@ def test_formula_modification_and_validation(signed_in, draft):
     assert by_type["Mask"]["taskProperties"] == {"MASK_VALUE": "#", "MASK_LENGTH": "4"}
     assert by_type["Validate"]["connectorOperator"] == {"CustomConnector": "VALIDATE_NON_NEGATIVE"}
     html = signed_in.get(step_url(draft, "map")).content.decode()
-    assert "mask the first 4 characters with “#”" in html and "per_head" in html
+    # step 3 lists them in the words of the review step, the flow page and the run log (engine/words.py)
+    assert "label = BillingCountry + &quot; / &quot; + Name" in html and "per_head = AnnualRevenue ÷ NumberOfEmployees" in html
+    assert "Phone: mask the first 4 characters with &quot;#&quot;" in html
+    assert "When AnnualRevenue is negative: Drop the record" in html and "joined with" not in html
     response = post(signed_in, draft, action="remove_formula:0")
     assert "Merge" not in {t["taskType"] for t in tasks(draft)}
     response = post(signed_in, draft, action="next")

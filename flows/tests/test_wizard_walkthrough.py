@@ -147,7 +147,7 @@ def test_walk_all_five_steps_create_run_edit_and_delete(page, demo, celery_worke
         page.get_by_label("Condition").select_option("null")
         page.get_by_label("Action").select_option("drop")
         page.get_by_role("button", name="Add validation").click()
-        expect(page.locator("#validations")).to_contain_text("drop the record")
+        expect(page.locator("#validations")).to_contain_text("When Name is null: Drop the record")
         shots("step3-map")
         page.get_by_role("button", name="Next: Add filters").click()
         page.wait_for_url(re.compile(r"/filters/(#.*)?$"))
@@ -231,7 +231,7 @@ def test_walk_all_five_steps_create_run_edit_and_delete(page, demo, celery_worke
         page.get_by_label("Destination field for Name").fill("account_name")
         page.get_by_role("button", name="Next: Add filters").click()
         page.wait_for_url(re.compile(r"/filters/(#.*)?$"))
-        page.get_by_role("button", name="Next: Review and create").click()
+        page.get_by_role("button", name="Next: Review changes").click()  # step 5's title when editing
         page.wait_for_url(re.compile(r"/review/(#.*)?$"))
         shots("edit-review")
         page.get_by_role("button", name="Save as new version").click()

@@ -270,9 +270,11 @@ def page(request, draft, source, destination, trigger, data, errors, *, status: 
         "source_is_s3": options.is_s3(source.connector),
         "source_options": options.source_option_inputs(source.connector, source.entity, data),
         "source_reads_files": options.reads_files(source.connector),
-        "is_s3": options.is_s3(destination.connector),
+        "s3_layout": options.writes_s3_layout(destination.connector),
+        "bucket_rule": options.bucket_rule(destination.connector),
         "handles_errors": options.handles_errors(destination.connector),
-        "key_pattern": options.key_pattern(destination_props) if options.is_s3(destination.connector) else "",
+        "key_pattern": (options.key_pattern(destination_props)
+                        if options.writes_s3_layout(destination.connector) else ""),
         "prefix_types": options.PREFIX_TYPES,
         "prefix_formats": options.PREFIX_FORMATS,
         # errorHandlingConfig writes rejected records to S3 or Local files (connectors/rejects.py).

@@ -10,8 +10,9 @@ from django.shortcuts import redirect
 
 from flows.document import validate_flow_document
 from flows.engine import PlanError, compile_plan
+from flows.engine import words as engine_words
 from flows.models import FlowDraft
-from flows.wizard import drafts, frame, shape
+from flows.wizard import drafts, frame, shape, words
 from flows.wizard import fields_common as common
 from flows.wizard.mapping import (
     ACTIONS,
@@ -202,11 +203,15 @@ def _page(request: HttpRequest, draft: FlowDraft, src, chosen: FieldChoices,
           problems: dict[str, list[str]] | None = None, *, status: int = 200) -> HttpResponse:
     document = draft.data
     mapped_sources = list(dict.fromkeys(m.source for m in chosen.maps))
+    described = words.describe(chosen)  # as the review step, the flow page and the run log say them
     context = {
         "source_error": src.error,
         "fields": [{"name": f.name, "type": f.data_type, "mapped": f.name in mapped_sources}
                    for f in src.fields],
         "choices": chosen,
+        "formula_lines": list(zip(chosen.formulas, described["formulas"], strict=True)),
+        "modification_lines": list(zip(chosen.modifications, described["modifications"], strict=True)),
+        "validation_lines": list(zip(chosen.validations, described["validations"], strict=True)),
         "maps": list(enumerate(chosen.maps)),
         "mapped_sources": mapped_sources,
         "destination_fields": common.destination_fields(document) if src.fields else [],
@@ -217,7 +222,7 @@ def _page(request: HttpRequest, draft: FlowDraft, src, chosen: FieldChoices,
         "formula_slots": FORMULA_SLOTS,
         "modify_words": MODIFY_WORDS,
         "check_words": CHECK_WORDS,
-        "actions": {"drop": "Drop the record", "stop": "Stop the run"},
+        "actions": {key: engine_words.ACTION_WORDS[action] for key, action in ACTIONS.items()},
         "action_keys": list(ACTIONS),
         "source_entity": shape.entity(shape.config(document, "source"), "source"),
         "destination_entity": shape.entity(shape.config(document, "destination"), "destination"),

@@ -1,7 +1,8 @@
 """The connector options of step 2, between the form's flat fields and the connector's block of
 source/destinationConnectorProperties. What is offered follows what the connector declares
 (write_operations, what its property check accepts), so a new connector needs no change here
-unless it has options of its own (file formats: Local files and S3)."""
+unless it has options of its own (file formats: Local files; AppFlow's S3 output layout: S3 and
+Upsolver)."""
 
 from __future__ import annotations
 
@@ -10,16 +11,20 @@ from typing import Any
 from connections.connectors.base import Connector
 from connections.connectors.fileformats import BLANK_CELLS_KEY, BLANK_IS_EMPTY_TEXT, FILE_TYPES
 from connections.connectors.s3.layout import HIERARCHY, PREFIX_FORMATS, PREFIX_TYPES, pattern
+from connections.connectors.upsolver import BUCKET_RULE
 
 S3_FILE_TYPES = ("CSV", "JSON", "PARQUET")
 S3_EXTENSIONS = {"CSV": "csv", "JSON": "jsonl", "PARQUET": "parquet"}
+# Destinations whose block has s3OutputFormatConfig (fileType, prefixConfig, aggregationConfig):
+# S3, and Upsolver (UpsolverS3OutputFormatConfig, where prefixConfig is required).
+S3_LAYOUT = ("S3", "Upsolver")
 
 
 def file_types(cls: type[Connector] | None) -> tuple[str, ...]:
     """The output file types a file destination offers; () for the others."""
     if cls is None:
         return ()
-    if cls.key() == "S3":
+    if cls.key() in S3_LAYOUT:
         return S3_FILE_TYPES
     if cls.key() == "LocalFiles":
         return tuple(FILE_TYPES)
@@ -28,6 +33,21 @@ def file_types(cls: type[Connector] | None) -> tuple[str, ...]:
 
 def is_s3(cls: type[Connector] | None) -> bool:
     return cls is not None and cls.key() == "S3"
+
+
+def writes_s3_layout(cls: type[Connector] | None) -> bool:
+    """A destination that takes s3OutputFormatConfig: file type, time prefix, files per run."""
+    return cls is not None and cls.key() in S3_LAYOUT
+
+
+def needs_prefix_config(cls: type[Connector] | None) -> bool:
+    """Upsolver's output config requires prefixConfig (an empty one: no time prefix)."""
+    return cls is not None and cls.key() == "Upsolver"
+
+
+def bucket_rule(cls: type[Connector] | None) -> str:
+    """What the bucket's name must be, for a destination that has a rule (Upsolver), or ""."""
+    return BUCKET_RULE if needs_prefix_config(cls) else ""
 
 
 def handles_errors(cls: type[Connector] | None) -> bool:
@@ -99,13 +119,15 @@ def destination_options(cls: type[Connector], data) -> dict[str, Any]:
     """The destination properties (besides the entity) the posted form asks for."""
     props: dict[str, Any] = {}
     file_type = data.get("file_type") or ""
-    if is_s3(cls):
+    if writes_s3_layout(cls):
         output: dict[str, Any] = {"fileType": file_type or "JSON"}
         if data.get("prefix_type"):
             prefix: dict[str, Any] = {"prefixType": data["prefix_type"],
                                       "prefixFormat": data.get("prefix_format") or "DAY"}
             prefix["pathPrefixHierarchy"] = hierarchy_of(data)
             output["prefixConfig"] = prefix
+        elif needs_prefix_config(cls):
+            output["prefixConfig"] = {}
         if data.get("aggregation") == "SingleFile":
             aggregation: dict[str, Any] = {"aggregationType": "SingleFile"}
             size = (data.get("target_file_size") or "").strip()
@@ -139,7 +161,7 @@ def destination_initial(cls: type[Connector] | None, props: dict) -> dict[str, A
     data: dict[str, Any] = {}
     if cls is None:
         return data
-    if is_s3(cls):
+    if writes_s3_layout(cls):
         output = props.get("s3OutputFormatConfig") or {}
         prefix = output.get("prefixConfig") or {}
         aggregation = output.get("aggregationConfig") or {}
@@ -179,4 +201,5 @@ def key_pattern(props: dict) -> str:
     return "s3://" + key.replace("<bucketPrefix>", where or "<bucket>")
 
 
-__all__ = ["HIERARCHY", "PREFIX_FORMATS", "PREFIX_TYPES", "file_types", "handles_errors", "key_pattern"]
+__all__ = ["HIERARCHY", "PREFIX_FORMATS", "PREFIX_TYPES", "file_types", "handles_errors", "key_pattern",
+           "writes_s3_layout"]

@@ -1,11 +1,11 @@
-"""The field choices of steps 3 and 4 in plain sentences, for the review step: a person checks
-"mask the first 4 characters of Phone with #", not "Mask MASK_FIRST_N"."""
+"""The field choices of steps 3 and 4 in plain sentences, for step 3's lists and the review step:
+a person checks "mask the first 4 characters of Phone with #", not "Mask MASK_FIRST_N"."""
 
 from __future__ import annotations
 
 from flows.engine import words
 
-from .mapping import ARITHMETIC, CHECK_WORDS, CONDITIONS, FieldChoices, Formula, Modification
+from .mapping import ACTIONS, ARITHMETIC, CHECKS, CONDITIONS, FieldChoices, Formula, Modification
 
 
 def formula(f: Formula) -> str:
@@ -37,8 +37,7 @@ def describe(choices: FieldChoices) -> dict[str, list[str]]:
         "formulas": [formula(f) for f in choices.formulas],
         "modifications": [modification(m) for m in choices.modifications],
         "validations": [
-            f"When {v.field} {CHECK_WORDS.get(v.condition, v.condition)}: "
-            f"{words.ACTION_WORDS['DropDataset' if v.action == 'stop' else 'DropRecord']}"
+            words.check(v.field, CHECKS.get(v.condition, v.condition), ACTIONS.get(v.action, v.action))
             for v in choices.validations
         ],
         "filters": filters,

@@ -154,6 +154,10 @@ class SalesforceConnector(SaasConnector):
         return []
 
     @classmethod
+    def runs_only_on_events(cls, source_props: Mapping[str, Any]) -> bool:
+        return streaming.is_event_object(str(source_props.get("object") or ""))
+
+    @classmethod
     def check_destination_properties(cls, props: Any) -> list[tuple[str, str]]:
         if not isinstance(props, Mapping):
             return [("", "must be a JSON object")]
