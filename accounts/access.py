@@ -52,6 +52,8 @@ DOING = {  # the action as the end of "You may not ..."
     "manage_connection": "see or change this connection's settings",
     "manage_people": "manage people and teams",
     "manage_settings": "change notification channels or settings",
+    STAFF: "open this page: it is for staff accounts, who look after the whole installation "
+           "(installed connector packages, the audit log of every team)",
 }
 
 
