@@ -2,19 +2,17 @@
 and nonce kept in the session, and the id token checked (signature against the provider's JWKS,
 iss, aud, exp, iat, nonce) with joserfc, authlib's JOSE library.
 
-The issuer and the endpoints its discovery document names are the administrator's configuration
-(environment), not user input, so they are fetched directly (urllib, certificates verified),
-not through the SSRF guard in connections/net.py: identity providers often live on the private
-network the guard refuses. Plain http is allowed for loopback only (a provider on this machine)."""
+The issuer and the endpoints its discovery document names are fetched through the one guarded
+HTTP client (connections/net.py, certificates verified): a provider on a private network is
+listed in SLUICE_NET_ALLOW, as a local database is. Plain http is allowed for loopback only (a
+provider on this machine)."""
 
 from __future__ import annotations
 
 import base64
 import json
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +27,9 @@ from joserfc.errors import (
     MissingClaimError,
 )
 from joserfc.jwk import KeySet
+
+from connections import net
+from connections.connectors.base import ConnectorError
 
 TIMEOUT = 10
 DISCOVERY_CACHE_SECONDS = 300
@@ -64,25 +65,37 @@ def _check_scheme(url: str) -> None:
 def _fetch(url: str, data: dict | None = None, headers: dict | None = None) -> dict:
     _check_scheme(url)
     body = urllib.parse.urlencode(data).encode() if data is not None else None
-    request = urllib.request.Request(
-        url, data=body, headers={"Accept": "application/json", **(headers or {})}
-    )
+    sent = {"Accept": "application/json", **(headers or {})}
+    if body is not None:
+        sent["Content-Type"] = "application/x-www-form-urlencoded"
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-            return json.loads(response.read(1 << 20))
-    except urllib.error.HTTPError as exc:
-        try:
-            error = json.loads(exc.read(4096)).get("error", "")
-        except ValueError:
-            error = ""
+        response = net.request("POST" if body is not None else "GET", url, headers=sent, body=body,
+                               timeout=TIMEOUT, max_redirects=2, max_body_bytes=1 << 20)
+    except net.BlockedAddress as exc:
         raise SignInRefused(
-            f"The single sign-on provider answered {exc.code}{f' ({error})' if error else ''}. "
-            "Try again; if it persists, tell your Sluice administrator."
+            f"The single sign-on provider's address is refused ({exc.reason}). Ask your Sluice "
+            "administrator to list its host in SLUICE_NET_ALLOW."
         ) from None
-    except (OSError, ValueError):
+    except ConnectorError:
         raise SignInRefused(
             "The single sign-on provider could not be reached. Try again later, or log in "
             "with your Sluice password."
+        ) from None
+    if response.status >= 400:
+        try:
+            error = json.loads(response.body[:4096]).get("error", "")
+        except (ValueError, AttributeError):
+            error = ""
+        raise SignInRefused(
+            f"The single sign-on provider answered {response.status}{f' ({error})' if error else ''}. "
+            "Try again; if it persists, tell your Sluice administrator."
+        )
+    try:
+        return json.loads(response.body)
+    except ValueError:
+        raise SignInRefused(
+            "The single sign-on provider answered with something that is not JSON. Try again later, "
+            "or log in with your Sluice password."
         ) from None
 
 

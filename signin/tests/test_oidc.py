@@ -111,6 +111,14 @@ def test_a_wrong_audience_is_refused(client, provider):
     assert "meant for another application (audience)" in refusal(client, sign_in(client))
 
 
+def test_a_provider_on_an_address_the_guard_refuses_is_named_not_fetched(client, provider, monkeypatch):
+    monkeypatch.setenv("SLUICE_NET_ALLOW", "")  # the local provider is on loopback: refused now
+    response = client.get(reverse("signin:oidc-start"))
+    assert response.status_code == 302 and response["Location"] == reverse("login")
+    message = " ".join(str(m) for m in get_messages(response.wsgi_request))
+    assert "list its host in SLUICE_NET_ALLOW" in message, message
+
+
 def test_an_expired_id_token_is_refused(client, provider):
     provider.overrides = {"exp": int(time.time()) - 3600, "iat": int(time.time()) - 7200}
     assert "The id token has expired" in refusal(client, sign_in(client))
